@@ -1,0 +1,77 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * The one source of truth for settings: the loader validates against it, the
+ * types come from it, and docs/configuration.md is generated from it.
+ *
+ * Each top-level scalar `fooBar` can be given as flag `--foo-bar`, env
+ * `DRAWBRIDGE_FOO_BAR`, or key `fooBar` in the config file (YAML or JSON);
+ * flag beats env beats file beats default. Lists given as a flag or env are
+ * comma-separated.
+ */
+
+/** host:port, IPv6 in brackets. */
+const HostPort = { pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):[0-9]{1,5}$' }
+
+export const TokenSchema = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  token: Type.String({ minLength: 16 }),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('read')])
+}, { additionalProperties: false })
+
+export const WebhookSchema = Type.Object({
+  url: Type.String({ format: 'uri' }),
+  events: Type.Array(Type.String(), { default: ['*'] }),
+  secret: Type.Optional(Type.String({ minLength: 1 }))
+}, { additionalProperties: false })
+
+export const RedisOptionsSchema = Type.Object({
+  /** Redis Sentinel nodes; with `name`, used instead of redisUrl's host. */
+  sentinels: Type.Optional(Type.Array(Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 })
+  }, { additionalProperties: false }), { minItems: 1 })),
+  name: Type.Optional(Type.String({ minLength: 1 })),
+  /** Lets several gateways (one per app) share one Redis. */
+  keyPrefix: Type.String({ default: 'drawbridge:', minLength: 1 })
+}, { additionalProperties: false })
+
+export const ConfigSchema = Type.Object({
+  upstream: Type.Optional(Type.String({ description: 'Base URL of the application, http or https.' })),
+  listen: Type.String({ ...HostPort, default: '0.0.0.0:8080', description: 'Gateway address, host:port; port 0 picks a free port.' }),
+  adminListen: Type.String({ ...HostPort, default: '127.0.0.1:9090', description: 'Admin API address, host:port.' }),
+  adminToken: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token that may do everything on the admin API.' })),
+  readToken: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token that may read and evaluate flags.' })),
+  tokens: Type.Array(TokenSchema, { default: [], description: 'Named tokens (config file only): {name, token, role: admin|read}.' }),
+  adminUrl: Type.Optional(Type.String({ description: 'Admin API base URL used by the CLI client commands.' })),
+  redisUrl: Type.Optional(Type.String({ description: 'redis:// or rediss:// URL; shared state for every replica. None: embedded store.' })),
+  redis: Type.Optional(RedisOptionsSchema),
+  stateFile: Type.Optional(Type.String({ description: 'Embedded store persisted to this file (atomic writes); survives restarts.' })),
+  databaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL URL of the application, for migrations.' })),
+  migrationsDir: Type.String({ default: './migrations', description: 'Directory of *.sql migrations, applied in name order.' }),
+  backupDir: Type.String({ default: './backups', description: 'Where pg_dump backups taken before migration runs are written.' }),
+  trustedProxies: Type.Array(Type.String(), { default: [], description: 'CIDRs whose X-Forwarded-For is believed.' }),
+  signingKey: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for bypass cookies. Default: random per store, kept in the store.' })),
+  page: Type.Optional(Type.String({ description: 'Maintenance page template (default: static/maintenance.html of the package).' })),
+  flagsIdentity: Type.Optional(Type.String({ pattern: '^(header|cookie):.+$', description: 'Where a request\'s targeting key comes from: header:<name> or cookie:<name>.' })),
+  flagsStaleDays: Type.Integer({ default: 30, minimum: 1, description: 'A flag that served one value only for this many days is listed as stale.' }),
+  publicUrl: Type.Optional(Type.String({ description: 'Public base URL of the gateway, used to print bypass URLs.' })),
+  failPolicy: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open', description: 'Before any state has loaded: open (proxy) or closed (maintenance page).' }),
+  upstreamTimeoutMs: Type.Integer({ default: 30000, minimum: 1, description: 'Time to wait for the upstream\'s response headers before a 504.' }),
+  upstreamConnections: Type.Integer({ default: 128, minimum: 1, description: 'Keep-alive connections to the upstream.' }),
+  upstreamPipelining: Type.Integer({ default: 1, minimum: 1, description: 'Requests pipelined per upstream connection.' }),
+  drainTimeoutMs: Type.Integer({ default: 10000, minimum: 0, description: 'On SIGTERM, how long in-flight requests may finish.' }),
+  bypassCookieTtlSeconds: Type.Integer({ default: 43200, minimum: 60, description: 'Lifetime of the bypass cookie.' }),
+  resyncIntervalMs: Type.Integer({ default: 5000, minimum: 100, description: 'Periodic full resync from the store, healing missed pub/sub messages.' }),
+  accessLogSample: Type.Number({ default: 0, minimum: 0, maximum: 1, description: 'Fraction of proxied requests written to the access log.' }),
+  logLevel: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
+    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
+  ], { default: 'info', description: 'pino log level.' }),
+  webhooks: Type.Array(WebhookSchema, { default: [], description: 'Config file only: [{url, events, secret}].' }),
+  workers: Type.Integer({ default: 1, minimum: 1, maximum: 64, description: 'Gateway worker processes sharing the ports (node:cluster).' })
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+export type TokenConfig = Static<typeof TokenSchema>
+export type WebhookConfig = Static<typeof WebhookSchema>

@@ -1,0 +1,16 @@
+import type { Logger } from 'pino'
+import type { Config } from './config/schema.js'
+import type { DrawbridgeEvents } from './events.js'
+import type { Metrics } from './metrics.js'
+import type { StateHolder } from './state/state-holder.js'
+import type { StateStore } from './state/types.js'
+
+/** What every part of a running gateway is built from; assembled once in server.ts. */
+export interface AppContext {
+  config: Config
+  logger: Logger
+  store: StateStore
+  holder: StateHolder
+  events: DrawbridgeEvents
+  metrics: Metrics
+}

@@ -1,0 +1,161 @@
+/**
+ * The shared state every replica holds in memory. One document, versioned as a
+ * whole: a replica applies a snapshot only when its version is newer than the
+ * one it has, so a late pub/sub message can never roll state back.
+ */
+
+export type MaintenanceMode = 'full' | 'read-only'
+
+export interface MaintenanceState {
+  enabled: boolean
+  message: string | null
+  /** Seconds for Retry-After; when null the header is derived from endsAt. */
+  retryAfter: number | null
+  /** ISO timestamps of a scheduled window; maintenance applies only inside it. */
+  startsAt: string | null
+  endsAt: string | null
+  /** IPv4/IPv6 CIDRs (or bare addresses) let through while maintenance is on. */
+  allow: string[]
+  /** Path prefixes never blocked (health checks, webhooks...). */
+  exceptPaths: string[]
+  /** When set, maintenance applies only to these path prefixes. */
+  paths: string[] | null
+  mode: MaintenanceMode
+  /** When set, blocked requests get a 307 to this URL instead of the page. */
+  redirect: string | null
+  /** Bypass secret: `GET /<secret>` sets the bypass cookie. */
+  secret: string | null
+  updatedAt: string | null
+  updatedBy: string | null
+}
+
+export interface FlagRollout {
+  percentage: number
+  groupId?: string
+}
+
+export interface FlagVariant {
+  name: string
+  weight: number
+  /** Value served over OFREP; the variant's name when absent. */
+  value?: unknown
+}
+
+export type RuleOperator =
+  | 'in' | 'notIn' | 'startsWith' | 'endsWith' | 'contains'
+  | 'lt' | 'lte' | 'gt' | 'gte'
+  | 'semverLt' | 'semverLte' | 'semverGt' | 'semverGte' | 'semverEq'
+  | 'cidr'
+
+export interface FlagRule {
+  attribute: string
+  in?: string[]
+  notIn?: string[]
+  startsWith?: string[]
+  endsWith?: string[]
+  contains?: string[]
+  lt?: number
+  lte?: number
+  gt?: number
+  gte?: number
+  semverLt?: string
+  semverLte?: string
+  semverGt?: string
+  semverGte?: string
+  semverEq?: string
+  cidr?: string[]
+  /** What a match serves: on/off, or a variant. */
+  enabled?: boolean
+  variant?: string
+}
+
+export interface FlagGate {
+  paths: string[]
+  status: number
+}
+
+export interface Flag {
+  key: string
+  description: string | null
+  enabled: boolean
+  rollout: FlagRollout | null
+  variants: FlagVariant[] | null
+  rules: FlagRule[] | null
+  gate: FlagGate | null
+  /** Name of a migration that must be applied before the flag can be enabled. */
+  requires: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface FlagOverride {
+  enabled?: boolean
+  variant?: string
+}
+
+export interface SharedState {
+  /** Monotonic; bumped by every write. */
+  version: number
+  maintenance: MaintenanceState
+  flags: Record<string, Flag>
+  /** flag key → user id → override */
+  overrides: Record<string, Record<string, FlagOverride>>
+  /** HMAC key for bypass cookies, generated once per store unless configured. */
+  signingKey: string
+}
+
+export interface AuditEntry {
+  id: string
+  at: string
+  actor: string
+  action: string
+  target: string
+  before: unknown
+  after: unknown
+}
+
+export interface StoreHealth {
+  ok: boolean
+  /** Why the store is not ok, for /readyz. */
+  reason: string | null
+}
+
+/**
+ * Where the shared state lives. The memory/file store and the Redis store both
+ * implement it; one contract test suite runs against each.
+ */
+export interface StateStore {
+  /** Read the current state, creating the initial document when none exists. */
+  load (): Promise<SharedState>
+  /**
+   * Atomic read-modify-write: `mutate` gets a private copy of the newest state
+   * and returns the next one (or throws to abort, leaving state unchanged).
+   * The store bumps `version`, persists, and publishes to every replica.
+   */
+  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState>
+  /** Called with every newer snapshot seen (own writes, pub/sub, resync). */
+  subscribe (listener: (state: SharedState) => void): () => void
+  appendAudit (entry: AuditEntry): Promise<void>
+  /** Newest first. */
+  listAudit (limit: number): Promise<AuditEntry[]>
+  health (): StoreHealth
+  close (): Promise<void>
+}
+
+export function defaultMaintenance (): MaintenanceState {
+  return {
+    enabled: false,
+    message: null,
+    retryAfter: null,
+    startsAt: null,
+    endsAt: null,
+    allow: [],
+    exceptPaths: [],
+    paths: null,
+    mode: 'full',
+    redirect: null,
+    secret: null,
+    updatedAt: null,
+    updatedBy: null
+  }
+}
