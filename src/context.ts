@@ -5,6 +5,11 @@ import type { Metrics } from './metrics.js'
 import type { StateHolder } from './state/state-holder.js'
 import type { StateStore } from './state/types.js'
 
+/** Lets flags check `requires` without depending on the migrations module. */
+export interface AppliedMigrations {
+  isApplied (name: string): Promise<boolean>
+}
+
 /** What every part of a running gateway is built from; assembled once in server.ts. */
 export interface AppContext {
   config: Config
@@ -13,4 +18,6 @@ export interface AppContext {
   holder: StateHolder
   events: DrawbridgeEvents
   metrics: Metrics
+  /** Null when no databaseUrl is configured. */
+  appliedMigrations: AppliedMigrations | null
 }
