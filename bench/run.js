@@ -1,0 +1,140 @@
+// `npm run bench`: the upstream, a bare @fastify/http-proxy, a bare Fastify
+// route and Drawbridge side by side in one run, alternating rounds to cancel
+// drift, with ratios against the baselines. Compare ratios within a run only.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir, cpus, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
+import { runLoad, hasWrk } from './lib/load.js'
+import { startNode, stop, rssOf } from './lib/processes.js'
+import { allowlist, benchFlags } from './lib/fixtures.js'
+import { measurePropagation } from './lib/propagation.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const duration = Number(process.env.BENCH_DURATION ?? 8)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const streamBytes = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3)
+const token = 'bench-admin-token-0123456789'
+const userHeader = { 'x-user-id': 'user-4242' }
+const processes = []
+
+async function admin (gw, method, path, body) {
+  const res = await request(`http://${gw.admin}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const text = await res.body.text()
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`)
+  return JSON.parse(text)
+}
+
+async function startDrawbridge (upstream, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))
+  const gw = await startNode([join(root, 'bin/drawbridge.js'), 'serve',
+    '--upstream', `http://${upstream}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
+    '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra])
+  processes.push(gw)
+  return gw
+}
+
+function fmt (n, digits = 0) { return Number.isFinite(n) ? n.toFixed(digits) : 'n/a' }
+
+async function main () {
+  console.log(`drawbridge bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ` +
+    `${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${duration}s x ${rounds} rounds`)
+
+  const upstream = await startNode([join(root, 'bench/servers/upstream.js')])
+  const bare = await startNode([join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`])
+  const fixed = await startNode([join(root, 'bench/servers/bare-fastify.js'), join(root, 'static/maintenance.html')])
+  processes.push(upstream, bare, fixed)
+
+  const pass = await startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'])
+  const idleRss = rssOf(pass.pid)
+  const maint = await startDrawbridge(upstream.address)
+
+  for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
+  const allow = { one: allowlist(1), thousand: allowlist(1000), tenThousand: allowlist(10_000) }
+  await admin(maint, 'PATCH', '/v1/maintenance', { enabled: true, message: 'Back soon', retryAfter: 300 })
+
+  // Each scenario: a URL, and the state to set before it runs (the allowlist size).
+  const scenarios = [
+    { name: 'upstream (direct)', url: `http://${upstream.address}/`, pid: upstream.pid },
+    { name: 'bare @fastify/http-proxy', url: `http://${bare.address}/`, pid: bare.pid },
+    { name: 'drawbridge pass, 1k allow + 100 flags', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.thousand },
+    { name: 'drawbridge pass, 10k allow', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.tenThousand },
+    { name: 'drawbridge pass, 1 allow', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.one },
+    { name: 'bare fastify fixed 503', url: `http://${fixed.address}/`, pid: fixed.pid },
+    { name: 'drawbridge maintenance 503', url: `http://${maint.address}/`, pid: maint.pid }
+  ]
+
+  for (const s of scenarios) { // warm-up: JIT, pools, page cache
+    if (s.allow) await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: s.allow })
+    await runLoad({ url: s.url, duration: 2, connections, headers: userHeader })
+  }
+
+  const samples = new Map(scenarios.map((s) => [s.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse()
+    for (const s of order) {
+      if (s.allow) await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: s.allow })
+      const result = await runLoad({ url: s.url, duration, connections, headers: userHeader })
+      samples.get(s.name).push({ ...result, rss: rssOf(s.pid) })
+      console.log(`  round ${round + 1}: ${s.name.padEnd(40)} ${fmt(result.rps)} req/s  p99 ${fmt(result.p99, 2)} ms${result.errors ? '  errors: ' + result.errors : ''}`)
+    }
+  }
+
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const table = scenarios.map((s) => {
+    const xs = samples.get(s.name)
+    return { name: s.name, rps: mean(xs.map((x) => x.rps)), p50: mean(xs.map((x) => x.p50)), p99: mean(xs.map((x) => x.p99)), rssMB: Math.max(...xs.map((x) => x.rss)) / 2 ** 20 }
+  })
+  const row = (i) => table[i]
+  const ratios = {
+    passVsBareProxy: row(2).rps / row(1).rps,
+    passP99VsBareProxy: row(2).p99 / row(1).p99,
+    maintenanceVsBareFastify: row(6).rps / row(5).rps,
+    allow10kVs1: row(3).rps / row(4).rps
+  }
+
+  // Streaming: download through the gateway, sampling its RSS.
+  await admin(pass, 'PATCH', '/v1/maintenance', { enabled: false })
+  const before = rssOf(pass.pid)
+  let peak = before
+  const sampler = setInterval(() => { peak = Math.max(peak, rssOf(pass.pid)) }, 50)
+  const started = Date.now()
+  const res = await request(`http://${pass.address}/big?bytes=${streamBytes}`)
+  let received = 0
+  for await (const chunk of res.body) received += chunk.length
+  clearInterval(sampler)
+  const stream = { bytes: received, seconds: (Date.now() - started) / 1000, rssGrowthMB: (peak - before) / 2 ** 20 }
+
+  const propagation = await measurePropagation({ root, upstream: upstream.address, token, startNode, processes })
+
+  console.log('\n| scenario | req/s | p50 ms | p99 ms | RSS MB |\n| --- | ---: | ---: | ---: | ---: |')
+  for (const r of table) console.log(`| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rssMB, 1)} |`)
+  const verdict = (ok) => (ok ? 'met' : 'MISSED')
+  console.log('\n| target | measured | goal | |\n| --- | ---: | ---: | --- |')
+  console.log(`| passthrough (1k allow, 100 flags) vs bare proxy, req/s | ${fmt(ratios.passVsBareProxy, 2)}x | >= 1.25x | ${verdict(ratios.passVsBareProxy >= 1.25)} |`)
+  console.log(`| passthrough p99 vs bare proxy p99 | ${fmt(ratios.passP99VsBareProxy, 2)}x | <= 1.00x | ${verdict(ratios.passP99VsBareProxy <= 1)} |`)
+  console.log(`| maintenance 503 vs bare Fastify fixed buffer | ${fmt(ratios.maintenanceVsBareFastify, 2)}x | >= 0.90x | ${verdict(ratios.maintenanceVsBareFastify >= 0.9)} |`)
+  console.log(`| 10k-CIDR allowlist vs 1 | ${fmt(ratios.allow10kVs1, 3)}x | within 5% | ${verdict(Math.abs(1 - ratios.allow10kVs1) <= 0.05)} |`)
+  if (propagation.skipped) console.log(`| toggle propagation p99 | skipped: ${propagation.skipped} | < 50 ms | |`)
+  else console.log(`| toggle propagation between replicas (${propagation.count} toggles) | p50 ${fmt(propagation.p50, 1)} ms, p99 ${fmt(propagation.p99, 1)} ms | p99 < 50 ms | ${verdict(propagation.p99 < 50)} |`)
+  console.log(`| streaming ${fmt(stream.bytes / 2 ** 20)} MiB: gateway RSS growth | ${fmt(stream.rssGrowthMB, 1)} MB (${fmt(stream.bytes / 2 ** 20 / stream.seconds)} MiB/s) | < 50 MB | ${verdict(stream.rssGrowthMB < 50)} |`)
+  console.log(`| idle RSS | ${fmt(idleRss / 2 ** 20, 1)} MB | < 80 MB | ${verdict(idleRss / 2 ** 20 < 80)} |`)
+
+  const out = join(root, 'bench/results')
+  mkdirSync(out, { recursive: true })
+  const report = { at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', duration, rounds, connections, table, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20 }
+  writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2))
+  console.log(`\nwrote ${join(out, 'latest.json')}`)
+}
+
+try {
+  await main()
+} finally {
+  await Promise.all(processes.map(stop))
+}
