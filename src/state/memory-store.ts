@@ -1,0 +1,133 @@
+import { resolve } from 'node:path'
+import type { Logger } from 'pino'
+import { errors } from '../errors.js'
+import { initialState } from './initial-state.js'
+import { encodeStateFile, readStateFile, writeFileAtomic } from './state-file.js'
+import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
+
+export const DEFAULT_AUDIT_LIMIT = 1000
+
+export interface MemoryStoreOptions {
+  logger: Logger
+  /** Persist here after every write; load from here at start. None: memory only. */
+  stateFile?: string | undefined
+  /** Audit entries kept, newest first. */
+  auditLimit?: number
+}
+
+/**
+ * The embedded store, for a single gateway process. Every write goes through
+ * one promise chain, so concurrent `update` calls run one after the other and
+ * none is lost; with a state file, a write is committed (and listeners told)
+ * only once the file has been replaced atomically.
+ */
+export class MemoryStore implements StateStore {
+  private state: SharedState | null = null
+  private audit: AuditEntry[] = []
+  private readonly listeners = new Set<(state: SharedState) => void>()
+  private chain: Promise<unknown> = Promise.resolve()
+  private readonly stateFile: string | null
+  private readonly auditLimit: number
+  private readonly logger: Logger
+  private writeError: string | null = null
+  private closed = false
+
+  /** Throws ConfigError when the state file is corrupt, unreadable or in a missing directory. */
+  constructor (options: MemoryStoreOptions) {
+    this.logger = options.logger
+    this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
+    this.stateFile = options.stateFile === undefined ? null : resolve(options.stateFile)
+    if (this.stateFile !== null) {
+      const contents = readStateFile(this.stateFile)
+      if (contents !== null) {
+        this.state = contents.state
+        this.audit = contents.audit.slice(0, this.auditLimit)
+      }
+    }
+  }
+
+  load (): Promise<SharedState> {
+    return this.serial(async () => {
+      if (this.state !== null) return this.state
+      const state = initialState()
+      // Persisted at once so the signing key (and with it every bypass cookie)
+      // survives a restart even if nothing is ever written.
+      await this.persist(state, this.audit)
+      this.state = state
+      return state
+    })
+  }
+
+  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
+    return this.serial(async () => {
+      const current = this.state ?? initialState()
+      const next = await mutate(structuredClone(current))
+      const committed: SharedState = { ...next, version: current.version + 1 }
+      await this.persist(committed, this.audit)
+      this.state = committed
+      this.notify(committed)
+      return committed
+    })
+  }
+
+  subscribe (listener: (state: SharedState) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  appendAudit (entry: AuditEntry): Promise<void> {
+    return this.serial(async () => {
+      const audit = [entry, ...this.audit].slice(0, this.auditLimit)
+      const state = this.state ?? initialState()
+      await this.persist(state, audit)
+      this.state = state
+      this.audit = audit
+    })
+  }
+
+  async listAudit (limit: number): Promise<AuditEntry[]> {
+    return this.audit.slice(0, Math.max(0, limit))
+  }
+
+  health (): StoreHealth {
+    if (this.writeError !== null) return { ok: false, reason: `state file not writable: ${this.writeError}` }
+    return { ok: true, reason: null }
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    this.listeners.clear()
+    await this.chain.catch(() => {})
+  }
+
+  /** Runs `task` after every task queued before it; a failed task does not stop the chain. */
+  private serial<T> (task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed'))
+    const run = this.chain.then(task, task)
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  private async persist (state: SharedState, audit: AuditEntry[]): Promise<void> {
+    if (this.stateFile === null) return
+    try {
+      await writeFileAtomic(this.stateFile, encodeStateFile({ state, audit }))
+      this.writeError = null
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+      this.writeError = code
+      this.logger.error({ err, stateFile: this.stateFile }, 'state file write failed')
+      throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`state file ${this.stateFile} not writable (${code})`)
+    }
+  }
+
+  private notify (state: SharedState): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(state)
+      } catch (err) {
+        this.logger.error({ err }, 'state store listener failed')
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * Lua run atomically inside Redis. The state document lives under KEYS[1] and
+ * its version, duplicated, under KEYS[2] so a resync can compare versions with
+ * one cheap GET. Both are always written together, and the PUBLISH happens in
+ * the same script, so no replica can miss a write that committed because the
+ * writer died between the write and the publish (resync would heal it anyway).
+ */
+export interface LuaScript {
+  lua: string
+  sha: string
+}
+
+function script (lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') }
+}
+
+/** The stored version: the version key, or the document's own field if that key was lost. */
+const STORED_VERSION = `
+local doc = redis.call('GET', KEYS[1])
+local stored = nil
+if doc then
+  stored = tonumber(redis.call('GET', KEYS[2]) or cjson.decode(doc).version)
+end
+`
+
+/**
+ * Compare-and-set. ARGV: expected version, new document, new version, channel.
+ * Returns 1 when written, 0 when another writer got there first.
+ */
+export const CAS = script(STORED_VERSION + `
+if stored ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[2])
+return 1
+`)
+
+/**
+ * Writes the document only if Redis holds none or an older one: creates the
+ * first document, and lets a replica restore the newest state it saw after
+ * Redis lost its data. ARGV: document, version, channel. Returns the document
+ * Redis holds afterwards.
+ */
+export const PUT_IF_NEWER = script(STORED_VERSION + `
+if stored ~= nil and stored >= tonumber(ARGV[2]) then return doc end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return ARGV[1]
+`)

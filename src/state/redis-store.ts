@@ -1,0 +1,373 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis, type RedisOptions } from 'ioredis'
+import type { Logger } from 'pino'
+import { errors } from '../errors.js'
+import { initialState } from './initial-state.js'
+import { DEFAULT_AUDIT_LIMIT } from './memory-store.js'
+import { CONNECT_TIMEOUT_MS } from './redis-options.js'
+import { CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
+import { parseState } from './state-codec.js'
+import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
+
+export interface RedisStoreOptions {
+  logger: Logger
+  /** From redisOptionsFromConfig(); must keep enableOfflineQueue: false so calls fail fast while Redis is away. */
+  connection: RedisOptions
+  /** Prefix of every key and of the channel, so several gateways can share one Redis. */
+  keyPrefix: string
+  /** Periodic version check that heals missed pub/sub messages. */
+  resyncIntervalMs: number
+  auditLimit?: number
+  /** How long load()/update() wait for the very first connection before rejecting. */
+  firstConnectTimeoutMs?: number
+}
+
+/** Compare-and-set attempts before an update gives up; conflicts need writers on several replicas at once. */
+const MAX_CAS_ATTEMPTS = 50
+
+/**
+ * The shared store for several replicas. The whole SharedState is one JSON
+ * document; writes are compare-and-set on its version (a Lua script), so
+ * writers on different replicas never lose an update and the version only
+ * grows. Each write is published on `<prefix>changes`; a second connection
+ * subscribes and hands newer documents to the listeners (the StateHolder), and
+ * a periodic version check plus a resync on every reconnect heal missed
+ * messages. Nothing here is on the request path: the gateway reads the holder.
+ *
+ * While Redis is away, calls reject at once with DRAWBRIDGE_ERR_STORE_UNAVAILABLE
+ * (no offline queue), listeners keep the last state, and both connections
+ * reconnect with backoff forever.
+ *
+ * `update` may run its mutator more than once (after a conflict), always on a
+ * fresh copy of the newest state: mutators must not have side effects.
+ */
+export class RedisStore implements StateStore {
+  private readonly cmd: Redis
+  private readonly sub: Redis
+  private readonly logger: Logger
+  private readonly keys: { state: string, version: string, audit: string, channel: string }
+  private readonly auditLimit: number
+  private readonly firstConnectTimeoutMs: number
+  private readonly listeners = new Set<(state: SharedState) => void>()
+  /** Newest document this process has seen. */
+  private latest: SharedState | null = null
+  private chain: Promise<unknown> = Promise.resolve()
+  /** Why each connection is down (null while it is up or still making its first attempt). */
+  private cmdDown: string | null = null
+  private subDown: string | null = null
+  private subscribed = false
+  private wasDown = false
+  private resyncRunning = false
+  private resyncAgain = false
+  private readonly timer: NodeJS.Timeout
+  private closed = false
+
+  constructor (options: RedisStoreOptions) {
+    this.logger = options.logger
+    const p = options.keyPrefix
+    this.keys = { state: `${p}state`, version: `${p}version`, audit: `${p}audit`, channel: `${p}changes` }
+    this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
+    this.firstConnectTimeoutMs = options.firstConnectTimeoutMs ?? CONNECT_TIMEOUT_MS
+
+    this.cmd = new Redis({ ...options.connection, lazyConnect: true, enableOfflineQueue: false })
+    // We subscribe on every 'ready' ourselves, then resync, so the order
+    // subscribe-before-read (no gap for a write to slip through) is ours to keep.
+    this.sub = new Redis({ ...options.connection, lazyConnect: true, enableOfflineQueue: false, autoResubscribe: false })
+
+    this.cmd.on('ready', () => {
+      this.cmdDown = null
+      this.connectionUp()
+      this.resync()
+    })
+    this.cmd.on('error', (err: NodeJS.ErrnoException) => { this.connectionDown('cmd', err.code ?? err.message) })
+    this.cmd.on('close', () => { this.connectionDown('cmd', 'connection closed') })
+    this.cmd.on('end', () => { this.restartIfEnded(this.cmd) })
+
+    this.sub.on('ready', () => { void this.onSubscriberReady() })
+    this.sub.on('error', (err: NodeJS.ErrnoException) => { this.connectionDown('sub', err.code ?? err.message) })
+    this.sub.on('close', () => {
+      this.subscribed = false
+      this.connectionDown('sub', 'connection closed')
+    })
+    this.sub.on('end', () => { this.restartIfEnded(this.sub) })
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.channel) this.onMessage(message)
+    })
+
+    // Rejections are reported through the 'error' events above.
+    this.cmd.connect().catch(() => {})
+    this.sub.connect().catch(() => {})
+
+    this.timer = setInterval(() => { this.resync() }, options.resyncIntervalMs)
+    this.timer.unref()
+  }
+
+  async load (): Promise<SharedState> {
+    await this.ready()
+    const state = await this.call(() => this.readOrCreate())
+    this.observe(state)
+    return state
+  }
+
+  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
+    // Serialised locally so this replica's own writers do not conflict with
+    // each other; the compare-and-set handles the other replicas.
+    return this.serial(async () => {
+      for (let attempt = 1; ; attempt++) {
+        await this.ready()
+        const current = await this.call(() => this.readOrCreate())
+        const next = await mutate(structuredClone(current))
+        const committed: SharedState = { ...next, version: current.version + 1 }
+        const json = JSON.stringify(committed)
+        const written = await this.call(() => this.eval(CAS, current.version, json, committed.version, this.keys.channel))
+        if (written === 1) {
+          this.observe(committed)
+          return committed
+        }
+        if (attempt >= MAX_CAS_ATTEMPTS) {
+          throw new errors.DRAWBRIDGE_ERR_CONFLICT('the state kept changing under this update; try again')
+        }
+        await sleep(Math.floor(Math.random() * 5 * Math.min(attempt, 10)))
+      }
+    })
+  }
+
+  subscribe (listener: (state: SharedState) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  async appendAudit (entry: AuditEntry): Promise<void> {
+    await this.ready()
+    const results = await this.call(() => this.cmd.multi()
+      .lpush(this.keys.audit, JSON.stringify(entry))
+      .ltrim(this.keys.audit, 0, this.auditLimit - 1)
+      .exec())
+    const failed = results?.find(([err]) => err !== null)?.[0]
+    if (failed !== undefined && failed !== null) throw this.unavailable(failed)
+  }
+
+  async listAudit (limit: number): Promise<AuditEntry[]> {
+    if (limit <= 0) return []
+    await this.ready()
+    const items = await this.call(() => this.cmd.lrange(this.keys.audit, 0, Math.min(limit, this.auditLimit) - 1))
+    const entries: AuditEntry[] = []
+    for (const item of items) {
+      try {
+        entries.push(JSON.parse(item) as AuditEntry)
+      } catch {
+        // A foreign or damaged entry must not hide the others.
+      }
+    }
+    return entries
+  }
+
+  health (): StoreHealth {
+    if (this.closed) return { ok: false, reason: 'store closed' }
+    if (this.cmd.status === 'ready' && this.sub.status === 'ready' && this.subscribed) return { ok: true, reason: null }
+    return { ok: false, reason: `redis unreachable: ${this.cmdDown ?? this.subDown ?? 'connecting'}` }
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.timer)
+    await this.chain.catch(() => {})
+    this.listeners.clear()
+    await Promise.all([quit(this.cmd), quit(this.sub)])
+  }
+
+  /** The stored document; when there is none, restores the newest one seen here or creates the first. */
+  private async readOrCreate (): Promise<SharedState> {
+    const raw = await this.cmd.get(this.keys.state)
+    if (raw !== null) return this.parse(raw)
+    const seed = this.latest ?? initialState()
+    if (this.latest !== null) this.logger.warn({ version: seed.version }, 'redis holds no state; restoring the last state this replica had')
+    const stored = await this.eval(PUT_IF_NEWER, JSON.stringify(seed), seed.version, this.keys.channel)
+    return this.parse(String(stored))
+  }
+
+  private parse (raw: string): SharedState {
+    try {
+      return parseState(raw)
+    } catch (err) {
+      throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis key ${this.keys.state} does not hold a valid state (${(err as Error).message})`)
+    }
+  }
+
+  private async eval (script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+    const keys = [this.keys.state, this.keys.version]
+    try {
+      return await this.cmd.evalsha(script.sha, keys.length, ...keys, ...args)
+    } catch (err) {
+      // First use on this server (or after a restart/SCRIPT FLUSH): send the body once.
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err
+      return await this.cmd.eval(script.lua, keys.length, ...keys, ...args)
+    }
+  }
+
+  /**
+   * Cheap check of the version key; fetches the document only when it differs
+   * from ours. A lower version in Redis means Redis lost data (restarted
+   * without persistence, restored from an old snapshot): restore ours.
+   */
+  private resync (): void {
+    if (this.resyncRunning) {
+      this.resyncAgain = true
+      return
+    }
+    this.resyncRunning = true
+    void this.resyncOnce().finally(() => {
+      this.resyncRunning = false
+      if (this.resyncAgain) {
+        this.resyncAgain = false
+        this.resync()
+      }
+    })
+  }
+
+  private async resyncOnce (): Promise<void> {
+    if (this.closed || this.cmd.status !== 'ready') return
+    const seen = this.latest
+    try {
+      const version = await this.cmd.get(this.keys.version)
+      if (seen !== null && version !== null && Number(version) === seen.version) return
+      const stored = await this.readOrCreate()
+      if (seen !== null && stored.version < seen.version) {
+        this.logger.warn({ stored: stored.version, held: seen.version }, 'redis holds an older state than this replica; restoring the newer one')
+        await this.eval(PUT_IF_NEWER, JSON.stringify(seen), seen.version, this.keys.channel)
+        return
+      }
+      this.observe(stored)
+    } catch (err) {
+      this.logger.debug({ err }, 'state resync failed; will retry')
+    }
+  }
+
+  private async onSubscriberReady (): Promise<void> {
+    try {
+      await this.sub.subscribe(this.keys.channel)
+    } catch (err) {
+      this.connectionDown('sub', (err as Error).message)
+      return
+    }
+    this.subscribed = true
+    this.subDown = null
+    this.connectionUp()
+    // Anything written while we were not subscribed is only in Redis now.
+    this.resync()
+  }
+
+  private onMessage (message: string): void {
+    let state: SharedState
+    try {
+      state = parseState(message)
+    } catch (err) {
+      this.logger.warn({ err }, 'ignoring an invalid state message')
+      return
+    }
+    this.observe(state)
+  }
+
+  /** Hands a document to the listeners if it is newer than any seen, so a late message never rolls state back. */
+  private observe (state: SharedState): void {
+    if (this.latest !== null && state.version <= this.latest.version) return
+    this.latest = state
+    for (const listener of this.listeners) {
+      try {
+        listener(state)
+      } catch (err) {
+        this.logger.error({ err }, 'state store listener failed')
+      }
+    }
+  }
+
+  private connectionDown (which: 'cmd' | 'sub', reason: string): void {
+    if (this.closed) return
+    if (which === 'cmd') {
+      if (this.cmd.status === 'ready') return
+      // Keep the first, most telling reason ('ECONNREFUSED' over a later 'connection closed').
+      if (this.cmdDown === null || reason !== 'connection closed') this.cmdDown = reason
+    } else {
+      if (this.subDown === null || reason !== 'connection closed') this.subDown = reason
+    }
+    if (!this.wasDown) {
+      this.wasDown = true
+      this.logger.warn({ reason }, 'redis unreachable; keeping the last state and reconnecting')
+    }
+  }
+
+  private connectionUp (): void {
+    if (this.wasDown && this.cmd.status === 'ready' && this.subscribed) {
+      this.wasDown = false
+      this.logger.info('redis connection restored')
+    }
+  }
+
+  /** ioredis stops reconnecting only if told to; should it ever end on its own, start over. */
+  private restartIfEnded (client: Redis): void {
+    if (this.closed) return
+    setTimeout(() => {
+      if (!this.closed && client.status === 'end') client.connect().catch(() => {})
+    }, 1000).unref()
+  }
+
+  /** Resolves when the command connection is usable; rejects at once when Redis is known to be away. */
+  private async ready (): Promise<void> {
+    if (this.closed) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed')
+    if (this.cmd.status === 'ready') return
+    if (this.cmdDown !== null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis unreachable: ${this.cmdDown}`)
+    // Still making the first connection: wait for it, bounded.
+    await new Promise<void>((resolve, reject) => {
+      const done = (err: Error | null): void => {
+        clearTimeout(timer)
+        this.cmd.off('ready', onReady)
+        this.cmd.off('error', onError)
+        this.cmd.off('close', onError)
+        if (err === null) resolve()
+        else reject(err)
+      }
+      const onReady = (): void => { done(null) }
+      const onError = (): void => { done(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis unreachable: ${this.cmdDown ?? 'connection closed'}`)) }
+      const timer = setTimeout(() => { done(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('redis unreachable: connect timed out')) }, this.firstConnectTimeoutMs)
+      this.cmd.on('ready', onReady)
+      this.cmd.on('error', onError)
+      this.cmd.on('close', onError)
+    })
+  }
+
+  /** Runs a Redis call, turning connection and server errors into a 503 the admin API can answer. */
+  private async call<T> (fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw this.unavailable(err as Error)
+    }
+  }
+
+  private unavailable (err: Error): Error {
+    const code = (err as Error & { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('DRAWBRIDGE_ERR_')) return err
+    const state = this.cmd.status === 'ready' ? 'error' : 'unreachable'
+    const wrapped = new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis ${state}: ${err.message}`)
+    wrapped.cause = err
+    return wrapped
+  }
+
+  private serial<T> (task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed'))
+    const run = this.chain.then(task, task)
+    this.chain = run.catch(() => {})
+    return run
+  }
+}
+
+async function quit (client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit()
+      return
+    } catch {}
+  }
+  client.disconnect()
+}

@@ -1,0 +1,40 @@
+import { defaultMaintenance, type AuditEntry, type SharedState } from './types.js'
+
+/**
+ * Decoding of stored documents (state file, Redis). Checks the outer shape
+ * only: the document was written by this code, so a deep check would guard
+ * against nothing but hand edits, and a wrong top-level shape is what a
+ * truncated or foreign file looks like.
+ */
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Throws an Error saying what is wrong; callers add where the document came from. */
+export function decodeState (value: unknown): SharedState {
+  if (!isRecord(value)) throw new Error('state is not an object')
+  const { version, maintenance, flags, overrides, signingKey } = value
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw new Error('state.version is not a non-negative integer')
+  if (!isRecord(maintenance)) throw new Error('state.maintenance is not an object')
+  if (!isRecord(flags)) throw new Error('state.flags is not an object')
+  if (!isRecord(overrides)) throw new Error('state.overrides is not an object')
+  if (typeof signingKey !== 'string' || signingKey.length === 0) throw new Error('state.signingKey is not a string')
+  return {
+    version,
+    // Fields added to MaintenanceState later get their defaults in old documents.
+    maintenance: { ...defaultMaintenance(), ...maintenance } as SharedState['maintenance'],
+    flags: flags as SharedState['flags'],
+    overrides: overrides as SharedState['overrides'],
+    signingKey
+  }
+}
+
+export function parseState (json: string): SharedState {
+  return decodeState(JSON.parse(json))
+}
+
+export function decodeAudit (value: unknown): AuditEntry[] {
+  if (!Array.isArray(value)) throw new Error('audit is not an array')
+  return value.filter((e): e is AuditEntry => isRecord(e) && typeof e.id === 'string' && typeof e.at === 'string')
+}
