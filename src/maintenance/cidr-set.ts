@@ -1,0 +1,406 @@
+/**
+ * IPv4/IPv6 allowlists compiled once per state change into sorted, disjoint
+ * ranges, so a lookup is a parse plus a binary search: 10,000 CIDRs cost a few
+ * more comparisons than one, never a scan.
+ *
+ * IPv4 addresses are uint32 numbers. IPv6 addresses are four uint32 words in a
+ * typed array (BigInt only at compile time): comparing four small integers is
+ * several times cheaper than BigInt arithmetic on the request path. An
+ * IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is looked up as the IPv4 address,
+ * and any IPv6 range covering part of `::ffff:0:0/96` also lands in the IPv4
+ * table, so both spellings of one client agree.
+ */
+
+export class CidrError extends Error {
+  constructor (readonly input: string, problem: string) {
+    super(`invalid CIDR "${input}": ${problem}`)
+    this.name = 'CidrError'
+  }
+}
+
+export type ParsedCidr =
+  | { family: 4, prefix: number, start: number, end: number }
+  | { family: 6, prefix: number, start: bigint, end: bigint }
+
+const MAPPED_START = 0xffffn << 32n
+const MAPPED_END = MAPPED_START + 0xffffffffn
+const ALL_128 = (1n << 128n) - 1n
+
+// Scratch buffers: parsing a lookup address allocates nothing.
+const groups = new Uint16Array(8)
+const words = new Uint32Array(4)
+
+/**
+ * Parses dotted-quad IPv4 in text[from, to) into a uint32, or -1. Strict:
+ * four decimal octets 0-255, no leading zeros (they mean octal to some tools).
+ */
+function parseV4 (text: string, from: number, to: number): number {
+  let value = 0
+  let octet = 0
+  let digits = 0
+  let dots = 0
+  let leadingZero = false
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      if (leadingZero) return -1
+      if (digits === 0 && c === 48) leadingZero = true
+      octet = octet * 10 + (c - 48)
+      if (++digits > 3 || octet > 255) return -1
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1
+      value = value * 256 + octet
+      octet = 0
+      digits = 0
+      leadingZero = false
+    } else {
+      return -1
+    }
+  }
+  if (digits === 0 || dots !== 3) return -1
+  return value * 256 + octet
+}
+
+function hexValue (c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 97 && c <= 102) return c - 87
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
+/**
+ * Parses IPv6 text[from, to) into the `groups` scratch array; false when
+ * invalid. Handles `::` compression and a trailing embedded IPv4 address.
+ */
+function parseV6 (text: string, from: number, to: number): boolean {
+  let count = 0
+  let gap = -1
+  let i = from
+  if (to - from < 2) return false
+  if (text.charCodeAt(i) === 58) {
+    if (text.charCodeAt(i + 1) !== 58) return false
+    gap = 0
+    i += 2
+    if (i === to) { groups.fill(0); return true }
+  }
+  while (i < to) {
+    if (count === 8) return false
+    let value = 0
+    let digits = 0
+    const start = i
+    while (i < to) {
+      const h = hexValue(text.charCodeAt(i))
+      if (h < 0) break
+      value = value * 16 + h
+      if (++digits > 4) return false
+      i++
+    }
+    if (i < to && text.charCodeAt(i) === 46) {
+      // Embedded IPv4 takes the last two groups.
+      if (count > 6) return false
+      const v4 = parseV4(text, start, to)
+      if (v4 < 0) return false
+      groups[count++] = v4 >>> 16
+      groups[count++] = v4 & 0xffff
+      i = to
+      break
+    }
+    if (digits === 0) return false
+    groups[count++] = value
+    if (i === to) break
+    if (text.charCodeAt(i) !== 58) return false
+    i++
+    if (i < to && text.charCodeAt(i) === 58) {
+      if (gap >= 0) return false
+      gap = count
+      i++
+    } else if (i === to) {
+      return false
+    }
+  }
+  if (gap < 0) return count === 8
+  if (count === 8) return false
+  const tail = count - gap
+  for (let k = 0; k < tail; k++) groups[7 - k] = groups[count - 1 - k] as number
+  for (let k = gap; k < 8 - tail; k++) groups[k] = 0
+  return true
+}
+
+function groupsToBigInt (): bigint {
+  let v = 0n
+  for (let k = 0; k < 8; k++) v = (v << 16n) | BigInt(groups[k] as number)
+  return v
+}
+
+/** True when the parsed `groups` hold an IPv4-mapped address (::ffff:0:0/96). */
+function groupsAreMapped (): boolean {
+  return groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 &&
+    groups[4] === 0 && groups[5] === 0xffff
+}
+
+function parsePrefix (input: string, text: string, max: number): number {
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(text)) throw new CidrError(input, `prefix "/${text}" is not a number`)
+  const prefix = Number(text)
+  if (prefix > max) throw new CidrError(input, `prefix /${prefix} is larger than /${max}`)
+  return prefix
+}
+
+/**
+ * Parses `a.b.c.d[/n]` or `x:y::z[/n]` (a bare address is a /32 or /128).
+ * Host bits below the prefix are ignored, as nginx does (`10.1.2.3/8` is
+ * `10.0.0.0/8`). Throws CidrError naming what is wrong.
+ */
+export function parseCidr (text: string): ParsedCidr {
+  if (typeof text !== 'string') throw new CidrError(String(text), 'not a string')
+  const input = text.trim()
+  if (input === '') throw new CidrError(text, 'empty')
+  const slash = input.indexOf('/')
+  const address = slash < 0 ? input : input.slice(0, slash)
+  if (address.includes('%')) throw new CidrError(text, 'zone indexes (%...) are not allowed')
+  if (input.includes(':')) {
+    if (!parseV6(address, 0, address.length)) throw new CidrError(text, `"${address}" is not an IPv6 address`)
+    const prefix = slash < 0 ? 128 : parsePrefix(text, input.slice(slash + 1), 128)
+    const hostBits = BigInt(128 - prefix)
+    const mask = ((ALL_128 >> hostBits) << hostBits) & ALL_128
+    const start = groupsToBigInt() & mask
+    return { family: 6, prefix, start, end: start | (ALL_128 ^ mask) }
+  }
+  const v4 = parseV4(address, 0, address.length)
+  if (v4 < 0) {
+    const hint = /^[0-9.]+$/.test(address) ? ' (four decimal octets 0-255, no leading zeros)' : ''
+    throw new CidrError(text, `"${address}" is not an IPv4 address${hint}`)
+  }
+  const prefix = slash < 0 ? 32 : parsePrefix(text, input.slice(slash + 1), 32)
+  const size = 2 ** (32 - prefix)
+  const start = v4 - (v4 % size)
+  return { family: 4, prefix, start, end: start + size - 1 }
+}
+
+export function isValidCidr (text: string): boolean {
+  try {
+    parseCidr(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Strict single address check (no prefix); zone ids are accepted for IPv6. */
+export function isValidIp (text: string): boolean {
+  if (text.includes(':')) {
+    const zone = text.indexOf('%')
+    return parseV6(text, 0, zone < 0 ? text.length : zone)
+  }
+  return parseV4(text, 0, text.length) >= 0
+}
+
+/** Canonical short form for IPv4-mapped IPv6 (`::ffff:1.2.3.4` → `1.2.3.4`). */
+export function unmapIp (ip: string): string {
+  if (ip.length > 7 && ip.charCodeAt(0) === 58 && ip.startsWith('::ffff:') && ip.includes('.', 7)) return ip.slice(7)
+  return ip
+}
+
+interface Range<T> { start: T, end: T }
+
+function merge<T extends number | bigint> (ranges: Array<Range<T>>, successor: (v: T) => T): Array<Range<T>> {
+  ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+  const out: Array<Range<T>> = []
+  for (const r of ranges) {
+    const last = out[out.length - 1]
+    // Adjacent ranges merge too: fewer ranges, shorter search.
+    if (last !== undefined && r.start <= successor(last.end)) {
+      if (r.end > last.end) last.end = r.end
+    } else {
+      out.push({ start: r.start, end: r.end })
+    }
+  }
+  return out
+}
+
+/** Index of the last start <= value within [lo, hi], or -1. */
+function lastStartAtOrBelow (starts: Float64Array, value: number, lo: number, hi: number): number {
+  let found = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    if ((starts[mid] as number) <= value) { found = mid; lo = mid + 1 } else hi = mid - 1
+  }
+  return found
+}
+
+/** Below this many IPv4 ranges a plain binary search is as fast as the bucket index. */
+const BUCKET_MIN_RANGES = 16
+
+/**
+ * Bucket index over 16 key bits of each range start (sorted ascending): for
+ * bucket b, [lo, hi] is the span of range indexes that can hold the last start
+ * at or below an address whose key is b. A lookup reads two numbers and
+ * searches a span that is almost always one or two ranges long, so 10,000
+ * ranges cost what one does.
+ */
+function buildBuckets (keys: Int32Array): Int32Array {
+  const buckets = new Int32Array(65536 * 2)
+  let below = 0 // ranges with key < b
+  let atOrBelow = 0 // ranges with key <= b
+  for (let b = 0; b < 65536; b++) {
+    while (below < keys.length && (keys[below] as number) < b) below++
+    if (atOrBelow < below) atOrBelow = below
+    while (atOrBelow < keys.length && (keys[atOrBelow] as number) <= b) atOrBelow++
+    buckets[2 * b] = below > 0 ? below - 1 : 0
+    buckets[2 * b + 1] = atOrBelow - 1
+  }
+  return buckets
+}
+
+/** The 16 bits of a 128-bit address (four words) starting at bit `offset` (0 = most significant), offset <= 112. */
+function bits16 (w: Uint32Array, at: number, offset: number): number {
+  const k = offset >>> 5
+  const shift = offset & 31
+  const hi = w[at + k] as number
+  if (shift <= 16) return (hi >>> (16 - shift)) & 0xffff
+  return ((hi << (shift - 16)) | ((w[at + k + 1] as number) >>> (48 - shift))) & 0xffff
+}
+
+function bitLength (v: bigint): number {
+  return v === 0n ? 0 : v.toString(2).length
+}
+
+/** a <=> b over four uint32 words at offsets. */
+function cmp4 (table: Uint32Array, at: number, w: Uint32Array): number {
+  for (let k = 0; k < 4; k++) {
+    const x = table[at + k] as number
+    const y = w[k] as number
+    if (x !== y) return x < y ? -1 : 1
+  }
+  return 0
+}
+
+export interface CidrSetOptions {
+  /** Called for each invalid entry instead of throwing (state loaded from a store is best effort). */
+  onInvalid?: (entry: string, error: CidrError) => void
+}
+
+export class CidrSet {
+  private readonly v4Start: Float64Array
+  private readonly v4End: Float64Array
+  private readonly v4Buckets: Int32Array | null
+  private readonly v6Start: Uint32Array
+  private readonly v6End: Uint32Array
+  private readonly v6Count: number
+  private readonly v6Buckets: Int32Array | null
+  /** Bits all IPv6 ranges share; the bucket key is the 16 bits after them. */
+  private readonly v6KeyOffset: number
+  /** Number of source entries accepted. */
+  readonly entries: number
+
+  private constructor (v4: Array<Range<number>>, v6: Array<Range<bigint>>, entries: number) {
+    // Float64Array holds every uint32 exactly and compares without >>> 0 fixes.
+    this.v4Start = Float64Array.from(v4, (r) => r.start)
+    this.v4End = Float64Array.from(v4, (r) => r.end)
+    this.v4Buckets = v4.length >= BUCKET_MIN_RANGES
+      ? buildBuckets(Int32Array.from(v4, (r) => Math.floor(r.start / 65536)))
+      : null
+    this.v6Count = v6.length
+    this.v6Start = new Uint32Array(v6.length * 4)
+    this.v6End = new Uint32Array(v6.length * 4)
+    v6.forEach((r, i) => {
+      for (let k = 0; k < 4; k++) {
+        const shift = BigInt(96 - 32 * k)
+        this.v6Start[i * 4 + k] = Number((r.start >> shift) & 0xffffffffn)
+        this.v6End[i * 4 + k] = Number((r.end >> shift) & 0xffffffffn)
+      }
+    })
+    this.entries = entries
+    const first = v6[0]
+    const last = v6[v6.length - 1]
+    if (first !== undefined && last !== undefined && v6.length >= BUCKET_MIN_RANGES) {
+      // Every address between the first start and the last end shares their common prefix.
+      this.v6KeyOffset = Math.min(112, 128 - bitLength(first.start ^ last.end))
+      const keys = new Int32Array(v6.length)
+      for (let i = 0; i < v6.length; i++) keys[i] = bits16(this.v6Start, i * 4, this.v6KeyOffset)
+      this.v6Buckets = buildBuckets(keys)
+    } else {
+      this.v6KeyOffset = 0
+      this.v6Buckets = null
+    }
+  }
+
+  static readonly EMPTY = new CidrSet([], [], 0)
+
+  /** Compiles a list of CIDRs / bare addresses; throws CidrError on the first bad one unless `onInvalid` is given. */
+  static compile (list: readonly string[], options: CidrSetOptions = {}): CidrSet {
+    if (list.length === 0) return CidrSet.EMPTY
+    const v4: Array<Range<number>> = []
+    const v6: Array<Range<bigint>> = []
+    let entries = 0
+    for (const entry of list) {
+      let parsed: ParsedCidr
+      try {
+        parsed = parseCidr(entry)
+      } catch (err) {
+        if (options.onInvalid !== undefined && err instanceof CidrError) { options.onInvalid(entry, err); continue }
+        throw err
+      }
+      entries++
+      if (parsed.family === 4) {
+        v4.push({ start: parsed.start, end: parsed.end })
+        continue
+      }
+      v6.push({ start: parsed.start, end: parsed.end })
+      if (parsed.start <= MAPPED_END && parsed.end >= MAPPED_START) {
+        const s = parsed.start > MAPPED_START ? parsed.start : MAPPED_START
+        const e = parsed.end < MAPPED_END ? parsed.end : MAPPED_END
+        v4.push({ start: Number(s - MAPPED_START), end: Number(e - MAPPED_START) })
+      }
+    }
+    return new CidrSet(merge(v4, (v) => v + 1), merge(v6, (v) => v + 1n), entries)
+  }
+
+  /** Disjoint ranges after merging (IPv4 + IPv6). */
+  get ranges (): number { return this.v4Start.length + this.v6Count }
+  get isEmpty (): boolean { return this.ranges === 0 }
+
+  /** Whether `ip` (IPv4, IPv6, IPv4-mapped IPv6, optional %zone) is inside the set. Invalid text → false. */
+  has (ip: string): boolean {
+    const len = ip.length
+    if (ip.indexOf(':') < 0) return this.hasV4(parseV4(ip, 0, len))
+    // Dual-stack listeners report IPv4 peers as ::ffff:a.b.c.d: skip the IPv6 parser.
+    if (len > 7 && ip.charCodeAt(0) === 58 && ip.startsWith('::ffff:') && ip.indexOf('.', 7) > 0) {
+      return this.hasV4(parseV4(ip, 7, len))
+    }
+    if (this.isEmpty) return false
+    let end = ip.indexOf('%')
+    if (end < 0) end = len
+    if (!parseV6(ip, 0, end)) return false
+    if (groupsAreMapped()) return this.hasV4((groups[6] as number) * 65536 + (groups[7] as number))
+    if (this.v6Count === 0) return false
+    for (let k = 0; k < 4; k++) words[k] = (groups[2 * k] as number) * 65536 + (groups[2 * k + 1] as number)
+    let lo = 0
+    let hi = this.v6Count - 1
+    const buckets = this.v6Buckets
+    if (buckets !== null) {
+      if (cmp4(this.v6Start, 0, words) > 0 || cmp4(this.v6End, hi * 4, words) < 0) return false
+      const b = bits16(words, 0, this.v6KeyOffset)
+      lo = buckets[2 * b] as number
+      hi = buckets[2 * b + 1] as number
+    }
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (cmp4(this.v6Start, mid * 4, words) <= 0) { found = mid; lo = mid + 1 } else hi = mid - 1
+    }
+    return found >= 0 && cmp4(this.v6End, found * 4, words) >= 0
+  }
+
+  private hasV4 (value: number): boolean {
+    if (value < 0) return false
+    const buckets = this.v4Buckets
+    let i: number
+    if (buckets === null) {
+      i = lastStartAtOrBelow(this.v4Start, value, 0, this.v4Start.length - 1)
+    } else {
+      const b = (value / 65536) | 0
+      i = lastStartAtOrBelow(this.v4Start, value, buckets[2 * b] as number, buckets[2 * b + 1] as number)
+    }
+    return i >= 0 && value <= (this.v4End[i] as number)
+  }
+}
