@@ -1,0 +1,79 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { Config } from '../config/schema.js'
+import { errors } from '../errors.js'
+import type { Role } from './types.js'
+
+interface KnownToken {
+  actor: string
+  role: Role
+  digest: Buffer
+}
+
+function digest (token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest()
+}
+
+/** Every token the config grants, under the name the audit log records. */
+function knownTokens (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): KnownToken[] {
+  const known: KnownToken[] = []
+  if (config.adminToken !== undefined) known.push({ actor: 'admin', role: 'admin', digest: digest(config.adminToken) })
+  if (config.readToken !== undefined) known.push({ actor: 'read', role: 'read', digest: digest(config.readToken) })
+  for (const t of config.tokens) known.push({ actor: t.name, role: t.role, digest: digest(t.token) })
+  return known
+}
+
+function requiredRole (request: FastifyRequest): Role {
+  const configured = request.routeOptions.config.role
+  if (configured !== undefined) return configured
+  return request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'admin'
+}
+
+/**
+ * Bearer-token check for every admin route not marked `config: { public: true }`.
+ * Tokens are compared as SHA-256 digests with timingSafeEqual: equal-length
+ * inputs, so neither the token's content nor its length leaks through timing,
+ * and every known token is compared so the position of a match does not either.
+ * With no token configured at all the API is open (config only allows that on
+ * a loopback address) and the caller is recorded as "anonymous".
+ */
+export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): onRequestHookHandler {
+  const known = knownTokens(config)
+  const open = known.length === 0
+
+  return function authenticate (request, _reply, done) {
+    if (request.routeOptions.config.public === true) {
+      request.actor = 'anonymous'
+      request.role = 'read'
+      done()
+      return
+    }
+    let actor = 'anonymous'
+    let role: Role = 'admin'
+    if (!open) {
+      const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(request.headers.authorization ?? '')
+      if (match === null) {
+        done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
+        return
+      }
+      const presented = digest(match[1] as string)
+      let found: KnownToken | null = null
+      for (const token of known) {
+        if (timingSafeEqual(token.digest, presented) && found === null) found = token
+      }
+      if (found === null) {
+        done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
+        return
+      }
+      actor = found.actor
+      role = found.role
+    }
+    request.actor = actor
+    request.role = role
+    if (requiredRole(request) === 'admin' && role !== 'admin') {
+      done(new errors.DRAWBRIDGE_ERR_FORBIDDEN(`${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`))
+      return
+    }
+    done()
+  }
+}

@@ -1,0 +1,52 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
+
+/** The one error body the admin API answers, whatever went wrong. */
+export interface ErrorBody {
+  statusCode: number
+  error: string
+  message: string
+  code: string
+}
+
+function isRegistryCode (code: unknown): code is keyof typeof errors {
+  return typeof code === 'string' && Object.hasOwn(errors, code)
+}
+
+/** Fastify's own 4xx (bad JSON, wrong content type, body too large) get the closest registry code. */
+function codeForStatus (statusCode: number): keyof typeof errors {
+  switch (statusCode) {
+    case 401: return 'DRAWBRIDGE_ERR_UNAUTHORIZED'
+    case 403: return 'DRAWBRIDGE_ERR_FORBIDDEN'
+    case 404: return 'DRAWBRIDGE_ERR_NOT_FOUND'
+    case 409: return 'DRAWBRIDGE_ERR_CONFLICT'
+    default: return 'DRAWBRIDGE_ERR_INVALID'
+  }
+}
+
+export function errorBody (statusCode: number, code: string, message: string): ErrorBody {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, code }
+}
+
+export function adminErrorHandler (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  let body: ErrorBody
+  if (err.validation !== undefined) {
+    body = errorBody(400, 'DRAWBRIDGE_ERR_INVALID', err.message)
+  } else {
+    const statusCode = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (statusCode < 500) {
+      body = errorBody(statusCode, isRegistryCode(err.code) ? err.code : codeForStatus(statusCode), err.message)
+    } else if (isRegistryCode(err.code)) {
+      // Our own 5xx (store or database unreachable) carry a message written for operators.
+      request.log.warn({ err }, 'admin request failed')
+      body = errorBody(statusCode, err.code, err.message)
+    } else {
+      // Anything else is a bug: log it whole, tell the client nothing about internals.
+      request.log.error({ err }, 'admin request crashed')
+      body = errorBody(500, 'DRAWBRIDGE_ERR_INTERNAL', 'Internal Server Error')
+    }
+  }
+  if (body.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="drawbridge"')
+  void reply.code(body.statusCode).send(body)
+}

@@ -1,0 +1,29 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { AdminPluginOptions } from './types.js'
+
+const Ready = Type.Object({ ready: Type.Literal(true), version: Type.Integer() })
+const NotReady = Type.Object({ ready: Type.Literal(false), reason: Type.String() })
+
+/**
+ * Liveness and readiness, open without a token so orchestrators can probe them.
+ * `/readyz` is 503 while no state has loaded and also when a replica that has
+ * state lost its store: it keeps serving with what it holds, but an operator
+ * (and a rollout) should know it cannot see changes.
+ */
+export async function healthRoutes (app: FastifyInstance, { ctx }: AdminPluginOptions): Promise<void> {
+  app.get('/healthz', {
+    config: { public: true },
+    schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/readyz', {
+    config: { public: true },
+    schema: { response: { 200: Ready, 503: NotReady } }
+  }, async (_request, reply) => {
+    const health = ctx.holder.health()
+    const state = ctx.holder.current
+    if (state !== null && health.ok) return { ready: true as const, version: state.version }
+    return await reply.code(503).send({ ready: false as const, reason: health.reason ?? 'state not loaded' })
+  })
+}

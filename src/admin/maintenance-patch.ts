@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import { errors } from '../errors.js'
+import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
+import type { MaintenanceState } from '../state/types.js'
+
+/**
+ * Semantic checks of a maintenance change, shared by the PATCH route and by
+ * callers inside the process (migrations). The route's JSON schema has already
+ * checked types; these checks repeat the type checks cheaply so in-process
+ * callers get the same guarantees, and add what a schema cannot say.
+ */
+
+export type MaintenancePatch = Partial<Omit<MaintenanceState, 'secret' | 'updatedAt' | 'updatedBy'>> & { secret?: string | true | null }
+
+/** Path-safe, so `/<secret>` needs no encoding; long enough not to be guessed. */
+export const SECRET_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/
+export const MAX_RETRY_AFTER = 31_536_000
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i
+
+/** 192 random bits, base64url: 32 characters that are safe in a URL path. */
+export function generateSecret (): string {
+  return randomBytes(24).toString('base64url')
+}
+
+function invalid (message: string): Error {
+  return new errors.DRAWBRIDGE_ERR_INVALID(message)
+}
+
+function isoDate (value: unknown, field: string): string | null {
+  if (value === null) return null
+  if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) {
+    throw invalid(`${field} must be an ISO 8601 date-time with a timezone, e.g. 2026-11-22T03:00:00Z (got ${JSON.stringify(value)})`)
+  }
+  return new Date(Date.parse(value)).toISOString()
+}
+
+function pathList (value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw invalid(`${field} must be array`)
+  value.forEach((p, i) => {
+    if (typeof p !== 'string' || !p.startsWith('/')) throw invalid(`${field}/${i} must be a path starting with '/' (got ${JSON.stringify(p)})`)
+    if (p.length > 2048) throw invalid(`${field}/${i} must NOT have more than 2048 characters`)
+  })
+  return value as string[]
+}
+
+function redirectTarget (value: unknown): string | null {
+  if (value === null) return null
+  if (typeof value !== 'string') throw invalid('redirect must be string')
+  if (value.startsWith('/') && !value.startsWith('//')) return value
+  let url: URL | null = null
+  try { url = new URL(value) } catch {}
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw invalid(`redirect must be an absolute http(s) URL or a path starting with '/' (got ${JSON.stringify(value)})`)
+  }
+  return value
+}
+
+const KNOWN = new Set(['enabled', 'message', 'retryAfter', 'startsAt', 'endsAt', 'allow', 'exceptPaths', 'paths', 'mode', 'redirect', 'secret'])
+
+/**
+ * Checks a patch and returns it normalised (dates as ISO strings in UTC, a
+ * generated secret in place of `true`). Throws DRAWBRIDGE_ERR_INVALID naming
+ * the first bad field; nothing has been written at that point.
+ */
+export function normalizePatch (patch: MaintenancePatch): Partial<MaintenanceState> {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw invalid('the change must be an object')
+  const out: Partial<MaintenanceState> = {}
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue
+    if (!KNOWN.has(key)) throw invalid(`must NOT have additional properties: '${key}'`)
+    switch (key) {
+      case 'enabled':
+        if (typeof value !== 'boolean') throw invalid('enabled must be boolean')
+        out.enabled = value
+        break
+      case 'message':
+        if (value !== null && typeof value !== 'string') throw invalid('message must be string')
+        if (typeof value === 'string' && value.length > 4000) throw invalid('message must NOT have more than 4000 characters')
+        out.message = value === '' ? null : value as string | null
+        break
+      case 'retryAfter':
+        if (value !== null && (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_RETRY_AFTER)) {
+          throw invalid(`retryAfter must be an integer from 0 to ${MAX_RETRY_AFTER} seconds, or null`)
+        }
+        out.retryAfter = value as number | null
+        break
+      case 'startsAt':
+      case 'endsAt':
+        out[key] = isoDate(value, key)
+        break
+      case 'allow':
+        if (!Array.isArray(value)) throw invalid('allow must be array')
+        value.forEach((cidr: unknown, i) => {
+          try {
+            parseCidr(cidr as string)
+          } catch (err) {
+            if (err instanceof CidrError) throw invalid(`allow/${i} ${err.message}`)
+            throw err
+          }
+        })
+        out.allow = value as string[]
+        break
+      case 'exceptPaths':
+        out.exceptPaths = pathList(value, 'exceptPaths')
+        break
+      case 'paths':
+        if (value === null) {
+          out.paths = null
+        } else {
+          out.paths = pathList(value, 'paths')
+          if (out.paths.length === 0) throw invalid('paths must list at least one path prefix, or be null for every path')
+        }
+        break
+      case 'mode':
+        if (value !== 'full' && value !== 'read-only') throw invalid(`mode must be "full" or "read-only" (got ${JSON.stringify(value)})`)
+        out.mode = value
+        break
+      case 'redirect':
+        out.redirect = redirectTarget(value)
+        break
+      case 'secret':
+        if (value === true) out.secret = generateSecret()
+        else if (value === null) out.secret = null
+        else if (typeof value !== 'string' || !SECRET_PATTERN.test(value)) {
+          throw invalid('secret must be true (generate one), null (clear it), or 16 to 256 characters from A-Z a-z 0-9 . _ ~ -')
+        } else out.secret = value
+        break
+    }
+  }
+  return out
+}
+
+/** Checks that need the merged state: the window must end after it starts. */
+export function checkMerged (next: MaintenanceState): void {
+  if (next.startsAt !== null && next.endsAt !== null && Date.parse(next.endsAt) <= Date.parse(next.startsAt)) {
+    throw invalid(`endsAt (${next.endsAt}) must be after startsAt (${next.startsAt})`)
+  }
+}

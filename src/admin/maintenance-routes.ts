@@ -1,0 +1,83 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../config/schema.js'
+import { errors } from '../errors.js'
+import type { MaintenanceState } from '../state/types.js'
+import { MAX_RETRY_AFTER } from './maintenance-patch.js'
+import { patchMaintenance, type MaintenancePatch } from './maintenance-service.js'
+import { REDACTED } from './redact.js'
+import type { AdminPluginOptions, Role } from './types.js'
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+const Path = Type.String({ minLength: 1, maxLength: 2048 })
+
+/** Types and sizes only; maintenance-patch.ts checks meaning (CIDRs, dates, URLs). */
+export const MaintenancePatchSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  message: Type.Optional(Nullable(Type.String({ maxLength: 4000 }))),
+  retryAfter: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: MAX_RETRY_AFTER }))),
+  startsAt: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  endsAt: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  allow: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })),
+  exceptPaths: Type.Optional(Type.Array(Path, { maxItems: 10_000 })),
+  paths: Type.Optional(Nullable(Type.Array(Path, { maxItems: 10_000 }))),
+  mode: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('read-only')])),
+  redirect: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
+  secret: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Literal(true), Type.Null()]))
+}, { additionalProperties: false })
+
+export const MaintenanceViewSchema = Type.Object({
+  enabled: Type.Boolean(),
+  message: Nullable(Type.String()),
+  retryAfter: Nullable(Type.Integer()),
+  startsAt: Nullable(Type.String()),
+  endsAt: Nullable(Type.String()),
+  allow: Type.Array(Type.String()),
+  exceptPaths: Type.Array(Type.String()),
+  paths: Nullable(Type.Array(Type.String())),
+  mode: Type.String(),
+  redirect: Nullable(Type.String()),
+  secret: Nullable(Type.String()),
+  bypassUrl: Nullable(Type.String()),
+  updatedAt: Nullable(Type.String()),
+  updatedBy: Nullable(Type.String())
+})
+
+export type MaintenanceView = MaintenanceState & { bypassUrl: string | null }
+
+/**
+ * Where the bypass URL points: the configured public URL, else the gateway's
+ * own address (a wildcard bind shown as localhost, which at least works on
+ * the machine itself).
+ */
+export function bypassBase (config: Pick<Config, 'publicUrl'>, gatewayAddress: string): string {
+  if (config.publicUrl !== undefined) return config.publicUrl.replace(/\/+$/, '')
+  const local = gatewayAddress.replace(/^0\.0\.0\.0:/, 'localhost:').replace(/^\[::\]:/, 'localhost:')
+  return `http://${local}`
+}
+
+/** The state as the API shows it. A read token sees that a secret is set, not what it is. */
+export function maintenanceView (m: MaintenanceState, base: string, role: Role): MaintenanceView {
+  if (m.secret === null) return { ...m, bypassUrl: null }
+  if (role !== 'admin') return { ...m, secret: REDACTED, bypassUrl: REDACTED }
+  return { ...m, bypassUrl: `${base}/${m.secret}` }
+}
+
+export async function maintenanceRoutes (app: FastifyInstance, { ctx, gatewayAddress }: AdminPluginOptions & { gatewayAddress: () => string }): Promise<void> {
+  const base = (): string => bypassBase(ctx.config, gatewayAddress())
+
+  app.get('/v1/maintenance', {
+    schema: { response: { 200: MaintenanceViewSchema } }
+  }, async (request) => {
+    const state = ctx.holder.current
+    if (state === null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(ctx.holder.health().reason ?? 'state not loaded')
+    return maintenanceView(state.maintenance, base(), request.role)
+  })
+
+  app.patch('/v1/maintenance', {
+    schema: { body: MaintenancePatchSchema, response: { 200: MaintenanceViewSchema } }
+  }, async (request) => {
+    const next = await patchMaintenance(ctx, request.actor, request.body as MaintenancePatch)
+    return maintenanceView(next, base(), request.role)
+  })
+}

@@ -1,0 +1,51 @@
+import type { AppContext } from '../context.js'
+import type { DrawbridgeEvent } from '../events.js'
+import type { MaintenanceState } from '../state/types.js'
+import { recordAudit } from './audit.js'
+import { checkMerged, normalizePatch, type MaintenancePatch } from './maintenance-patch.js'
+import { redactSecrets } from './redact.js'
+import { storeCall } from './store-call.js'
+
+export type { MaintenancePatch } from './maintenance-patch.js'
+
+/** Which domain event a change is, if any: toggles first, then a moved window. */
+function eventFor (before: MaintenanceState, after: MaintenanceState, now: number): DrawbridgeEvent | null {
+  const windowMoved = before.startsAt !== after.startsAt || before.endsAt !== after.endsAt
+  const startsLater = after.startsAt !== null && Date.parse(after.startsAt) > now
+  if (!before.enabled && after.enabled) return startsLater ? 'maintenance.scheduled' : 'maintenance.enabled'
+  if (before.enabled && !after.enabled) return 'maintenance.disabled'
+  if (after.enabled && windowMoved) return 'maintenance.scheduled'
+  return null
+}
+
+/**
+ * Merges `patch` into the maintenance state in one atomic store update: fields
+ * left out keep their value, `null` clears, `secret: true` generates a new one.
+ * A bad patch throws DRAWBRIDGE_ERR_INVALID before anything is written; an
+ * unreachable store throws DRAWBRIDGE_ERR_STORE_UNAVAILABLE. The change is
+ * audited (secret redacted) and published on ctx.events once committed.
+ */
+export async function patchMaintenance (ctx: AppContext, actor: string, patch: MaintenancePatch): Promise<MaintenanceState> {
+  const changes = normalizePatch(patch)
+  let before: MaintenanceState | null = null
+  const state = await storeCall(async () => await ctx.store.update((draft) => {
+    before = draft.maintenance
+    const next: MaintenanceState = { ...draft.maintenance, ...changes, updatedAt: new Date().toISOString(), updatedBy: actor }
+    checkMerged(next)
+    return { ...draft, maintenance: next }
+  }))
+  const after = state.maintenance
+  const previous = before as MaintenanceState | null ?? after
+
+  ctx.logger.info({ actor, enabled: after.enabled, fields: Object.keys(changes), version: state.version }, 'maintenance updated')
+  await recordAudit(ctx, {
+    actor,
+    action: 'maintenance.update',
+    target: 'maintenance',
+    before: redactSecrets(previous),
+    after: redactSecrets(after)
+  })
+  const event = eventFor(previous, after, Date.now())
+  if (event !== null) ctx.events.publish(event, actor, { maintenance: redactSecrets(after) })
+  return after
+}

@@ -1,0 +1,22 @@
+import { errors } from '../errors.js'
+
+/** True for an error from our registry (it already has the status and code a client should see). */
+export function isDrawbridgeError (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && Object.hasOwn(errors, code)
+}
+
+/**
+ * Runs a store operation for an admin request. A rejection that is not one of
+ * ours (a validation error thrown inside `update`'s mutate, say) means the store
+ * could not be reached or refused the write: the client gets a 503 and knows
+ * nothing was changed.
+ */
+export async function storeCall<T> (operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (err) {
+    if (isDrawbridgeError(err)) throw err
+    throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE((err as Error).message, { cause: err })
+  }
+}

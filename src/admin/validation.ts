@@ -1,0 +1,47 @@
+import { Ajv, type ErrorObject, type Options } from 'ajv'
+import formats from 'ajv-formats'
+import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
+
+type SchemaErrorDataVar = 'body' | 'headers' | 'params' | 'querystring'
+
+/**
+ * Two ajv instances instead of Fastify's one: query strings are text, so they
+ * are coerced (`?limit=10` → 10); bodies are JSON and must already have the
+ * right types, so `"retryAfter": "300"` is a 400 rather than silently fixed.
+ * `removeAdditional: false` makes unknown fields an error instead of being
+ * dropped without a word.
+ */
+function createAjv (coerceTypes: Options['coerceTypes']): Ajv {
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false })
+  formats.default(ajv)
+  return ajv
+}
+
+export function createValidatorCompiler (): FastifySchemaCompiler<unknown> {
+  const strict = createAjv(false)
+  const coercing = createAjv('array')
+  return ({ schema, httpPart }) => (httpPart === 'querystring' || httpPart === 'params' ? coercing : strict).compile(schema as object)
+}
+
+/** Field-level detail ajv keeps in `params`, appended so the message names it. */
+function detail (e: FastifySchemaValidationError): string {
+  const params = (e as unknown as ErrorObject).params as Record<string, unknown> | undefined
+  if (e.keyword === 'additionalProperties' && typeof params?.additionalProperty === 'string') return `: '${params.additionalProperty}'`
+  if ((e.keyword === 'enum' || e.keyword === 'const') && params !== undefined) {
+    const allowed = params.allowedValues ?? params.allowedValue
+    return `: ${JSON.stringify(allowed)}`
+  }
+  return ''
+}
+
+/**
+ * `body/retryAfter must be integer`, `body must NOT have additional properties: 'foo'`.
+ * Only the first error: ajv runs with allErrors off (a crafted body cannot make
+ * it collect thousands), and one precise line is what a client needs to fix it.
+ * Inside an anyOf (a nullable field) the first branch's error is the useful one.
+ */
+export function formatSchemaErrors (errors: FastifySchemaValidationError[], dataVar: SchemaErrorDataVar): Error {
+  const first = errors[0]
+  if (first === undefined) return new Error(`${dataVar} is invalid`)
+  return new Error(`${dataVar}${first.instancePath} ${first.message ?? 'is invalid'}${detail(first)}`)
+}

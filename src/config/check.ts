@@ -1,0 +1,114 @@
+import { accessSync, constants } from 'node:fs'
+import { ConfigError } from '../errors.js'
+import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
+import { isLoopbackHost, parseHostPort } from './host-port.js'
+import type { Config } from './schema.js'
+
+/**
+ * Checks the schema cannot express: URLs, addresses, CIDRs, token rules.
+ * `nameOf(key)` spells a setting the way the user gave it (`--upstream`,
+ * `DRAWBRIDGE_UPSTREAM`, `upstream (config.yaml)`), so every error points at
+ * the exact thing to fix.
+ */
+
+export interface CheckOptions {
+  /** `serve` needs an upstream; client commands that only read settings do not. */
+  requireUpstream: boolean
+}
+
+function checkUrl (value: string, name: string, protocols: string[], example: string): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(name, `"${value}" is not a URL (expected e.g. ${example})`)
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `"${value}" must use ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')} (expected e.g. ${example})`)
+  }
+  if (url.hostname === '' && url.protocol.startsWith('http')) throw new ConfigError(name, `"${value}" has no host`)
+  return url
+}
+
+function checkAddress (value: string, name: string, example: string): void {
+  if (parseHostPort(value) === null) {
+    throw new ConfigError(name, `"${value}" is not host:port with a port from 0 to 65535 (expected e.g. ${example}; IPv6 in brackets: [::1]:9090)`)
+  }
+}
+
+function checkTokens (config: Config, nameOf: (key: string) => string): void {
+  const seen = new Map<string, string>()
+  const claim = (token: string, owner: string): void => {
+    const other = seen.get(token)
+    if (other !== undefined) throw new ConfigError(owner, `is the same token as ${other}; each token must be distinct so the audit log can tell them apart`)
+    seen.set(token, owner)
+  }
+  if (config.adminToken !== undefined) claim(config.adminToken, nameOf('adminToken'))
+  if (config.readToken !== undefined) claim(config.readToken, nameOf('readToken'))
+  const names = new Set<string>()
+  config.tokens.forEach((t, i) => {
+    const where = nameOf(`tokens[${i}]`)
+    // The name is what the audit log records, so it must identify one token.
+    const taken = names.has(t.name) || t.name === 'anonymous' ||
+      (t.name === 'admin' && config.adminToken !== undefined) || (t.name === 'read' && config.readToken !== undefined)
+    if (taken) throw new ConfigError(where, `token name "${t.name}" is already taken`)
+    names.add(t.name)
+    claim(t.token, where)
+  })
+}
+
+export function hasAdminToken (config: Config): boolean {
+  return config.adminToken !== undefined || config.tokens.some((t) => t.role === 'admin')
+}
+
+export function checkConfig (config: Config, nameOf: (key: string) => string, options: CheckOptions): void {
+  if (config.upstream === undefined) {
+    if (options.requireUpstream) {
+      throw new ConfigError(nameOf('upstream'), 'is required: the base URL of the application, e.g. --upstream http://127.0.0.1:3000 or DRAWBRIDGE_UPSTREAM')
+    }
+  } else {
+    const url = checkUrl(config.upstream, nameOf('upstream'), ['http:', 'https:'], 'http://127.0.0.1:3000')
+    if (url.search !== '' || url.hash !== '') throw new ConfigError(nameOf('upstream'), `"${config.upstream}" must not have a query string or fragment`)
+  }
+
+  checkAddress(config.listen, nameOf('listen'), '0.0.0.0:8080')
+  checkAddress(config.adminListen, nameOf('adminListen'), '127.0.0.1:9090')
+  const gateway = parseHostPort(config.listen)
+  const admin = parseHostPort(config.adminListen)
+  if (gateway !== null && admin !== null && admin.port !== 0 && admin.port === gateway.port &&
+    (admin.host === gateway.host || gateway.host === '0.0.0.0' || gateway.host === '::')) {
+    throw new ConfigError(nameOf('adminListen'), `${config.adminListen} overlaps the gateway address ${config.listen}; the admin API needs its own port`)
+  }
+
+  config.trustedProxies.forEach((cidr) => {
+    try {
+      parseCidr(cidr)
+    } catch (err) {
+      if (err instanceof CidrError) throw new ConfigError(nameOf('trustedProxies'), err.message)
+      throw err
+    }
+  })
+
+  if (config.redisUrl !== undefined) checkUrl(config.redisUrl, nameOf('redisUrl'), ['redis:', 'rediss:'], 'redis://127.0.0.1:6379')
+  if (config.databaseUrl !== undefined) checkUrl(config.databaseUrl, nameOf('databaseUrl'), ['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/app')
+  if (config.publicUrl !== undefined) checkUrl(config.publicUrl, nameOf('publicUrl'), ['http:', 'https:'], 'https://www.example.com')
+  if (config.adminUrl !== undefined) checkUrl(config.adminUrl, nameOf('adminUrl'), ['http:', 'https:'], 'http://127.0.0.1:9090')
+
+  checkTokens(config, nameOf)
+  if (!hasAdminToken(config) && (config.readToken !== undefined || config.tokens.length > 0)) {
+    // A read token alone would lock every write away with no way to unlock it.
+    throw new ConfigError(nameOf(config.readToken !== undefined ? 'readToken' : 'tokens'), 'needs an admin token too (--admin-token, DRAWBRIDGE_ADMIN_TOKEN, or a named token with role admin)')
+  }
+  if (admin !== null && !isLoopbackHost(admin.host) && !hasAdminToken(config)) {
+    throw new ConfigError(nameOf('adminListen'),
+      `${config.adminListen} is not a loopback address, so the admin API needs a token: set --admin-token (or DRAWBRIDGE_ADMIN_TOKEN), or listen on 127.0.0.1`)
+  }
+
+  if (config.page !== undefined) {
+    try {
+      accessSync(config.page, constants.R_OK)
+    } catch {
+      throw new ConfigError(nameOf('page'), `cannot read the page template ${config.page}`)
+    }
+  }
+}
