@@ -1,0 +1,17 @@
+import t from 'tap'
+import { MemoryStore } from '../../src/state/memory-store.js'
+import { silentLogger } from './helpers.js'
+import { storeContract } from './store-contract.js'
+
+storeContract(t, async (t, { auditLimit }) => {
+  const store = new MemoryStore({ logger: silentLogger, auditLimit })
+  t.teardown(() => store.close())
+  return store
+})
+
+t.test('a closed store refuses writes', async (t) => {
+  const store = new MemoryStore({ logger: silentLogger })
+  await store.load()
+  await store.close()
+  await t.rejects(store.update((d) => d), { code: 'DRAWBRIDGE_ERR_STORE_UNAVAILABLE' })
+})
