@@ -1,0 +1,259 @@
+{{/*
+Names are derived from a values map and the release only (never from .Chart),
+so that "drawbridge.sidecar", included from an application's chart where
+.Chart is that chart, points at the same Secret and ConfigMap this chart
+renders. Helpers that take (dict "Values" v "Release" r) work in both places.
+*/}}
+
+{{- define "drawbridge.name" -}}
+{{- default "drawbridge" .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "drawbridge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default "drawbridge" .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "drawbridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "drawbridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "drawbridge.labels" -}}
+helm.sh/chart: {{ include "drawbridge.chart" . }}
+{{ include "drawbridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* The chart's own Secret: rendered when it has at least one key to hold. */}}
+{{- define "drawbridge.ownSecret" -}}
+{{- if or (not .Values.auth.existingSecret) .Values.redis.url .Values.database.url .Values.configInSecret -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.authSecretName" -}}
+{{- default (include "drawbridge.fullname" .) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "drawbridge.redisSecretName" -}}
+{{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecret }}{{- else -}}{{ include "drawbridge.fullname" . }}{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.redisSecretKey" -}}
+{{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecretKey }}{{- else -}}redis-url{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.databaseSecretName" -}}
+{{- if .Values.database.existingSecret -}}{{ .Values.database.existingSecret }}{{- else -}}{{ include "drawbridge.fullname" . }}{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.databaseSecretKey" -}}
+{{- if .Values.database.existingSecret -}}{{ .Values.database.existingSecretKey }}{{- else -}}database-url{{- end -}}
+{{- end -}}
+
+{{/*
+Checks that stop rendering with a message naming the value to set. Kept in one
+place so both modes (and the sidecar include) enforce the same rules.
+*/}}
+{{- define "drawbridge.validate" -}}
+{{- if and (eq .Values.mode "standalone") (not .Values.upstream) -}}
+{{- fail "drawbridge: upstream is required in standalone mode, e.g. --set upstream=http://my-app.my-namespace.svc.cluster.local:80" -}}
+{{- end -}}
+{{- if and (not .Values.auth.adminToken) (not .Values.auth.existingSecret) -}}
+{{- fail "drawbridge: set auth.adminToken (16+ characters) or auth.existingSecret: the admin port listens on the pod network, and Drawbridge refuses to expose it without a token" -}}
+{{- end -}}
+{{- if and (eq .Values.mode "standalone") (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) (not .Values.redis.url) (not .Values.redis.existingSecret) -}}
+{{- fail "drawbridge: redis.url (or redis.existingSecret) is required when replicaCount > 1 or autoscaling is enabled: replicas share the maintenance state through Redis, and without it each replica would have its own" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.terminationGracePeriodSeconds" -}}
+{{- add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainTimeoutSeconds) (int .Values.shutdown.extraGraceSeconds) -}}
+{{- end -}}
+
+{{/*
+The Drawbridge container, shared by the standalone Deployment and the sidecar
+include. Takes (dict "Values" v "Release" r "upstream" url).
+*/}}
+{{- define "drawbridge.container" -}}
+- name: drawbridge
+  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  args: ["serve"]
+  ports:
+    - name: http
+      containerPort: {{ .Values.ports.gateway }}
+      protocol: TCP
+    - name: admin
+      containerPort: {{ .Values.ports.admin }}
+      protocol: TCP
+  env:
+    - name: DRAWBRIDGE_UPSTREAM
+      value: {{ .upstream | quote }}
+    - name: DRAWBRIDGE_LISTEN
+      value: "0.0.0.0:{{ .Values.ports.gateway }}"
+    - name: DRAWBRIDGE_ADMIN_LISTEN
+      value: "0.0.0.0:{{ .Values.ports.admin }}"
+    - name: DRAWBRIDGE_CONFIG
+      value: /etc/drawbridge/drawbridge.yaml
+    - name: DRAWBRIDGE_DRAIN_TIMEOUT_MS
+      value: {{ mul (int .Values.shutdown.drainTimeoutSeconds) 1000 | quote }}
+    - name: DRAWBRIDGE_LOG_LEVEL
+      value: {{ .Values.logLevel | quote }}
+    - name: DRAWBRIDGE_ADMIN_TOKEN
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "drawbridge.authSecretName" . }}
+          key: admin-token
+    {{- if or .Values.auth.readToken .Values.auth.existingSecret }}
+    - name: DRAWBRIDGE_READ_TOKEN
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "drawbridge.authSecretName" . }}
+          key: read-token
+          optional: true
+    {{- end }}
+    {{- if or .Values.redis.url .Values.redis.existingSecret }}
+    - name: DRAWBRIDGE_REDIS_URL
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "drawbridge.redisSecretName" . }}
+          key: {{ include "drawbridge.redisSecretKey" . }}
+    {{- else }}
+    # No Redis: the embedded store, kept in the pod's emptyDir so a container
+    # restart keeps the maintenance state (a new pod starts fresh).
+    - name: DRAWBRIDGE_STATE_FILE
+      value: /var/lib/drawbridge/state.json
+    {{- end }}
+    {{- if or .Values.database.url .Values.database.existingSecret }}
+    - name: DRAWBRIDGE_DATABASE_URL
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "drawbridge.databaseSecretName" . }}
+          key: {{ include "drawbridge.databaseSecretKey" . }}
+    {{- end }}
+    {{- if .Values.maintenancePage }}
+    - name: DRAWBRIDGE_PAGE
+      value: /etc/drawbridge/maintenance.html
+    {{- end }}
+    {{- if .Values.publicUrl }}
+    - name: DRAWBRIDGE_PUBLIC_URL
+      value: {{ .Values.publicUrl | quote }}
+    {{- end }}
+    {{- if .Values.trustedProxies }}
+    - name: DRAWBRIDGE_TRUSTED_PROXIES
+      value: {{ join "," .Values.trustedProxies | quote }}
+    {{- end }}
+    {{- with .Values.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml .Values.startupProbe | nindent 4 }}
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml .Values.livenessProbe | nindent 4 }}
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: admin
+    {{- toYaml .Values.readinessProbe | nindent 4 }}
+  lifecycle:
+    preStop:
+      exec:
+        command: ["sleep", "{{ .Values.shutdown.preStopSleepSeconds }}"]
+  {{- with .Values.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.securityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  volumeMounts:
+    - name: drawbridge-config
+      mountPath: /etc/drawbridge
+      readOnly: true
+    - name: drawbridge-data
+      mountPath: /var/lib/drawbridge
+    - name: drawbridge-tmp
+      mountPath: /tmp
+    {{- if .Values.migrations.configMap }}
+    - name: drawbridge-migrations
+      mountPath: /app/migrations
+      readOnly: true
+    {{- end }}
+{{- end -}}
+
+{{/* Pod volumes the container mounts. Takes (dict "Values" v "Release" r). */}}
+{{- define "drawbridge.volumes" -}}
+- name: drawbridge-config
+  projected:
+    sources:
+      - configMap:
+          name: {{ include "drawbridge.fullname" . }}
+      {{- if .Values.configInSecret }}
+      - secret:
+          name: {{ include "drawbridge.fullname" . }}
+          items:
+            - key: drawbridge.yaml
+              path: drawbridge.yaml
+      {{- end }}
+- name: drawbridge-data
+  emptyDir: {}
+- name: drawbridge-tmp
+  emptyDir: {}
+{{- if .Values.migrations.configMap }}
+- name: drawbridge-migrations
+  configMap:
+    name: {{ .Values.migrations.configMap }}
+{{- end }}
+{{- end -}}
+
+{{/*
+For other charts: the Drawbridge container to put beside an application
+container in the same pod, proxying to http://127.0.0.1:<appPort>. Add this
+chart as a dependency (mode: sidecar), then in the pod spec:
+
+  containers:
+    - name: app
+      ...
+    {{- include "drawbridge.sidecar" (dict "root" $ "values" .Values.drawbridge "appPort" 3000) | nindent 4 }}
+  volumes:
+    {{- include "drawbridge.sidecarVolumes" (dict "root" $ "values" .Values.drawbridge) | nindent 4 }}
+
+and point the pod's Service at the container port named "http" (the gateway).
+appPort defaults to values.sidecar.appPort. Pass "replicas" (the pod's replica
+count) to have the chart insist on Redis when there is more than one.
+*/}}
+{{- define "drawbridge.sidecar" -}}
+{{- $ctx := dict "Values" .values "Release" .root.Release -}}
+{{- include "drawbridge.validate" $ctx -}}
+{{- if and (gt (int (default 1 .replicas)) 1) (not .values.redis.url) (not .values.redis.existingSecret) -}}
+{{- fail "drawbridge: redis.url (or redis.existingSecret) is required when the pod has more than one replica: replicas share the maintenance state through Redis" -}}
+{{- end -}}
+{{- $appPort := default .values.sidecar.appPort .appPort -}}
+{{- include "drawbridge.container" (merge (dict "upstream" (printf "http://127.0.0.1:%v" $appPort)) $ctx) -}}
+{{- end -}}
+
+{{- define "drawbridge.sidecarVolumes" -}}
+{{- include "drawbridge.volumes" (dict "Values" .values "Release" .root.Release) -}}
+{{- end -}}

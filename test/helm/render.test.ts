@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { findHelm } from '../../scripts/helm-binary.js'
+import {
+  CHART_DIR, EXAMPLES_DIR, helmTemplate, readCommittedExample, renderExamples, withSidecarDependency
+} from '../../scripts/render-helm-examples.js'
+
+// Renders the chart with a real Helm (the binary shipped by a dev dependency,
+// see scripts/helm-binary.ts): lint, the failure messages, the shape of what
+// each mode produces, and that the committed examples are a fresh render.
+
+interface K8sObject {
+  apiVersion: string
+  kind: string
+  metadata: { name: string, labels?: Record<string, string> }
+  spec?: any
+  data?: Record<string, string>
+}
+
+const helm = findHelm()
+if (helm === null) {
+  t.fail('no helm binary: npm ci installs @aws-cdk/asset-kubectl-v20, which ships one (or set HELM_BIN)')
+} else {
+  run(helm)
+}
+
+function objects (yamlText: string): K8sObject[] {
+  return parseAllDocuments(yamlText).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null)
+}
+
+function find (objs: K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name))
+  if (found === undefined) throw new Error(`no ${kind} ${name ?? ''}`)
+  return found
+}
+
+function envOf (container: any): Record<string, any> {
+  return Object.fromEntries((container.env as any[]).map((e) => [e.name, e.value ?? e.valueFrom]))
+}
+
+const BASE = ['--set', 'upstream=http://shop:80', '--set', 'auth.adminToken=0123456789abcdef0123']
+
+function renderError (helmBin: string, args: string[]): string {
+  try {
+    execFileSync(helmBin, ['template', 'gate', CHART_DIR, ...args], { stdio: 'pipe' })
+  } catch (err) {
+    return String((err as { stderr: Buffer }).stderr)
+  }
+  return ''
+}
+
+function run (helmBin: string): void {
+  t.test('helm lint --strict passes for every example', async (t) => {
+    for (const file of readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.values.yaml'))) {
+      const out = execFileSync(helmBin, ['lint', '--strict', CHART_DIR, '-f', join(EXAMPLES_DIR, file)], { encoding: 'utf8' })
+      t.match(out, /0 chart\(s\) failed/, file)
+    }
+    withSidecarDependency((dir) => {
+      t.match(execFileSync(helmBin, ['lint', '--strict', dir], { encoding: 'utf8' }), /0 chart\(s\) failed/, 'sidecar-app')
+    })
+  })
+
+  t.test('the committed examples are what the chart renders now', async (t) => {
+    for (const [name, text] of renderExamples(helmBin)) {
+      t.same(objects(readCommittedExample(name)), objects(text), `${name} is up to date (npm run helm:examples)`)
+    }
+  })
+
+  t.test('rendering fails with a clear message when a required value is missing', async (t) => {
+    t.match(renderError(helmBin, ['--set', 'auth.adminToken=0123456789abcdef0123']), /upstream is required in standalone mode/)
+    t.match(renderError(helmBin, ['--set', 'upstream=http://shop:80']), /set auth\.adminToken .* or auth\.existingSecret/)
+    t.match(renderError(helmBin, [...BASE, '--set', 'replicaCount=3']), /redis\.url \(or redis\.existingSecret\) is required when replicaCount > 1/)
+    t.match(renderError(helmBin, [...BASE, '--set', 'autoscaling.enabled=true']), /redis\.url .* is required/)
+    t.equal(renderError(helmBin, [...BASE, '--set', 'replicaCount=3', '--set', 'redis.url=redis://redis:6379']), '', 'renders with redis')
+    t.match(renderError(helmBin, [...BASE, '--set', 'mode=ingress']), /mode/, 'schema rejects an unknown mode')
+    t.match(renderError(helmBin, [...BASE, '--set', 'auth.readToken=short']), /readToken/, 'schema rejects a short token')
+  })
+
+  t.test('standalone: deployment, services, secret, configmap, pdb; probes and shutdown timing', async (t) => {
+    const objs = objects(helmTemplate(helmBin, 'gate', CHART_DIR, [...BASE, '--set', 'shutdown.preStopSleepSeconds=7', '--set', 'shutdown.drainTimeoutSeconds=25', '--set', 'shutdown.extraGraceSeconds=3']))
+    t.same(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'Service'])
+    const deploy = find(objs, 'Deployment')
+    const pod = deploy.spec.template.spec
+    t.equal(deploy.spec.replicas, 1)
+    t.equal(pod.terminationGracePeriodSeconds, 7 + 25 + 3, 'grace = preStop + drain + extra')
+    const c = pod.containers[0]
+    t.same(c.lifecycle.preStop.exec.command, ['sleep', '7'])
+    const env = envOf(c)
+    t.equal(env.DRAWBRIDGE_DRAIN_TIMEOUT_MS, '25000')
+    t.equal(env.DRAWBRIDGE_UPSTREAM, 'http://shop:80')
+    t.equal(env.DRAWBRIDGE_ADMIN_LISTEN, '0.0.0.0:9090')
+    t.same(env.DRAWBRIDGE_ADMIN_TOKEN, { secretKeyRef: { name: 'gate-drawbridge', key: 'admin-token' } })
+    t.equal(env.DRAWBRIDGE_STATE_FILE, '/var/lib/drawbridge/state.json', 'embedded store persisted in the pod without redis')
+    t.same(c.livenessProbe.httpGet, { path: '/healthz', port: 'admin' })
+    t.same(c.readinessProbe.httpGet, { path: '/readyz', port: 'admin' })
+    t.equal(pod.securityContext.runAsNonRoot, true)
+    const ports = new Set((c.ports as Array<{ name: string }>).map((p) => p.name))
+    const gw = find(objs, 'Service', 'gate-drawbridge')
+    const admin = find(objs, 'Service', 'gate-drawbridge-admin')
+    t.ok(ports.has(gw.spec.ports[0].targetPort), 'gateway Service targets a container port')
+    t.ok(ports.has(admin.spec.ports[0].targetPort), 'admin Service targets a container port')
+    t.equal(admin.spec.type, 'ClusterIP')
+    t.equal(Buffer.from(find(objs, 'Secret').data?.['admin-token'] ?? '', 'base64').toString(), '0123456789abcdef0123')
+    t.same(gw.spec.selector, deploy.spec.selector.matchLabels)
+  })
+
+  t.test('standalone HA example: redis, no fixed replicas under an HPA, ingress, servicemonitor, page, network policy', async (t) => {
+    const objs = objects(readCommittedExample('standalone-ha.yaml'))
+    const deploy = find(objs, 'Deployment')
+    t.equal(deploy.spec.replicas, undefined, 'the HPA owns the replica count')
+    t.equal(find(objs, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name, deploy.metadata.name)
+    const env = envOf(deploy.spec.template.spec.containers[0])
+    t.same(env.DRAWBRIDGE_REDIS_URL, { secretKeyRef: { name: 'shop-redis', key: 'url' } })
+    t.equal(env.DRAWBRIDGE_PAGE, '/etc/drawbridge/maintenance.html')
+    t.equal(env.DRAWBRIDGE_STATE_FILE, undefined)
+    t.match(find(objs, 'ConfigMap').data?.['maintenance.html'], /closed for maintenance/)
+    t.equal(find(objs, 'Ingress').spec.rules[0].http.paths[0].backend.service.name, 'gate-drawbridge')
+    const sm = find(objs, 'ServiceMonitor')
+    const admin = find(objs, 'Service', 'gate-drawbridge-admin')
+    for (const [k, v] of Object.entries(sm.spec.selector.matchLabels as Record<string, string>)) t.equal(admin.metadata.labels?.[k], v, `ServiceMonitor selects the admin Service (${k})`)
+    t.equal(sm.spec.endpoints[0].path, '/metrics')
+    const config = Buffer.from(find(objs, 'Secret').data?.['drawbridge.yaml'] ?? '', 'base64').toString()
+    t.match(config, /webhooks:/, 'config with webhook secrets lives in the Secret')
+    t.equal(find(objs, 'ConfigMap').data?.['drawbridge.yaml'], undefined)
+    t.ok(find(objs, 'NetworkPolicy'))
+  })
+
+  t.test('sidecar: the chart alone renders config only; the include adds the container beside the app', async (t) => {
+    const own = objects(readCommittedExample('sidecar.yaml'))
+    t.same(own.map((o) => o.kind).sort(), ['ConfigMap', 'Secret'])
+    const app = objects(readCommittedExample('sidecar-app.yaml'))
+    const deploy = find(app, 'Deployment')
+    const containers = deploy.spec.template.spec.containers as any[]
+    t.same(containers.map((c) => c.name), ['app', 'drawbridge'])
+    const db = containers[1]
+    t.equal(envOf(db).DRAWBRIDGE_UPSTREAM, 'http://127.0.0.1:3000')
+    t.equal(find(app, 'Service').spec.ports[0].targetPort, 'http')
+    t.ok((db.ports as Array<{ name: string }>).some((p) => p.name === 'http'), 'the pod Service targets the gateway port')
+    const volumes = new Set((deploy.spec.template.spec.volumes as Array<{ name: string }>).map((v) => v.name))
+    for (const m of db.volumeMounts as Array<{ name: string }>) t.ok(volumes.has(m.name), `volume ${m.name} exists`)
+    t.equal(deploy.spec.template.spec.terminationGracePeriodSeconds, 20)
+    t.equal(find(app, 'ConfigMap').metadata.name, 'shop-drawbridge', 'the include and the subchart name the same ConfigMap')
+    t.equal(deploy.spec.template.spec.volumes[0].projected.sources[0].configMap.name, 'shop-drawbridge')
+  })
+
+  t.test('sidecar include insists on redis when the pod has replicas', async (t) => {
+    const err = withSidecarDependency((dir) => {
+      try {
+        execFileSync(helmBin, ['template', 'shop', dir, '--set', 'drawbridge.redis.existingSecret='], { stdio: 'pipe' })
+        return ''
+      } catch (e) {
+        return String((e as { stderr: Buffer }).stderr)
+      }
+    })
+    t.match(err, /redis\.url \(or redis\.existingSecret\) is required when the pod has more than one replica/)
+  })
+}
