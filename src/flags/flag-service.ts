@@ -1,0 +1,159 @@
+import { recordAudit } from '../admin/audit.js'
+import { storeCall } from '../admin/store-call.js'
+import type { AppContext } from '../context.js'
+import { errors } from '../errors.js'
+import type { Flag, FlagOverride, SharedState } from '../state/types.js'
+import { checkFlag, flagFromPatch, flagFromPut, overrideFromBody } from './flag-validate.js'
+import type { FlagBody, OverrideBody } from './schemas.js'
+
+/**
+ * Every flag change goes through here: one atomic `ctx.store.update`, then an
+ * audit entry (who, before → after) and a `flag.changed` event. Validation and
+ * the `requires` check run inside the update against the newest state, so a
+ * concurrent change on another replica cannot slip between check and write.
+ */
+
+type Ctx = Pick<AppContext, 'store' | 'holder' | 'logger' | 'events' | 'appliedMigrations'>
+
+/** The newest state this process knows; loads it when the holder has none yet. */
+export async function currentState (ctx: Pick<AppContext, 'store' | 'holder'>): Promise<SharedState> {
+  return ctx.holder.current ?? await storeCall(async () => await ctx.store.load())
+}
+
+export async function getFlag (ctx: Pick<AppContext, 'store' | 'holder'>, key: string): Promise<Flag> {
+  const flag = (await currentState(ctx)).flags[key]
+  if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+  return flag
+}
+
+/**
+ * Enabling a flag whose `requires` names a migration that is not applied is a
+ * 409. Only a change that turns the flag on (or changes what an enabled flag
+ * requires) is checked, so editing the description of a live flag never
+ * depends on the database being reachable.
+ */
+async function checkRequires (ctx: Ctx, before: Flag | undefined, after: Flag): Promise<void> {
+  if (!after.enabled || after.requires === null) return
+  if (before !== undefined && before.enabled && before.requires === after.requires) return
+  const migration = after.requires
+  if (ctx.appliedMigrations === null) {
+    const err = new errors.DRAWBRIDGE_ERR_FLAG_REQUIRES_MIGRATION(after.key, migration)
+    err.message = `Flag ${after.key} requires migration ${migration}, and no database is configured (set DRAWBRIDGE_DATABASE_URL) to check that it is applied`
+    throw err
+  }
+  let applied: boolean
+  try {
+    applied = await ctx.appliedMigrations.isApplied(migration)
+  } catch (err) {
+    throw new errors.DRAWBRIDGE_ERR_DATABASE((err as Error).message, { cause: err })
+  }
+  if (!applied) throw new errors.DRAWBRIDGE_ERR_FLAG_REQUIRES_MIGRATION(after.key, migration)
+}
+
+async function changed (ctx: Ctx, actor: string, action: string, target: string, before: unknown, after: unknown, data: Record<string, unknown>): Promise<void> {
+  ctx.logger.info({ actor, action, flag: data.key }, 'flag changed')
+  await recordAudit(ctx, { actor, action, target, before, after })
+  ctx.events.publish('flag.changed', actor, { action, ...data })
+}
+
+/** PUT: create or replace. `created` tells the route whether to answer 201. */
+export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagBody): Promise<{ flag: Flag, created: boolean }> {
+  let before: Flag | undefined
+  let after: Flag | undefined
+  await storeCall(async () => await ctx.store.update(async (draft) => {
+    before = draft.flags[key]
+    after = flagFromPut(key, body, before, new Date().toISOString())
+    checkFlag(after)
+    await checkRequires(ctx, before, after)
+    draft.flags[key] = after
+    return draft
+  }))
+  const flag = after as unknown as Flag
+  const created = before === undefined
+  await changed(ctx, actor, created ? 'flag.create' : 'flag.replace', key, before ?? null, flag, { key, enabled: flag.enabled })
+  return { flag, created }
+}
+
+export async function patchFlag (ctx: Ctx, actor: string, key: string, body: FlagBody): Promise<Flag> {
+  let before: Flag | undefined
+  let after: Flag | undefined
+  await storeCall(async () => await ctx.store.update(async (draft) => {
+    before = draft.flags[key]
+    if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    after = flagFromPatch(before, body, new Date().toISOString())
+    checkFlag(after)
+    await checkRequires(ctx, before, after)
+    draft.flags[key] = after
+    return draft
+  }))
+  const flag = after as unknown as Flag
+  await changed(ctx, actor, 'flag.update', key, before ?? null, flag, { key, enabled: flag.enabled })
+  return flag
+}
+
+/**
+ * Turns a flag on or off. Used by the migration runner (`-- drawbridge:activates`)
+ * once a migration commits, so it enforces `requires` like the API does.
+ */
+export async function setFlagEnabled (ctx: Ctx, actor: string, key: string, enabled: boolean): Promise<Flag> {
+  let before: Flag | undefined
+  let after: Flag | undefined
+  await storeCall(async () => await ctx.store.update(async (draft) => {
+    before = draft.flags[key]
+    if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    after = { ...before, enabled, updatedAt: new Date().toISOString() }
+    await checkRequires(ctx, before, after)
+    draft.flags[key] = after
+    return draft
+  }))
+  const flag = after as unknown as Flag
+  await changed(ctx, actor, enabled ? 'flag.enable' : 'flag.disable', key, before ?? null, flag, { key, enabled })
+  return flag
+}
+
+/** Removes the flag and every override of it. */
+export async function deleteFlag (ctx: Ctx, actor: string, key: string): Promise<void> {
+  let before: Flag | undefined
+  let overrides: Record<string, FlagOverride> | undefined
+  await storeCall(async () => await ctx.store.update((draft) => {
+    before = draft.flags[key]
+    if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    overrides = draft.overrides[key]
+    delete draft.flags[key]
+    delete draft.overrides[key]
+    return draft
+  }))
+  await changed(ctx, actor, 'flag.delete', key, { flag: before, overrides: overrides ?? {} }, null, { key, enabled: false, deleted: true })
+}
+
+export async function setOverride (ctx: Ctx, actor: string, key: string, userId: string, body: OverrideBody): Promise<FlagOverride> {
+  let before: FlagOverride | undefined
+  let after: FlagOverride | undefined
+  await storeCall(async () => await ctx.store.update((draft) => {
+    const flag = draft.flags[key]
+    if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    after = overrideFromBody(flag, body)
+    const forFlag = draft.overrides[key] ?? {}
+    before = forFlag[userId]
+    forFlag[userId] = after
+    draft.overrides[key] = forFlag
+    return draft
+  }))
+  const override = after as unknown as FlagOverride
+  await changed(ctx, actor, 'flag.override.set', `${key}/${userId}`, before ?? null, override, { key, userId, override })
+  return override
+}
+
+export async function deleteOverride (ctx: Ctx, actor: string, key: string, userId: string): Promise<void> {
+  let before: FlagOverride | undefined
+  await storeCall(async () => await ctx.store.update((draft) => {
+    if (draft.flags[key] === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    const forFlag = draft.overrides[key]
+    before = forFlag?.[userId]
+    if (forFlag === undefined || before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No override of flag ${key} for user ${userId}`)
+    delete forFlag[userId]
+    if (Object.keys(forFlag).length === 0) delete draft.overrides[key]
+    return draft
+  }))
+  await changed(ctx, actor, 'flag.override.delete', `${key}/${userId}`, before ?? null, null, { key, userId, override: null })
+}

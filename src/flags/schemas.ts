@@ -1,0 +1,132 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/**
+ * Shapes and sizes of the flag API. Meaning (unique variant names, weights
+ * adding up, operands that compile, the variant a rule names existing) is
+ * checked by flag-validate.ts, which can name the exact field that is wrong.
+ */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const FLAG_KEY_PATTERN = '^[a-z0-9][a-z0-9._-]{0,127}$'
+export const FlagKey = Type.String({ pattern: FLAG_KEY_PATTERN, description: 'Lower-case letters, digits, ".", "_" and "-"; at most 128.' })
+/** Variant names travel in `X-Drawbridge-Flags: key=variant,...`, so no `,`, `=` or spaces. */
+export const VariantName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })
+export const UserId = Type.String({ minLength: 1, maxLength: 256 })
+
+const Strings = Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 10_000 })
+
+export const RolloutSchema = Type.Object({
+  percentage: Type.Number({ minimum: 0, maximum: 100 }),
+  groupId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
+}, { additionalProperties: false })
+
+export const VariantSchema = Type.Object({
+  name: VariantName,
+  weight: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  value: Type.Optional(Type.Unknown())
+}, { additionalProperties: false })
+
+export const RuleSchema = Type.Object({
+  attribute: Type.String({ minLength: 1, maxLength: 128 }),
+  in: Type.Optional(Strings),
+  notIn: Type.Optional(Strings),
+  startsWith: Type.Optional(Strings),
+  endsWith: Type.Optional(Strings),
+  contains: Type.Optional(Strings),
+  lt: Type.Optional(Type.Number()),
+  lte: Type.Optional(Type.Number()),
+  gt: Type.Optional(Type.Number()),
+  gte: Type.Optional(Type.Number()),
+  semverLt: Type.Optional(Type.String({ maxLength: 256 })),
+  semverLte: Type.Optional(Type.String({ maxLength: 256 })),
+  semverGt: Type.Optional(Type.String({ maxLength: 256 })),
+  semverGte: Type.Optional(Type.String({ maxLength: 256 })),
+  semverEq: Type.Optional(Type.String({ maxLength: 256 })),
+  cidr: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 })),
+  enabled: Type.Optional(Type.Boolean()),
+  variant: Type.Optional(VariantName)
+}, { additionalProperties: false })
+
+export const GateSchema = Type.Object({
+  paths: Type.Array(Type.String({ pattern: '^/', maxLength: 2048 }), { minItems: 1, maxItems: 1000 }),
+  status: Type.Integer({ minimum: 400, maximum: 599 })
+}, { additionalProperties: false })
+
+const flagFields = {
+  /** Optional in a body; when given it must equal the key in the URL. */
+  key: Type.Optional(FlagKey),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 4000 }))),
+  enabled: Type.Optional(Type.Boolean()),
+  rollout: Type.Optional(Nullable(RolloutSchema)),
+  variants: Type.Optional(Nullable(Type.Array(VariantSchema, { maxItems: 100 }))),
+  rules: Type.Optional(Nullable(Type.Array(RuleSchema, { maxItems: 1000 }))),
+  gate: Type.Optional(Nullable(GateSchema)),
+  requires: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+  // Read-only fields a client may echo back from a GET (GET → edit → PUT); ignored.
+  createdAt: Type.Optional(Type.String({ maxLength: 64 })),
+  updatedAt: Type.Optional(Type.String({ maxLength: 64 })),
+  lastEvaluatedAt: Type.Optional(Nullable(Type.String({ maxLength: 64 })))
+}
+
+/** PUT: fields left out take their defaults (off, no rollout...). */
+export const FlagPutSchema = Type.Object(flagFields, { additionalProperties: false })
+/** PATCH: fields left out keep their value; null clears. */
+export const FlagPatchSchema = Type.Object(flagFields, { additionalProperties: false })
+export type FlagBody = Static<typeof FlagPutSchema>
+
+export const OverrideSchema = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  variant: Type.Optional(VariantName)
+}, { additionalProperties: false })
+export type OverrideBody = Static<typeof OverrideSchema>
+
+export const KeyParams = Type.Object({ key: FlagKey }, { additionalProperties: false })
+export const OverrideParams = Type.Object({ key: FlagKey, userId: UserId }, { additionalProperties: false })
+export const UserParams = Type.Object({ userId: UserId }, { additionalProperties: false })
+
+export const ListQuery = Type.Object({
+  stale: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
+/** Context attributes for GET /v1/users/:userId/flags?plan=pro&version=2.1.0. */
+export const UserFlagsQuery = Type.Object({}, {
+  additionalProperties: Type.String({ maxLength: 1024 }),
+  maxProperties: 100
+})
+
+export const FlagViewSchema = Type.Object({
+  key: Type.String(),
+  description: Nullable(Type.String()),
+  enabled: Type.Boolean(),
+  rollout: Nullable(RolloutSchema),
+  variants: Nullable(Type.Array(VariantSchema)),
+  rules: Nullable(Type.Array(RuleSchema)),
+  gate: Nullable(GateSchema),
+  requires: Nullable(Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  lastEvaluatedAt: Type.Optional(Nullable(Type.String())),
+  stale: Type.Optional(Type.Object({
+    reason: Type.String(),
+    servedValue: Nullable(Type.String()),
+    days: Type.Integer()
+  }))
+})
+
+export const OverrideViewSchema = Type.Object({
+  key: Type.String(),
+  userId: Type.String(),
+  enabled: Type.Optional(Type.Boolean()),
+  variant: Type.Optional(Type.String())
+})
+
+export const ResolvedFlagSchema = Type.Object({
+  key: Type.String(),
+  enabled: Type.Boolean(),
+  value: Type.Unknown(),
+  variant: Type.String(),
+  reason: Type.String(),
+  hasOverride: Type.Boolean(),
+  errorCode: Type.Optional(Type.String())
+})
