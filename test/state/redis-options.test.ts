@@ -1,7 +1,8 @@
 import t from 'tap'
 import { ConfigError } from '../../src/errors.js'
 import { keyPrefixFromConfig, reconnectDelay, redisOptionsFromConfig, usesRedis } from '../../src/state/redis-options.js'
-import { testConfig } from './helpers.js'
+import { createStore } from '../../src/state/create-store.js'
+import { silentLogger, testConfig } from './helpers.js'
 
 t.test('redis:// with credentials and a database', async (t) => {
   const o = redisOptionsFromConfig(testConfig({ redisUrl: 'redis://app:p%40ss@cache.internal:6380/3' }))
@@ -85,4 +86,9 @@ t.test('reconnect backoff grows, is capped, and never gives up', async (t) => {
     const d = reconnectDelay(attempt)
     t.ok(d >= 2000 && d < 2100, `attempt ${attempt}: ${d} ms`)
   }
+})
+
+t.test('createStore rejects a bad Redis setting before connecting', async (t) => {
+  t.throws(() => createStore(testConfig({ redisUrl: 'http://x:6379' }), silentLogger), { name: 'ConfigError', setting: 'redisUrl' })
+  t.throws(() => createStore(testConfig({ redis: { keyPrefix: 'p:', sentinels: [{ host: 's', port: 26379 }] } }), silentLogger), { name: 'ConfigError', setting: 'redis.name' })
 })

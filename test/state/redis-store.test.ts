@@ -178,3 +178,26 @@ t.test('outage: replicas keep the last state, fail fast, reconnect and catch up'
   await waitForState(a.holder, (s) => s.version === after.version, 1000)
   t.equal(a.holder.current?.maintenance.enabled, false, 'pub/sub works again')
 })
+
+t.test('started while Redis is down: load() rejects at once, the holder loads when Redis arrives', async (t) => {
+  const port = await freePort()
+  const url = `redis://127.0.0.1:${port}`
+  const store = openStore(t, url, uniquePrefix('late'))
+  const started = performance.now()
+  await t.rejects(store.load(), { code: 'DRAWBRIDGE_ERR_STORE_UNAVAILABLE', message: /redis unreachable: ECONNREFUSED/ })
+  const rejectMs = performance.now() - started
+  t.ok(rejectMs < 500, `load() rejected in ${rejectMs.toFixed(0)} ms`)
+  await t.rejects(store.update((d) => d), { code: 'DRAWBRIDGE_ERR_STORE_UNAVAILABLE' })
+  const holder = new StateHolder(store, silentLogger, 100)
+  t.teardown(() => { holder.stop() })
+  await holder.start()
+  t.equal(holder.loaded, false)
+  t.match(holder.health(), { ok: false, reason: /state not loaded: .*redis unreachable/ })
+
+  const server = await startRedisServer(port)
+  t.teardown(() => killProcess(server))
+  const state = await waitForState(holder, () => true, 5000)
+  t.equal(state.version, 0, 'initial state created once Redis is there')
+  await eventually(() => holder.health().ok, 5000, 'holder healthy')
+  t.pass('loaded and healthy after Redis arrived')
+})
