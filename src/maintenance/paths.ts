@@ -99,3 +99,10 @@ export function compilePathMatcher (prefixes: readonly string[]): PathMatcher {
     return set.has(path)
   }
 }
+
+/** Paths under this prefix are answered by drawbridge itself and never proxied. */
+export const RESERVED_PREFIX = '/__drawbridge/'
+
+export function isReservedPath (normalizedPath: string): boolean {
+  return normalizedPath.startsWith(RESERVED_PREFIX) || normalizedPath === '/__drawbridge'
+}

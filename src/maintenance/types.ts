@@ -3,6 +3,8 @@ export interface RequestFacts {
   method: string
   /** Raw path from the request line, query string excluded. */
   path: string
+  /** normalizePath(path), when the caller already has it (the gateway does). */
+  normalizedPath?: string
   /** Resolved client address (see proxy/client-address.ts). */
   ip: string
   /** Value of the drawbridge_bypass cookie, if any. */

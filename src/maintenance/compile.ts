@@ -1,0 +1,132 @@
+import { defaultMaintenance, type MaintenanceState } from '../state/types.js'
+import { createBypassSigner, createSecretMatcher, type BypassSigner } from './bypass-cookie.js'
+import { CidrSet, type CidrError } from './cidr-set.js'
+import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type Negotiated, type PageTemplate, type PageValues } from './page.js'
+import { compilePathMatcher, type PathMatcher } from './paths.js'
+import type { Decision } from './types.js'
+
+export interface CompileOptions {
+  /** config.signingKey ?? state.signingKey */
+  signingKey: string
+  template: PageTemplate
+  cookieTtlSeconds: number
+  /** Invalid allowlist entries are skipped (and reported here) rather than failing the whole state. */
+  onInvalidCidr?: (entry: string, error: CidrError) => void
+}
+
+/** Block decision and the 503 responses for one Retry-After value. */
+interface Blocked {
+  retryAfter: number | null
+  decision: Decision & { action: 'block' }
+  responses: Negotiated | null
+}
+
+function parseTime (iso: string | null, fallback: number): number {
+  if (iso === null) return fallback
+  const ms = Date.parse(iso)
+  return Number.isNaN(ms) ? fallback : ms
+}
+
+/**
+ * Everything the request path needs from a MaintenanceState, built once per
+ * state change: the allowlist as ranges, path scopes as matchers, the window
+ * as epoch ms, the secret as a constant-time matcher and a cookie signer, and
+ * the 503 page/JSON rendered into Buffers.
+ */
+export class CompiledMaintenance {
+  readonly enabled: boolean
+  readonly startsAtMs: number
+  readonly endsAtMs: number
+  readonly allow: CidrSet
+  /** null: maintenance applies to every path. */
+  readonly inScope: PathMatcher | null
+  readonly excepted: PathMatcher
+  readonly readOnly: boolean
+  readonly redirectDecision: (Decision & { action: 'redirect' }) | null
+  /** `/` + secret, for a cheap length check before the constant-time compare. */
+  readonly secretPath: string | null
+  readonly matchSecret: ((candidate: string) => boolean) | null
+  readonly signer: BypassSigner | null
+  readonly cookieTtlSeconds: number
+  readonly message: string
+  /** endsAt as ISO (normalised), or null. */
+  readonly endsAt: string | null
+  private readonly template: PageTemplate
+  private blocked: Blocked
+
+  constructor (readonly state: MaintenanceState, options: CompileOptions) {
+    this.enabled = state.enabled
+    this.startsAtMs = parseTime(state.startsAt, -Infinity)
+    this.endsAtMs = parseTime(state.endsAt, Infinity)
+    this.endsAt = Number.isFinite(this.endsAtMs) ? new Date(this.endsAtMs).toISOString() : null
+    this.allow = CidrSet.compile(state.allow, { onInvalid: options.onInvalidCidr ?? (() => {}) })
+    this.inScope = state.paths === null ? null : compilePathMatcher(state.paths)
+    this.excepted = compilePathMatcher(state.exceptPaths)
+    this.readOnly = state.mode === 'read-only'
+    this.redirectDecision = state.redirect === null ? null : { action: 'redirect', rule: 'redirect', location: state.redirect }
+    const secret = state.secret === null || state.secret === '' ? null : state.secret
+    this.secretPath = secret === null ? null : '/' + secret
+    this.matchSecret = secret === null ? null : createSecretMatcher(secret)
+    this.signer = secret === null ? null : createBypassSigner(options.signingKey, secret)
+    this.cookieTtlSeconds = options.cookieTtlSeconds
+    this.message = state.message ?? DEFAULT_MESSAGE
+    this.template = options.template
+    this.blocked = this.makeBlocked(state.retryAfter ?? null)
+  }
+
+  /** Maintenance is on and `now` is inside its window (path scope aside). */
+  isActive (now: number): boolean {
+    return this.enabled && now >= this.startsAtMs && now < this.endsAtMs
+  }
+
+  /** Seconds for Retry-After: the fixed `retryAfter`, else the seconds left until endsAt, else null. */
+  retryAfterAt (now: number): number | null {
+    if (this.state.retryAfter !== null) return this.state.retryAfter
+    if (this.endsAtMs === Infinity) return null
+    return Math.max(1, Math.ceil((this.endsAtMs - now) / 1000))
+  }
+
+  private makeBlocked (retryAfter: number | null): Blocked {
+    return { retryAfter, decision: { action: 'block', rule: 'maintenance', retryAfter }, responses: null }
+  }
+
+  private current (now: number): Blocked {
+    const retryAfter = this.retryAfterAt(now)
+    // Only a countdown to endsAt changes this, and then once a second.
+    if (retryAfter !== this.blocked.retryAfter) this.blocked = this.makeBlocked(retryAfter)
+    return this.blocked
+  }
+
+  blockDecision (now: number): Decision & { action: 'block' } {
+    return this.current(now).decision
+  }
+
+  /** The 503 page and JSON for `now`, rendered lazily and reused while Retry-After is unchanged. */
+  responses (now: number): Negotiated {
+    const blocked = this.current(now)
+    if (blocked.responses === null) blocked.responses = renderMaintenance(this.template, this.pageValues(blocked.retryAfter))
+    return blocked.responses
+  }
+
+  pageValues (retryAfter: number | null): PageValues {
+    return { message: this.message, retryAfter, endsAt: this.endsAt }
+  }
+}
+
+export function compileMaintenance (state: MaintenanceState, options: CompileOptions): CompiledMaintenance {
+  return new CompiledMaintenance(state, options)
+}
+
+export const STARTING_MESSAGE = 'The service is starting up. Please try again in a moment.'
+
+/**
+ * Before any state has loaded: fail open (maintenance off, everything
+ * proxied) or fail closed (maintenance on, nothing let through).
+ */
+export function compileFallback (policy: 'open' | 'closed', template: PageTemplate, cookieTtlSeconds: number): CompiledMaintenance {
+  const state = { ...defaultMaintenance(), enabled: policy === 'closed', message: STARTING_MESSAGE, retryAfter: 5 }
+  // No secret, so the signing key is never used.
+  return new CompiledMaintenance(state, { signingKey: 'unused', template, cookieTtlSeconds })
+}
+
+export const EMPTY_TEMPLATE: PageTemplate = parseTemplate('')

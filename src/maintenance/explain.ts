@@ -1,0 +1,65 @@
+import type { Config } from '../config/schema.js'
+import type { MaintenanceState, SharedState } from '../state/types.js'
+import { BYPASS_COOKIE, readCookie } from './bypass-cookie.js'
+import { compileFallback, compileMaintenance, EMPTY_TEMPLATE, type CompiledMaintenance } from './compile.js'
+import { decide, PASS } from './decide.js'
+import { isReservedPath, normalizePath, requestPath } from './paths.js'
+import type { Decision, DecisionRule } from './types.js'
+
+export interface ExplainInput {
+  method: string
+  /** Path as a client would send it; a query string is ignored. */
+  path: string
+  /** The resolved client address. */
+  ip: string
+  headers: Record<string, string>
+}
+
+export interface Explanation {
+  action: 'pass' | 'set-bypass' | 'redirect' | 'block'
+  rule: DecisionRule
+  /** What the gateway answers: 200 stands for "proxied, the upstream decides". */
+  status: number
+  retryAfter: number | null
+  location: string | null
+}
+
+// Explain runs on the admin port, not per request; still, compiling a large
+// allowlist on every call is waste, so remember the last compilation.
+let cache: { maintenance: MaintenanceState, key: string, ttl: number, compiled: CompiledMaintenance } | null = null
+
+function compiledFor (state: SharedState | null, config: Config): CompiledMaintenance {
+  if (state === null) return compileFallback(config.failPolicy, EMPTY_TEMPLATE, config.bypassCookieTtlSeconds)
+  const key = config.signingKey ?? state.signingKey
+  const ttl = config.bypassCookieTtlSeconds
+  if (cache !== null && cache.maintenance === state.maintenance && cache.key === key && cache.ttl === ttl) return cache.compiled
+  const compiled = compileMaintenance(state.maintenance, { signingKey: key, template: EMPTY_TEMPLATE, cookieTtlSeconds: ttl })
+  cache = { maintenance: state.maintenance, key, ttl, compiled }
+  return compiled
+}
+
+function toExplanation (decision: Decision): Explanation {
+  switch (decision.action) {
+    case 'pass': return { action: 'pass', rule: decision.rule, status: 200, retryAfter: null, location: null }
+    case 'set-bypass': return { action: 'set-bypass', rule: decision.rule, status: 302, retryAfter: null, location: '/' }
+    case 'redirect': return { action: 'redirect', rule: decision.rule, status: 307, retryAfter: null, location: decision.location }
+    case 'block': return { action: 'block', rule: decision.rule, status: 503, retryAfter: decision.retryAfter, location: null }
+  }
+}
+
+/** The decision the gateway would take now for this request, and the rule that decided it. */
+export function explain (input: ExplainInput, state: SharedState | null, config: Config, now: number): Explanation {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(input.headers)) headers[name.toLowerCase()] = value
+  const path = normalizePath(requestPath(input.path === '' ? '/' : input.path))
+  if (isReservedPath(path)) return toExplanation(PASS.reserved)
+  const decision = decide({
+    method: input.method.toUpperCase(),
+    path,
+    normalizedPath: path,
+    ip: input.ip,
+    bypassCookie: readCookie(headers.cookie, BYPASS_COOKIE),
+    bypassHeader: headers['x-drawbridge-bypass']
+  }, compiledFor(state, config), now)
+  return toExplanation(decision)
+}
