@@ -1,6 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
+import { flagAdminRoutes } from '../flags/admin-routes.js'
+import { ofrepRoutes } from '../flags/ofrep-routes.js'
 import { auditRoutes } from './audit-routes.js'
 import { createAuthHook } from './auth.js'
 import { adminErrorHandler } from './error-handler.js'
@@ -27,7 +29,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
   const app = Fastify({
     loggerInstance: ctx.logger.child({ component: 'admin' }) as FastifyBaseLogger,
     // Scrapes and probes would flood the log; writes are logged by onResponse below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     schemaErrorFormatter: formatSchemaErrors,
     return503OnClosing: true
@@ -54,6 +56,8 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
   await app.register(maintenanceRoutes, { ctx, gatewayAddress: info.gatewayAddress })
   await app.register(auditRoutes, opts)
   // Area route plugins, one line each (owners add theirs):
+  await app.register(flagAdminRoutes, opts)
+  await app.register(ofrepRoutes, opts)
 
   return app
 }

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
-import type { MaintenanceState } from '../state/types.js'
+import type { MaintenanceMode, MaintenanceState } from '../state/types.js'
 import { MAX_RETRY_AFTER } from './maintenance-patch.js'
 import { patchMaintenance, type MaintenancePatch } from './maintenance-service.js'
 import { REDACTED } from './redact.js'
@@ -21,7 +21,8 @@ export const MaintenancePatchSchema = Type.Object({
   allow: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })),
   exceptPaths: Type.Optional(Type.Array(Path, { maxItems: 10_000 })),
   paths: Type.Optional(Nullable(Type.Array(Path, { maxItems: 10_000 }))),
-  mode: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('read-only')])),
+  // enum rather than a union of literals: ajv then names both allowed values in its message.
+  mode: Type.Optional(Type.Unsafe<MaintenanceMode>({ type: 'string', enum: ['full', 'read-only'] })),
   redirect: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
   secret: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Literal(true), Type.Null()]))
 }, { additionalProperties: false })
