@@ -1,0 +1,168 @@
+import pg from 'pg'
+import { errors } from '../errors.js'
+
+/**
+ * Advisory lock keys, two int4s: "DRAW" and a purpose. Advisory locks are per
+ * database, so one key serves every app database the fleet migrates.
+ */
+export const LOCK_CLASS = 0x44524157
+export const RUN_LOCK = 1
+const SETUP_LOCK = 2
+
+export interface AppliedRow {
+  name: string
+  checksum: string
+  appliedAt: string
+  durationMs: number
+  appliedBy: string
+  runId: string | null
+}
+
+/** The connection was refused, timed out, or authentication failed: answer 503 with pg's reason. */
+export function databaseError (err: unknown): Error {
+  if ((err as { code?: string }).code === 'DRAWBRIDGE_ERR_DATABASE') return err as Error
+  const message = (err as Error).message ?? String(err)
+  return new errors.DRAWBRIDGE_ERR_DATABASE(message === '' ? (err as { code?: string }).code ?? 'unreachable' : message)
+}
+
+export function quoteIdent (name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"'
+}
+
+export function timestamp (value: unknown): string {
+  return value instanceof Date ? value.toISOString() : String(value)
+}
+
+/**
+ * Bookkeeping connections (tracking and runs tables) for one application
+ * database. Migrations themselves never run on this pool: each run gets its
+ * own client, and the run lock its own dedicated one.
+ */
+export class MigrationDb {
+  readonly pool: pg.Pool
+  private tablesReady: Promise<string> | null = null
+
+  constructor (readonly databaseUrl: string, connectTimeoutMs = 5000) {
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 4,
+      idleTimeoutMillis: 10_000,
+      connectionTimeoutMillis: connectTimeoutMs,
+      application_name: 'drawbridge'
+    })
+    // An idle client losing its server must not crash the process; the next query reports it.
+    this.pool.on('error', () => {})
+  }
+
+  /** Checked before anything starts, so a run never half-starts against a dead database. */
+  async check (): Promise<void> {
+    try {
+      await this.pool.query('SELECT 1')
+    } catch (err) {
+      throw databaseError(err)
+    }
+  }
+
+  /**
+   * Creates the tracking and runs tables on first use and returns their
+   * schema-qualified prefix. The schema is pinned at creation, so a migration
+   * that changes search_path cannot make us record into another schema.
+   * Serialised by a transaction-level advisory lock, because two gateways
+   * starting together would otherwise race on CREATE TABLE IF NOT EXISTS.
+   */
+  ensureTables (): Promise<string> {
+    this.tablesReady ??= this.createTables().catch((err: unknown) => {
+      this.tablesReady = null
+      throw databaseError(err)
+    })
+    return this.tablesReady
+  }
+
+  private async createTables (): Promise<string> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [LOCK_CLASS, SETUP_LOCK])
+      const { rows } = await client.query<{ schema: string }>('SELECT current_schema() AS schema')
+      const schema = rows[0]?.schema
+      if (schema === undefined || schema === null) throw new Error('no current schema (check search_path)')
+      const s = quoteIdent(schema)
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.drawbridge_migrations (
+        name text PRIMARY KEY,
+        checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        duration_ms integer NOT NULL,
+        applied_by text NOT NULL,
+        run_id text
+      )`)
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.drawbridge_migration_runs (
+        id text PRIMARY KEY,
+        status text NOT NULL,
+        actor text NOT NULL,
+        options jsonb NOT NULL,
+        steps jsonb NOT NULL DEFAULT '[]',
+        log jsonb NOT NULL DEFAULT '[]',
+        findings jsonb NOT NULL DEFAULT '[]',
+        error jsonb,
+        backup_file text,
+        backup_size bigint,
+        lock_pid integer,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
+        finished_at timestamptz,
+        duration_ms integer
+      )`)
+      await client.query(`CREATE INDEX IF NOT EXISTS drawbridge_migration_runs_created_at ON ${s}.drawbridge_migration_runs (created_at DESC)`)
+      await client.query('COMMIT')
+      return s
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  async trackingTable (): Promise<string> { return `${await this.ensureTables()}.drawbridge_migrations` }
+  async runsTable (): Promise<string> { return `${await this.ensureTables()}.drawbridge_migration_runs` }
+
+  async listApplied (): Promise<AppliedRow[]> {
+    const table = await this.trackingTable()
+    try {
+      const { rows } = await this.pool.query(`SELECT name, checksum, applied_at, duration_ms, applied_by, run_id FROM ${table} ORDER BY name`)
+      return rows.map((r) => ({
+        name: r.name,
+        checksum: r.checksum,
+        appliedAt: timestamp(r.applied_at),
+        durationMs: r.duration_ms,
+        appliedBy: r.applied_by,
+        runId: r.run_id
+      }))
+    } catch (err) {
+      throw databaseError(err)
+    }
+  }
+
+  /** Whether the backend `pid` still holds the run lock (false once its connection is gone). */
+  async runLockHeldBy (pid: number): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1
+         AND classid::bigint = $2 AND objid::bigint = $3 AND objsubid = 2
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held`,
+      [pid, LOCK_CLASS, RUN_LOCK])
+    return rows[0]?.held === true
+  }
+
+  async runLockHeld (): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+         AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held`,
+      [LOCK_CLASS, RUN_LOCK])
+    return rows[0]?.held === true
+  }
+
+  async close (): Promise<void> {
+    await this.pool.end()
+  }
+}

@@ -1,0 +1,520 @@
+import { randomUUID } from 'node:crypto'
+import { access } from 'node:fs/promises'
+import pg from 'pg'
+import type { AppContext } from '../context.js'
+import { errors } from '../errors.js'
+import { setFlagEnabled } from '../flags/flag-service.js'
+import { tryRunLock, type RunLock } from './advisory-lock.js'
+import { analyzeStatements, type Finding } from './analyzer.js'
+import { takeBackup } from './backup.js'
+import { openWindow, restoreWindow, type MaintenanceSnapshot } from './maintenance-window.js'
+import { databaseError, MigrationDb, type AppliedRow } from './migration-db.js'
+import { applyDryRun, applyInTransaction, applyWithoutTransaction, MigrationFailure, type ExecuteHooks, type ExecuteOptions } from './migration-executor.js'
+import { readMigrations, type MigrationFile } from './migration-files.js'
+import { describePending, planMigrations, type DriftedMigration, type MigrationPlan, type PendingMigration } from './migration-status.js'
+import { RunRecorder, type RunEvent } from './run-recorder.js'
+import type { RunBody } from './run-schema.js'
+import { RunStore } from './run-store.js'
+import { DEFAULT_RUN_OPTIONS, type RunOptions, type RunRecord } from './run-types.js'
+import { loadParser, splitStatements, type SqlStatement } from './sql-statements.js'
+
+export interface MigrationServiceOptions {
+  databaseUrl: string
+  migrationsDir: string
+  backupDir: string
+  /** pg_dump binary (default: found on PATH). */
+  pgDump?: string
+  /** Base of the backoff between lock_timeout retries. */
+  retryBackoffMs?: number
+  /** How long close() lets a run stop cleanly before its connections are cut. */
+  closeGraceMs?: number
+}
+
+export interface MigrationStatusReport {
+  migrationsDir: string
+  applied: MigrationPlan['applied']
+  pending: PendingMigration[]
+  drifted: DriftedMigration[]
+  missing: string[]
+  /** A run holds the fleet-wide lock right now. */
+  locked: boolean
+  lastRun: Pick<RunRecord, 'id' | 'status' | 'actor' | 'createdAt' | 'finishedAt'> & { dryRun: boolean } | null
+  /** The newest pg_dump taken before a run: what to restore from (Drawbridge runs no down migrations). */
+  backup: { file: string, sizeBytes: number, runId: string, createdAt: string, exists: boolean, restore: string } | null
+}
+
+interface Prepared { file: MigrationFile, statements: SqlStatement[], findings: Finding[], step: number }
+
+/** What close() needs to stop a run that is executing in this process. */
+interface Execution {
+  recorder: RunRecorder
+  done: Promise<void>
+  /** Backend pid of the migration connection, to cancel its statement. */
+  migrationPid: number | null
+  aborting: boolean
+}
+
+class RunAborted extends Error {}
+
+function resolveOptions (body: RunBody): RunOptions {
+  const o: RunOptions = { ...DEFAULT_RUN_OPTIONS }
+  for (const [key, value] of Object.entries(body)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value
+  return o
+}
+
+function errorInfo (err: Error & { code?: string }): { code: string, message: string } {
+  if (typeof err.code === 'string' && Object.hasOwn(errors, err.code)) return { code: err.code, message: err.message }
+  return { code: 'DRAWBRIDGE_ERR_DATABASE', message: err.message }
+}
+
+function databaseName (databaseUrl: string): string {
+  try {
+    return decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'postgres'
+  } catch {
+    return 'postgres'
+  }
+}
+
+/**
+ * Migrations against the application's PostgreSQL: status, analysis, and runs
+ * executed as background jobs. Everything here works without HTTP; the admin
+ * routes are a thin layer over it.
+ */
+export class MigrationService {
+  private readonly db: MigrationDb
+  private readonly runs: RunStore
+  private readonly executions = new Map<string, Execution>()
+  private closing = false
+
+  constructor (private readonly ctx: AppContext, readonly options: MigrationServiceOptions) {
+    this.db = new MigrationDb(options.databaseUrl)
+    this.runs = new RunStore(this.db)
+  }
+
+  /** Null when no databaseUrl is configured: the routes then answer 501. */
+  static fromContext (ctx: AppContext): MigrationService | null {
+    const { databaseUrl, migrationsDir, backupDir } = ctx.config
+    if (databaseUrl === undefined || databaseUrl === '') return null
+    return new MigrationService(ctx, { databaseUrl, migrationsDir, backupDir })
+  }
+
+  private get log () { return this.ctx.logger }
+
+  /**
+   * At startup: runs left `running` by a process that died are marked
+   * `interrupted`. Best effort: a database that is down now is reported when
+   * someone asks for migrations.
+   */
+  async start (): Promise<void> {
+    try {
+      const ids = await this.runs.markInterrupted(new Set(this.executions.keys()))
+      for (const id of ids) this.log.warn({ runId: id }, 'migration run was interrupted (its runner died); marked interrupted')
+    } catch (err) {
+      this.log.warn({ err }, 'migrations: database not reachable at startup')
+    }
+  }
+
+  private async plan (): Promise<{ files: MigrationFile[], applied: AppliedRow[], plan: MigrationPlan }> {
+    await this.db.check()
+    await this.db.ensureTables()
+    const files = await readMigrations(this.options.migrationsDir)
+    const applied = await this.db.listApplied()
+    return { files, applied, plan: planMigrations(files, applied) }
+  }
+
+  async status (): Promise<MigrationStatusReport> {
+    const { plan } = await this.plan()
+    await this.runs.markInterrupted(new Set(this.executions.keys())).catch(() => [])
+    const [locked, last, backup] = await Promise.all([this.db.runLockHeld(), this.runs.list(1), this.runs.lastBackup()])
+    const lastRun = last[0]
+    let backupView: MigrationStatusReport['backup'] = null
+    if (backup !== null) {
+      const exists = await access(backup.file).then(() => true, () => false)
+      backupView = { ...backup, exists, restore: `pg_restore --clean --if-exists --no-owner --dbname=${databaseName(this.options.databaseUrl)} ${backup.file}` }
+    }
+    return {
+      migrationsDir: this.options.migrationsDir,
+      applied: plan.applied,
+      pending: plan.pending.map(describePending),
+      drifted: plan.drifted,
+      missing: plan.missing,
+      locked,
+      lastRun: lastRun === undefined
+        ? null
+        : { id: lastRun.id, status: lastRun.status, actor: lastRun.actor, createdAt: lastRun.createdAt, finishedAt: lastRun.finishedAt, dryRun: lastRun.options.dryRun },
+      backup: backupView
+    }
+  }
+
+  /** Findings for every pending migration, in order. */
+  async analyze (): Promise<{ findings: Finding[] }> {
+    const { plan } = await this.plan()
+    await loadParser()
+    return { findings: plan.pending.flatMap((f) => analyzeStatements(f, splitStatements(f.sql))) }
+  }
+
+  /**
+   * Starts a run and resolves with its id as soon as it is recorded; the run
+   * continues in the background. Rejects before anything starts when the
+   * database is unreachable (503), another run holds the lock (409), or an
+   * applied migration drifted (409).
+   */
+  async startRun (body: RunBody, actor: string): Promise<{ id: string }> {
+    if (this.closing) throw new errors.DRAWBRIDGE_ERR_DATABASE('shutting down')
+    const options = resolveOptions(body)
+    await this.db.check()
+    await this.db.ensureTables()
+    const files = await readMigrations(this.options.migrationsDir)
+    const id = randomUUID()
+    const lock = await tryRunLock(this.options.databaseUrl, (err) => {
+      this.log.error({ err, runId: id }, 'migration run lock connection lost')
+    })
+    if (lock === null) throw new errors.DRAWBRIDGE_ERR_MIGRATION_LOCKED()
+    let recorder: RunRecorder
+    let plan: MigrationPlan
+    try {
+      plan = planMigrations(files, await this.db.listApplied())
+      if (plan.drifted.length > 0) {
+        throw new errors.DRAWBRIDGE_ERR_MIGRATION_DRIFT(plan.drifted.map((d) => d.name).join(', ') +
+          ' (applied migrations must not change: restore the files as they were applied)')
+      }
+      // Anything still "running" now cannot be: we hold the lock.
+      await this.runs.markInterrupted(new Set(this.executions.keys()))
+      const run: RunRecord = {
+        id,
+        status: 'queued',
+        actor,
+        options,
+        steps: [],
+        log: [],
+        findings: [],
+        error: null,
+        backup: null,
+        createdAt: new Date().toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        durationMs: null
+      }
+      await this.runs.insert(run, lock.pid)
+      recorder = new RunRecorder(run, this.runs, this.log.child({ component: 'migrations' }))
+    } catch (err) {
+      await lock.release()
+      throw (err as { code?: string }).code?.startsWith('DRAWBRIDGE_ERR_') === true ? err : databaseError(err)
+    }
+    const execution: Execution = { recorder, done: Promise.resolve(), migrationPid: null, aborting: false }
+    this.executions.set(id, execution)
+    execution.done = this.execute(execution, plan, lock)
+      .catch((err: unknown) => { this.log.error({ err, runId: id }, 'migration run crashed') })
+      .finally(() => { this.executions.delete(id) })
+    return { id }
+  }
+
+  private async execute (execution: Execution, plan: MigrationPlan, lock: RunLock): Promise<void> {
+    const rec = execution.recorder
+    const run = rec.run
+    const opts = run.options
+    const runActor = `migration-run:${run.id}`
+    let client: pg.Client | null = null
+    let before: MaintenanceSnapshot | null = null
+    let prepared: Prepared[] = []
+    try {
+      rec.setStatus('running')
+      const selected = opts.step === null ? plan.pending : plan.pending.slice(0, opts.step)
+      if (selected.length === 0) {
+        rec.log('info', 'nothing to apply: every migration is applied')
+        await rec.finish('succeeded')
+        return
+      }
+      const names = selected.map((f) => f.name).join(', ')
+      rec.log('info', `${opts.dryRun ? 'dry run of' : 'applying'} ${selected.length} migration(s): ${names}`)
+
+      await loadParser()
+      prepared = selected.map((file) => {
+        const statements = splitStatements(file.sql)
+        return { file, statements, findings: analyzeStatements(file, statements), step: rec.addStep('migration', file.name) }
+      })
+      run.findings = prepared.flatMap((p) => p.findings)
+      for (const f of run.findings) rec.log(f.severity === 'high' ? 'warn' : 'info', `${f.migration}:${f.line} ${f.severity} ${f.rule}: ${f.message}`)
+
+      const dangerous = prepared.filter((p) => !p.file.directives.maintenance && p.findings.some((f) => f.severity === 'high'))
+      if (dangerous.length > 0 && !opts.allowDangerous) {
+        const err = new errors.DRAWBRIDGE_ERR_MIGRATION_DANGEROUS(dangerous.map((p) => p.file.name).join(', '))
+        rec.log('error', `${err.message}. Nothing was applied.`)
+        this.skipRemaining(rec, prepared, 0)
+        await rec.finish('failed', errorInfo(err))
+        this.publish('migration.failed', run, { reason: 'dangerous', migrations: dangerous.map((p) => p.file.name) })
+        return
+      }
+
+      const needsWindow = opts.maintenance === 'always' ||
+        (opts.maintenance === 'auto' && prepared.some((p) => p.file.directives.maintenance || p.findings.some((f) => f.severity === 'high')))
+      if (opts.maintenance === 'never' && !opts.dryRun) {
+        const required = prepared.filter((p) => p.file.directives.maintenance)
+        const state = await this.ctx.store.load()
+        if (required.length > 0 && !state.maintenance.enabled) {
+          throw new errors.DRAWBRIDGE_ERR_INVALID(`${required.map((p) => p.file.name).join(', ')} must run in a maintenance window (-- drawbridge:maintenance), and this run says maintenance: never`)
+        }
+      }
+
+      this.publish('migration.started', run, { migrations: selected.map((f) => f.name) })
+      client = await this.connectMigrationClient(opts)
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+      execution.migrationPid = rows[0]?.pid ?? null
+
+      if (opts.dryRun) {
+        await this.dryRun(execution, client, prepared)
+      } else {
+        if (opts.backup) await this.backup(rec)
+        else rec.log('info', 'no backup requested (backup: true runs pg_dump first)')
+        if (needsWindow) {
+          const step = rec.addStep('maintenance', 'open')
+          rec.startStep(step)
+          before = await openWindow(this.ctx, runActor, opts.message, opts.retryAfter)
+          rec.endStep(step, 'succeeded', 'maintenance on')
+          rec.log('info', 'maintenance window opened')
+        } else if (opts.maintenance !== 'never') {
+          rec.log('info', 'no maintenance window needed (no -- drawbridge:maintenance directive, no allowed high-severity finding)')
+        }
+        await this.applyAll(execution, client, lock, prepared)
+        if (before !== null) {
+          const step = rec.addStep('maintenance', 'close')
+          rec.startStep(step)
+          await restoreWindow(this.ctx, runActor, before)
+          rec.endStep(step, 'succeeded', before.enabled ? 'maintenance left as it was before the run (on)' : 'maintenance off')
+          rec.log('info', 'maintenance window closed')
+        }
+      }
+      await rec.finish(run.steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded')
+      this.publish(run.status === 'succeeded' ? 'migration.succeeded' : 'migration.failed', run, { migrations: selected.map((f) => f.name) })
+    } catch (err) {
+      await this.fail(execution, err as Error, before, runActor, prepared)
+    } finally {
+      await client?.end().catch(() => {})
+      await lock.release()
+    }
+  }
+
+  private async fail (execution: Execution, err: Error, before: MaintenanceSnapshot | null, runActor: string, prepared: Prepared[]): Promise<void> {
+    const rec = execution.recorder
+    const run = rec.run
+    for (const step of run.steps) {
+      if (step.status === 'running') rec.endStep(run.steps.indexOf(step), 'failed', err.message)
+    }
+    this.skipRemaining(rec, prepared, 0)
+    if (execution.aborting) {
+      rec.log('error', 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction')
+      await rec.finish('interrupted', errorInfo(err))
+      this.publish('migration.failed', run, { reason: 'interrupted' })
+      return
+    }
+    rec.log('error', err.message)
+    if (before !== null) {
+      if (run.options.onFailure === 'restore') {
+        const step = rec.addStep('maintenance', 'restore')
+        rec.startStep(step)
+        try {
+          await restoreWindow(this.ctx, runActor, before)
+          rec.endStep(step, 'succeeded', 'maintenance put back as it was before the run')
+        } catch (restoreErr) {
+          rec.endStep(step, 'failed', (restoreErr as Error).message)
+        }
+      } else {
+        rec.log('warn', 'maintenance stays ON after the failure (onFailure: keep): fix, then run again or turn it off')
+      }
+    }
+    await rec.finish('failed', errorInfo(err))
+    this.publish('migration.failed', run, { error: err.message, migration: run.steps.find((s) => s.kind === 'migration' && s.status === 'failed')?.name ?? null })
+  }
+
+  private skipRemaining (rec: RunRecorder, prepared: Prepared[], from: number): void {
+    for (const p of prepared.slice(from)) {
+      if (rec.run.steps[p.step]?.status === 'pending') rec.endStep(p.step, 'skipped', 'not run')
+    }
+  }
+
+  private publish (event: 'migration.started' | 'migration.succeeded' | 'migration.failed', run: RunRecord, data: Record<string, unknown>): void {
+    this.ctx.events.publish(event, run.actor, { runId: run.id, dryRun: run.options.dryRun, status: run.status, ...data })
+  }
+
+  private async connectMigrationClient (opts: RunOptions): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'drawbridge-migration', connectionTimeoutMillis: 5000 })
+    client.on('error', (err) => { this.log.warn({ err }, 'migration connection error') })
+    try {
+      await client.connect()
+      // Session level: this connection runs only this run's migrations.
+      await client.query('SELECT set_config(\'lock_timeout\', $1, false), set_config(\'statement_timeout\', $2, false)',
+        [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`])
+      return client
+    } catch (err) {
+      await client.end().catch(() => {})
+      throw databaseError(err)
+    }
+  }
+
+  private async backup (rec: RunRecorder): Promise<void> {
+    const step = rec.addStep('backup', 'pg_dump')
+    rec.startStep(step)
+    rec.log('info', `backing up with pg_dump -Fc into ${this.options.backupDir}`)
+    try {
+      const result = await takeBackup(this.options.databaseUrl, this.options.backupDir, rec.run.id, this.options.pgDump)
+      rec.run.backup = result
+      rec.endStep(step, 'succeeded', `${result.file} (${result.sizeBytes} bytes)`)
+      rec.log('info', `backup written: ${result.file} (${result.sizeBytes} bytes)`)
+    } catch (err) {
+      rec.endStep(step, 'failed', (err as Error).message)
+      throw new errors.DRAWBRIDGE_ERR_DATABASE(`backup failed, nothing was applied: ${(err as Error).message}`)
+    }
+  }
+
+  private hooks (rec: RunRecorder, step: number): ExecuteHooks {
+    return {
+      log: (level, msg) => { rec.log(level, msg) },
+      attempt: (n) => { rec.patchStep(step, { attempts: n }) }
+    }
+  }
+
+  private executeOptions (opts: RunOptions): ExecuteOptions {
+    return { lockRetries: opts.lockRetries, backoffMs: this.options.retryBackoffMs ?? 250 }
+  }
+
+  private checkAbort (execution: Execution, lock: RunLock | null): void {
+    if (execution.aborting) throw new RunAborted('gateway shutting down')
+    if (lock?.lost === true) throw new errors.DRAWBRIDGE_ERR_DATABASE('lost the run lock (its connection broke); stopped before the next migration')
+  }
+
+  private async applyAll (execution: Execution, client: pg.Client, lock: RunLock, prepared: Prepared[]): Promise<void> {
+    const rec = execution.recorder
+    const run = rec.run
+    const tracking = await this.db.trackingTable()
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i] as Prepared
+      this.checkAbort(execution, lock)
+      rec.startStep(p.step)
+      const mode = p.file.directives.noTransaction ? 'without a transaction' : 'in a transaction'
+      rec.log('info', `${p.file.name}: applying (${p.statements.length} statement(s), ${mode})`)
+      const started = Date.now()
+      const record = async (c: pg.Client): Promise<void> => {
+        await c.query(`INSERT INTO ${tracking} (name, checksum, applied_at, duration_ms, applied_by, run_id) VALUES ($1, $2, now(), $3, $4, $5)`,
+          [p.file.name, p.file.checksum, Date.now() - started, run.actor, run.id])
+      }
+      try {
+        if (p.file.directives.noTransaction) {
+          const dropped = await applyWithoutTransaction(client, p.file, p.statements, record, this.executeOptions(run.options), this.hooks(rec, p.step))
+          if (dropped.length > 0) rec.log('warn', `${p.file.name}: dropped invalid index(es) ${dropped.join(', ')} before it succeeded`)
+        } else {
+          await applyInTransaction(client, p.file, p.statements, record, this.executeOptions(run.options), this.hooks(rec, p.step))
+        }
+      } catch (err) {
+        const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
+        rec.endStep(p.step, 'failed', message)
+        rec.log('error', `${p.file.name}: failed${p.file.directives.noTransaction ? ' (no transaction: statements before the failing one stay applied)' : ', rolled back'}`)
+        this.skipRemaining(rec, prepared, i + 1)
+        throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
+      }
+      rec.endStep(p.step, 'succeeded', `applied in ${Date.now() - started} ms`)
+      rec.log('info', `${p.file.name}: applied in ${Date.now() - started} ms`)
+      for (const key of p.file.directives.activates) await this.activateFlag(rec, key)
+    }
+  }
+
+  /** After the migration committed, never before: new code must not see an old schema. */
+  private async activateFlag (rec: RunRecorder, key: string): Promise<void> {
+    const step = rec.addStep('flag', key)
+    rec.startStep(step)
+    try {
+      await setFlagEnabled(this.ctx, `migration-run:${rec.run.id}`, key, true)
+      rec.endStep(step, 'succeeded', `flag ${key} enabled`)
+      rec.log('info', `flag ${key} enabled`)
+    } catch (err) {
+      rec.endStep(step, 'failed', (err as Error).message)
+      // The migration is committed; the run stops here so the operator sees the flag is not on.
+      throw err
+    }
+  }
+
+  private async dryRun (execution: Execution, client: pg.Client, prepared: Prepared[]): Promise<void> {
+    const rec = execution.recorder
+    await client.query('BEGIN')
+    try {
+      for (let i = 0; i < prepared.length; i++) {
+        const p = prepared[i] as Prepared
+        this.checkAbort(execution, null)
+        if (p.file.directives.noTransaction) {
+          rec.endStep(p.step, 'skipped', 'not dry-runnable: runs outside a transaction (-- drawbridge:no-transaction)')
+          rec.log('warn', `${p.file.name}: not dry-runnable (no-transaction); skipped`)
+          continue
+        }
+        rec.startStep(p.step)
+        const started = Date.now()
+        try {
+          await applyDryRun(client, p.file, p.statements, this.executeOptions(rec.run.options), this.hooks(rec, p.step))
+        } catch (err) {
+          const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
+          rec.endStep(p.step, 'failed', message)
+          rec.log('error', `${p.file.name}: would fail: ${message}`)
+          this.skipRemaining(rec, prepared, i + 1)
+          throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
+        }
+        const ms = Date.now() - started
+        rec.endStep(p.step, 'rolled-back', `executed in ${ms} ms, then rolled back`)
+        rec.log('info', `${p.file.name}: ok in ${ms} ms (rolled back)`)
+        for (const key of p.file.directives.activates) {
+          const known = (await this.ctx.store.load()).flags[key] !== undefined
+          rec.log(known ? 'info' : 'warn', known ? `would enable flag ${key}` : `would enable flag ${key}, which does not exist`)
+        }
+      }
+    } finally {
+      await client.query('ROLLBACK').catch(() => {})
+    }
+    rec.log('info', 'dry run finished: everything rolled back, nothing recorded')
+  }
+
+  async getRun (id: string): Promise<RunRecord | null> {
+    const live = this.executions.get(id)
+    if (live !== undefined) return live.recorder.run
+    await this.db.check()
+    await this.runs.markInterrupted(new Set(this.executions.keys())).catch(() => [])
+    return await this.runs.get(id)
+  }
+
+  async listRuns (limit: number): Promise<RunRecord[]> {
+    await this.db.check()
+    await this.runs.markInterrupted(new Set(this.executions.keys())).catch(() => [])
+    return await this.runs.list(limit)
+  }
+
+  /**
+   * Follows a run executing in this process: the listener gets every later
+   * change, ending with `end`. Null when the run is not live here (finished,
+   * or running on another replica): read it with getRun instead.
+   */
+  watch (id: string, listener: (event: RunEvent) => void): { run: RunRecord, unsubscribe: () => void } | null {
+    const live = this.executions.get(id)
+    if (live === undefined) return null
+    return { run: live.recorder.run, unsubscribe: live.recorder.subscribe(listener) }
+  }
+
+  /** Resolves when a run of this process has finished (tests, CLI-less callers). */
+  async waitForRun (id: string): Promise<RunRecord | null> {
+    await this.executions.get(id)?.done
+    return await this.getRun(id)
+  }
+
+  /**
+   * Shutdown: a running statement is cancelled (the transaction rolls back),
+   * the run is recorded as interrupted, then the pool closes.
+   */
+  async close (): Promise<void> {
+    this.closing = true
+    const running = [...this.executions.values()]
+    for (const execution of running) {
+      execution.aborting = true
+      if (execution.migrationPid !== null) {
+        await this.db.pool.query('SELECT pg_cancel_backend($1)', [execution.migrationPid]).catch(() => {})
+      }
+    }
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeGraceMs ?? 5000).unref())
+    await Promise.race([Promise.all(running.map(async (e) => await e.done)), grace])
+    await this.db.close().catch(() => {})
+  }
+}

@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/** Body of `POST /v1/migrations/runs` (CONTRACT §5, plus message/retryAfter/lockRetries). */
+export const RunBodySchema = Type.Object({
+  dryRun: Type.Optional(Type.Boolean({ description: 'Execute each pending migration in a transaction that is rolled back.' })),
+  step: Type.Optional(Type.Integer({ minimum: 1, description: 'Apply at most this many pending migrations.' })),
+  maintenance: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
+    description: 'auto: open a maintenance window only when a pending migration needs one.'
+  })),
+  backup: Type.Optional(Type.Boolean({ description: 'pg_dump -Fc into backupDir before the first migration.' })),
+  allowDangerous: Type.Optional(Type.Boolean({ description: 'Run even with high-severity findings.' })),
+  onFailure: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('restore')], {
+    description: 'keep: leave maintenance on after a failure; restore: put it back as it was before the run.'
+  })),
+  statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000 })),
+  lockTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+  lockRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'Retries after a statement hits lock_timeout.' })),
+  message: Type.Optional(Type.String({ maxLength: 2000, description: 'Maintenance message while the window is open.' })),
+  retryAfter: Type.Optional(Type.Integer({ minimum: 0, description: 'Retry-After seconds while the window is open.' }))
+}, { additionalProperties: false })
+
+export type RunBody = Static<typeof RunBodySchema>
+
+export const AnalyzeBodySchema = Type.Object({}, { additionalProperties: false })

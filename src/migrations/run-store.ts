@@ -1,0 +1,96 @@
+import { LOCK_CLASS, RUN_LOCK, databaseError, timestamp, type MigrationDb } from './migration-db.js'
+import { DEFAULT_RUN_OPTIONS, type RunRecord, type RunStatus } from './run-types.js'
+
+const INTERRUPTED_MSG = 'The runner stopped before this run finished (process killed or connection lost). ' +
+  'The migration in progress was rolled back unless it ran without a transaction; check the database before running again.'
+
+function fromRow (r: Record<string, unknown>): RunRecord {
+  return {
+    id: r.id as string,
+    status: r.status as RunStatus,
+    actor: r.actor as string,
+    options: { ...DEFAULT_RUN_OPTIONS, ...(r.options as object) },
+    steps: r.steps as RunRecord['steps'],
+    log: r.log as RunRecord['log'],
+    findings: r.findings as RunRecord['findings'],
+    error: (r.error as RunRecord['error']) ?? null,
+    backup: r.backup_file === null ? null : { file: r.backup_file as string, sizeBytes: Number(r.backup_size) },
+    createdAt: timestamp(r.created_at),
+    startedAt: r.started_at === null ? null : timestamp(r.started_at),
+    finishedAt: r.finished_at === null ? null : timestamp(r.finished_at),
+    durationMs: (r.duration_ms as number | null) ?? null
+  }
+}
+
+/** Runs persist in the application database, so they survive a gateway restart. */
+export class RunStore {
+  constructor (private readonly db: MigrationDb) {}
+
+  async insert (run: RunRecord, lockPid: number): Promise<void> {
+    const table = await this.db.runsTable()
+    await this.db.pool.query(
+      `INSERT INTO ${table} (id, status, actor, options, steps, log, findings, error, lock_pid, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [run.id, run.status, run.actor, JSON.stringify(run.options), JSON.stringify(run.steps), JSON.stringify(run.log),
+        JSON.stringify(run.findings), run.error === null ? null : JSON.stringify(run.error), lockPid, run.createdAt])
+  }
+
+  async update (run: RunRecord): Promise<void> {
+    const table = await this.db.runsTable()
+    await this.db.pool.query(
+      `UPDATE ${table} SET status = $2, steps = $3, log = $4, findings = $5, error = $6, backup_file = $7, backup_size = $8,
+         started_at = $9, finished_at = $10, duration_ms = $11 WHERE id = $1`,
+      [run.id, run.status, JSON.stringify(run.steps), JSON.stringify(run.log), JSON.stringify(run.findings),
+        run.error === null ? null : JSON.stringify(run.error), run.backup?.file ?? null, run.backup?.sizeBytes ?? null,
+        run.startedAt, run.finishedAt, run.durationMs])
+  }
+
+  async get (id: string): Promise<RunRecord | null> {
+    const table = await this.db.runsTable()
+    try {
+      const { rows } = await this.db.pool.query(`SELECT * FROM ${table} WHERE id = $1`, [id])
+      return rows[0] === undefined ? null : fromRow(rows[0])
+    } catch (err) {
+      throw databaseError(err)
+    }
+  }
+
+  async list (limit: number): Promise<RunRecord[]> {
+    const table = await this.db.runsTable()
+    try {
+      const { rows } = await this.db.pool.query(`SELECT * FROM ${table} ORDER BY created_at DESC LIMIT $1`, [limit])
+      return rows.map(fromRow)
+    } catch (err) {
+      throw databaseError(err)
+    }
+  }
+
+  /** Newest run that wrote a backup: what to restore from when a migration went wrong. */
+  async lastBackup (): Promise<{ runId: string, file: string, sizeBytes: number, createdAt: string } | null> {
+    const table = await this.db.runsTable()
+    const { rows } = await this.db.pool.query(
+      `SELECT id, backup_file, backup_size, started_at FROM ${table} WHERE backup_file IS NOT NULL ORDER BY created_at DESC LIMIT 1`)
+    const r = rows[0]
+    if (r === undefined) return null
+    return { runId: r.id, file: r.backup_file, sizeBytes: Number(r.backup_size), createdAt: timestamp(r.started_at) }
+  }
+
+  /**
+   * A run still `queued`/`running` whose lock holder is gone died mid-way
+   * (process killed, connection lost): record it as `interrupted`, never leave
+   * it looking alive. `live` lists runs this process is executing right now.
+   */
+  async markInterrupted (live: Set<string>): Promise<string[]> {
+    const table = await this.db.runsTable()
+    const { rows } = await this.db.pool.query(
+      `UPDATE ${table} r SET status = 'interrupted', finished_at = COALESCE(r.finished_at, now()),
+         log = r.log || jsonb_build_array(jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'level', 'error', 'msg', $4::text))
+       WHERE r.status IN ('queued', 'running') AND NOT (r.id = ANY($3::text[]))
+         AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = r.lock_pid
+           AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 2
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+       RETURNING r.id`,
+      [LOCK_CLASS, RUN_LOCK, [...live], INTERRUPTED_MSG])
+    return rows.map((r) => r.id as string)
+  }
+}
