@@ -3,8 +3,10 @@ import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
 import { flagAdminRoutes } from '../flags/admin-routes.js'
 import { ofrepRoutes } from '../flags/ofrep-routes.js'
+import { migrationRoutes } from '../migrations/admin-routes.js'
 import { auditRoutes } from './audit-routes.js'
 import { createAuthHook } from './auth.js'
+import { explainRoutes } from './explain-routes.js'
 import { adminErrorHandler } from './error-handler.js'
 import { healthRoutes } from './health-routes.js'
 import { maintenanceRoutes } from './maintenance-routes.js'
@@ -31,6 +33,8 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
     // Scrapes and probes would flood the log; writes are logged by onResponse below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // Flag keys (128 characters) and user ids (256) are path parameters; Fastify's default limit is 100.
+    maxParamLength: 512,
     schemaErrorFormatter: formatSchemaErrors,
     return503OnClosing: true
   })
@@ -55,9 +59,11 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
   await app.register(metricsRoutes, opts)
   await app.register(maintenanceRoutes, { ctx, gatewayAddress: info.gatewayAddress })
   await app.register(auditRoutes, opts)
+  await app.register(explainRoutes, opts)
   // Area route plugins, one line each (owners add theirs):
   await app.register(flagAdminRoutes, opts)
   await app.register(ofrepRoutes, opts)
+  await app.register(migrationRoutes, opts)
 
   return app
 }

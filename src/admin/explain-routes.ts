@@ -1,0 +1,41 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { errors } from '../errors.js'
+import { isValidIp } from '../maintenance/cidr-set.js'
+import { explain } from '../maintenance/explain.js'
+import type { AdminPluginOptions } from './types.js'
+
+const ExplainBody = Type.Object({
+  method: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z]+$' }),
+  path: Type.String({ minLength: 1, maxLength: 8192 }),
+  ip: Type.String({ minLength: 1, maxLength: 64 }),
+  headers: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 16384 }), { maxProperties: 200 }))
+}, { additionalProperties: false })
+
+const Explanation = Type.Object({
+  action: Type.String(),
+  rule: Type.String(),
+  status: Type.Integer(),
+  retryAfter: Type.Union([Type.Integer(), Type.Null()]),
+  location: Type.Union([Type.String(), Type.Null()]),
+  stateVersion: Type.Union([Type.Integer(), Type.Null()])
+})
+
+/**
+ * "Why was I blocked?": the decision the gateway would take right now for a
+ * described request, from the state this process holds. A read token may ask;
+ * it is a question, not a change.
+ */
+export async function explainRoutes (app: FastifyInstance, { ctx }: AdminPluginOptions): Promise<void> {
+  app.post('/v1/explain', {
+    config: { role: 'read' },
+    schema: { body: ExplainBody, response: { 200: Explanation } }
+  }, async (request) => {
+    const body = request.body as Static<typeof ExplainBody>
+    if (!isValidIp(body.ip)) throw new errors.DRAWBRIDGE_ERR_INVALID(`body/ip must be an IPv4 or IPv6 address (got ${JSON.stringify(body.ip)})`)
+    if (!body.path.startsWith('/')) throw new errors.DRAWBRIDGE_ERR_INVALID('body/path must start with \'/\'')
+    const state = ctx.holder.current
+    const result = explain({ method: body.method, path: body.path, ip: body.ip, headers: body.headers ?? {} }, state, ctx.config, Date.now())
+    return { ...result, stateVersion: state?.version ?? null }
+  })
+}
