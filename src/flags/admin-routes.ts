@@ -1,0 +1,132 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { AdminPluginOptions } from '../admin/types.js'
+import type { Flag } from '../state/types.js'
+import { compiledFor } from './compile.js'
+import { evaluateFlag, ofrepValue, ofrepVariant } from './evaluate.js'
+import { currentState, deleteFlag, deleteOverride, getFlag, patchFlag, putFlag, setOverride } from './flag-service.js'
+import { flagRuntime } from './flag-runtime.js'
+import { staleness, type FlagUsage, type Staleness } from './flag-usage.js'
+import {
+  FlagPatchSchema, FlagPutSchema, FlagViewSchema, KeyParams, ListQuery, OverrideParams, OverrideSchema,
+  OverrideViewSchema, ResolvedFlagSchema, UserFlagsQuery, UserParams, type FlagBody, type OverrideBody
+} from './schemas.js'
+
+type FlagView = Flag & { lastEvaluatedAt: string | null, stale?: Staleness }
+
+function view (flag: Flag, usage: FlagUsage | null): FlagView {
+  const last = usage?.lastEvaluatedAt(flag.key) ?? null
+  return { ...flag, lastEvaluatedAt: last === null ? null : new Date(last).toISOString() }
+}
+
+/** The flag admin API: CRUD, per-user overrides, and every flag resolved for one user. */
+export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPluginOptions): Promise<void> {
+  const runtime = flagRuntime(ctx)
+  app.addHook('onClose', async () => { await runtime.close() })
+
+  app.get('/v1/flags', {
+    schema: { querystring: ListQuery, response: { 200: Type.Object({ flags: Type.Array(FlagViewSchema) }) } }
+  }, async (request) => {
+    const { stale } = request.query as { stale?: boolean }
+    const state = await currentState(ctx)
+    const usage = await runtime.snapshot()
+    const keys = Object.keys(state.flags).sort()
+    const flags: FlagView[] = []
+    const now = Date.now()
+    for (const key of keys) {
+      const flag = state.flags[key] as Flag
+      if (stale !== true) {
+        flags.push(view(flag, usage))
+        continue
+      }
+      const s = staleness(flag, usage.labels(key), now, ctx.config.flagsStaleDays)
+      if (s !== null) flags.push({ ...view(flag, usage), stale: s })
+    }
+    return { flags }
+  })
+
+  app.get('/v1/flags/:key', {
+    schema: { params: KeyParams, response: { 200: FlagViewSchema } }
+  }, async (request) => {
+    const { key } = request.params as { key: string }
+    const flag = await getFlag(ctx, key)
+    return view(flag, await runtime.snapshot())
+  })
+
+  app.put('/v1/flags/:key', {
+    schema: { params: KeyParams, body: FlagPutSchema, response: { 200: FlagViewSchema, 201: FlagViewSchema } }
+  }, async (request, reply) => {
+    const { key } = request.params as { key: string }
+    const { flag, created } = await putFlag(ctx, request.actor, key, request.body as FlagBody)
+    if (created) void reply.code(201)
+    return view(flag, runtime.usage)
+  })
+
+  app.patch('/v1/flags/:key', {
+    schema: { params: KeyParams, body: FlagPatchSchema, response: { 200: FlagViewSchema } }
+  }, async (request) => {
+    const { key } = request.params as { key: string }
+    return view(await patchFlag(ctx, request.actor, key, request.body as FlagBody), runtime.usage)
+  })
+
+  app.delete('/v1/flags/:key', {
+    schema: { params: KeyParams }
+  }, async (request, reply) => {
+    const { key } = request.params as { key: string }
+    await deleteFlag(ctx, request.actor, key)
+    return await reply.code(204).send()
+  })
+
+  app.get('/v1/flags/:key/overrides', {
+    schema: { params: KeyParams, response: { 200: Type.Object({ key: Type.String(), overrides: Type.Array(OverrideViewSchema) }) } }
+  }, async (request) => {
+    const { key } = request.params as { key: string }
+    await getFlag(ctx, key)
+    const state = await currentState(ctx)
+    const overrides = Object.entries(state.overrides[key] ?? {}).map(([userId, o]) => ({ key, userId, ...o }))
+    return { key, overrides }
+  })
+
+  app.put('/v1/flags/:key/overrides/:userId', {
+    schema: { params: OverrideParams, body: OverrideSchema, response: { 200: OverrideViewSchema } }
+  }, async (request) => {
+    const { key, userId } = request.params as { key: string, userId: string }
+    const override = await setOverride(ctx, request.actor, key, userId, request.body as OverrideBody)
+    return { key, userId, ...override }
+  })
+
+  app.delete('/v1/flags/:key/overrides/:userId', {
+    schema: { params: OverrideParams }
+  }, async (request, reply) => {
+    const { key, userId } = request.params as { key: string, userId: string }
+    await deleteOverride(ctx, request.actor, key, userId)
+    return await reply.code(204).send()
+  })
+
+  // An inspection tool: evaluations here are not counted as usage.
+  app.get('/v1/users/:userId/flags', {
+    schema: {
+      params: UserParams,
+      querystring: UserFlagsQuery,
+      response: { 200: Type.Object({ userId: Type.String(), flags: Type.Array(ResolvedFlagSchema) }) }
+    }
+  }, async (request) => {
+    const { userId } = request.params as { userId: string }
+    const attributes = request.query as Record<string, string>
+    const table = compiledFor(await currentState(ctx))
+    const evalCtx = { targetingKey: userId, attributes }
+    const flags = table.list.map((cf) => {
+      const ev = evaluateFlag(cf, evalCtx)
+      return {
+        key: cf.key,
+        enabled: ev.value,
+        value: ofrepValue(cf, ev),
+        variant: ofrepVariant(ev),
+        reason: ev.reason,
+        hasOverride: cf.overrides?.has(userId) ?? false,
+        ...(ev.errorCode === undefined ? {} : { errorCode: ev.errorCode })
+      }
+    })
+    return { userId, flags }
+  })
+}

@@ -1,0 +1,48 @@
+import type { EvaluationContext } from './evaluate.js'
+
+/**
+ * Reading an OFREP request body (`{"context": {...}}`) into an evaluation
+ * context, with the protocol's error codes instead of the admin API's 400s.
+ */
+
+/** Marks a body that was not valid JSON; the OFREP routes answer PARSE_ERROR. */
+export const UNPARSEABLE = Symbol('unparseable body')
+
+export type OfrepErrorCode = 'PARSE_ERROR' | 'INVALID_CONTEXT' | 'TARGETING_KEY_MISSING' | 'FLAG_NOT_FOUND' | 'GENERAL'
+
+export type ContextResult =
+  | { ok: true, context: EvaluationContext, raw: Record<string, unknown> }
+  | { ok: false, errorCode: 'PARSE_ERROR' | 'INVALID_CONTEXT', errorDetails: string }
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+export function readOfrepBody (body: unknown): ContextResult {
+  if (body === UNPARSEABLE) return { ok: false, errorCode: 'PARSE_ERROR', errorDetails: 'request body is not valid JSON' }
+  if (body === undefined || body === null || body === '') return { ok: true, context: { targetingKey: undefined, attributes: {} }, raw: {} }
+  if (!isPlainObject(body)) return { ok: false, errorCode: 'PARSE_ERROR', errorDetails: 'request body must be a JSON object like {"context": {...}}' }
+  const context = body.context
+  if (context === undefined || context === null) return { ok: true, context: { targetingKey: undefined, attributes: {} }, raw: {} }
+  if (!isPlainObject(context)) return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: 'context must be an object' }
+  const key = context.targetingKey
+  if (key !== undefined && key !== null && typeof key !== 'string') {
+    return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: 'context.targetingKey must be a string' }
+  }
+  return {
+    ok: true,
+    // An empty targeting key identifies no one: treat it as missing rather than bucketing every anonymous caller together.
+    context: { targetingKey: typeof key === 'string' && key !== '' ? key : undefined, attributes: context },
+    raw: context
+  }
+}
+
+/** JSON with object keys sorted at every level, so equal contexts give equal ETags whatever the key order. */
+export function canonicalJson (value: unknown): string {
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']'
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort()
+    return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(value[k])).join(',') + '}'
+  }
+  return JSON.stringify(value) ?? 'null'
+}
