@@ -1,0 +1,56 @@
+import { isValidIp, unmapIp, type CidrSet } from '../maintenance/cidr-set.js'
+
+/**
+ * Who the client is. The socket peer, unless the peer is a trusted proxy: then
+ * the right-most X-Forwarded-For entry that is not itself a trusted proxy (the
+ * entries to its left were written by the client and prove nothing). With no
+ * trusted proxies configured X-Forwarded-For is never read, so a client cannot
+ * talk its way into the allowlist.
+ */
+export interface ClientAddress {
+  resolve (peer: string, forwardedFor: string | string[] | undefined): string
+  isTrusted (peer: string): boolean
+}
+
+/** `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]:443`, ` 2001:db8::1 ` → the address, or '' when not one. */
+function entryAddress (entry: string): string {
+  let text = entry.trim()
+  if (text.charCodeAt(0) === 91) {
+    const close = text.indexOf(']')
+    text = close < 0 ? '' : text.slice(1, close)
+  } else {
+    const colon = text.indexOf(':')
+    if (colon > 0 && text.indexOf(':', colon + 1) < 0) text = text.slice(0, colon) // IPv4 with port
+  }
+  return isValidIp(text) ? unmapIp(text) : ''
+}
+
+export function createClientAddress (trusted: CidrSet): ClientAddress {
+  if (trusted.isEmpty) {
+    return {
+      resolve: (peer) => unmapIp(peer),
+      isTrusted: () => false
+    }
+  }
+  return {
+    isTrusted: (peer) => trusted.has(peer),
+    resolve (peer, forwardedFor) {
+      const client = unmapIp(peer)
+      if (forwardedFor === undefined || !trusted.has(peer)) return client
+      const list = typeof forwardedFor === 'string' ? forwardedFor : forwardedFor.join(',')
+      let last = client
+      let end = list.length
+      while (end > 0) {
+        const comma = list.lastIndexOf(',', end - 1)
+        const address = entryAddress(list.slice(comma + 1, end))
+        // Garbage can only come from the untrusted side: the last good hop is the client.
+        if (address === '') return last
+        if (!trusted.has(address)) return address
+        last = address
+        end = comma < 0 ? 0 : comma
+      }
+      // Every hop is trusted: the left-most is as far as anyone can see.
+      return last
+    }
+  }
+}

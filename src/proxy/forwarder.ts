@@ -1,0 +1,210 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import { Pool, type Dispatcher } from 'undici'
+import type { Config } from '../config/schema.js'
+import { ConfigError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import { prefersJson, type Negotiated, type Rendered } from '../maintenance/page.js'
+import { BAD_GATEWAY, GATEWAY_TIMEOUT } from './error-pages.js'
+import { forwardHeaders, responseHeaders, type ForwardContext } from './headers.js'
+
+/**
+ * Forwarding to the upstream through one undici Pool (keep-alive, optional
+ * pipelining). Bodies stream both ways with backpressure: the request body is
+ * handed to undici as the IncomingMessage stream, and response chunks are
+ * written to the client with the upstream paused whenever the client's buffer
+ * is full, so a 1 GiB download holds a few chunks in memory, not the file.
+ */
+
+export interface Upstream {
+  url: URL
+  origin: string
+  /** Base path of the upstream URL without a trailing slash ('' for `/`). */
+  basePath: string
+  /** host[:port] as a Host header. */
+  host: string
+}
+
+export function parseUpstream (text: string | undefined): Upstream {
+  if (text === undefined || text === '') throw new ConfigError('upstream', 'is required (the base URL of the application)')
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new ConfigError('upstream', `"${text}" is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('upstream', `must be http:// or https://, got ${url.protocol}`)
+  if (url.username !== '' || url.password !== '') throw new ConfigError('upstream', 'credentials in the URL are not supported')
+  const basePath = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname
+  return { url, origin: url.origin, basePath, host: url.host }
+}
+
+/** Origin-form target for the upstream: base path + the client's path and query, absolute-form reduced. */
+export function upstreamPath (basePath: string, url: string): string {
+  let target = url
+  if (target.charCodeAt(0) !== 47) {
+    const scheme = target.indexOf('://')
+    if (scheme > 0) {
+      const slash = target.indexOf('/', scheme + 3)
+      const query = target.indexOf('?', scheme + 3)
+      target = slash >= 0 && (query < 0 || slash < query) ? target.slice(slash) : '/' + (query >= 0 ? target.slice(query) : '')
+    } else {
+      target = '/' + target
+    }
+  }
+  return basePath === '' ? target : basePath + target
+}
+
+/** Writes a pre-rendered response; HEAD gets the headers only. */
+export function writeRendered (res: ServerResponse, method: string | undefined, response: Rendered): void {
+  res.writeHead(response.status, response.headers as string[])
+  if (method === 'HEAD') res.end()
+  else res.end(response.body)
+}
+
+export function writeNegotiated (req: IncomingMessage, res: ServerResponse, pages: Negotiated): void {
+  writeRendered(res, req.method, prefersJson(req.headers.accept) ? pages.json : pages.html)
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
+
+/** Upstream errors are logged at most this often: an outage must not flood the log. */
+const ERROR_LOG_INTERVAL_MS = 5000
+
+export interface Forwarder {
+  readonly upstream: Upstream
+  forward (req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void
+  /** Graceful: waits for queued and running requests. */
+  close (): Promise<void>
+  destroy (): Promise<void>
+}
+
+interface Shared {
+  latency: Metrics['upstreamLatency']
+  errors502: { inc: (by?: number) => void }
+  errors504: { inc: (by?: number) => void }
+  reportError: (err: Error, status: number) => void
+}
+
+/**
+ * One proxied exchange, as an undici dispatch handler. It uses undici's
+ * low-level handler interface (onConnect/onHeaders/onData/onComplete/onError):
+ * that is what undici's client calls natively, so there is no per-request
+ * wrapper and headers stay the raw list instead of a parsed object.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err?: Error) => void) | null = null
+  private resumeUpstream: (() => void) | null = null
+  private finished = false
+  private readonly started = performance.now()
+
+  constructor (private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly shared: Shared) {
+    res.once('close', this.onClientClose)
+  }
+
+  private readonly onClientClose = (): void => {
+    // The client went away before the upstream finished: stop the upstream too.
+    if (!this.finished) {
+      this.finished = true
+      this.abortUpstream?.()
+    }
+  }
+
+  private readonly onDrain = (): void => { this.resumeUpstream?.() }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abortUpstream = abort
+    if (this.finished) abort()
+  }
+
+  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    this.shared.latency.observe((performance.now() - this.started) / 1000)
+    this.resumeUpstream = resume
+    const res = this.res
+    if (res.destroyed) return false
+    // 1xx (e.g. 103 Early Hints) are not relayed: Node's ServerResponse cannot send them generically.
+    if (statusCode < 200) return true
+    const headers = responseHeaders(rawHeaders)
+    if (statusText !== '' && statusText !== undefined) res.writeHead(statusCode, statusText, headers)
+    else res.writeHead(statusCode, headers)
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const res = this.res
+    if (res.destroyed) return false
+    if (res.write(chunk)) return true
+    res.once('drain', this.onDrain)
+    return false
+  }
+
+  onComplete (): void {
+    this.finished = true
+    this.res.end()
+  }
+
+  onError (err: Error): void {
+    if (this.finished) return
+    this.finished = true
+    const res = this.res
+    if (res.destroyed) return
+    if (res.headersSent) {
+      // Mid-body failure: the status is gone; cutting the connection is the only honest signal.
+      res.destroy(err)
+      return
+    }
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    const status = TIMEOUT_CODES.has(code) ? 504 : 502
+    if (status === 504) this.shared.errors504.inc()
+    else this.shared.errors502.inc()
+    this.shared.reportError(err, status)
+    // A half-read request body cannot be reused on this connection.
+    if (!this.req.complete) res.shouldKeepAlive = false
+    writeNegotiated(this.req, res, status === 504 ? GATEWAY_TIMEOUT : BAD_GATEWAY)
+  }
+}
+
+export function createForwarder (config: Config, logger: Logger, metrics: Metrics): Forwarder {
+  const upstream = parseUpstream(config.upstream)
+  const pool = new Pool(upstream.origin, {
+    connections: config.upstreamConnections,
+    pipelining: config.upstreamPipelining,
+    headersTimeout: config.upstreamTimeoutMs,
+    // Measured only while the body flows (undici stops the clock while we hold it paused for a slow client).
+    bodyTimeout: Math.max(config.upstreamTimeoutMs, 300_000),
+    connectTimeout: Math.min(config.upstreamTimeoutMs, 10_000),
+    keepAliveTimeout: 4_000
+  })
+  let lastLogged = 0
+  let suppressed = 0
+  const shared: Shared = {
+    latency: metrics.upstreamLatency,
+    errors502: metrics.upstreamErrors.labels({ status: '502' }),
+    errors504: metrics.upstreamErrors.labels({ status: '504' }),
+    reportError (err, status) {
+      const now = Date.now()
+      if (now - lastLogged < ERROR_LOG_INTERVAL_MS) { suppressed++; return }
+      logger.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, status, upstream: upstream.origin, suppressed }, 'upstream request failed')
+      lastLogged = now
+      suppressed = 0
+    }
+  }
+
+  return {
+    upstream,
+    forward (req, res, ctx) {
+      const headers = req.headers
+      const hasBody = headers['transfer-encoding'] !== undefined ||
+        (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+      const exchange = new Exchange(req, res, shared)
+      pool.dispatch({
+        path: upstreamPath(upstream.basePath, req.url ?? '/'),
+        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers: forwardHeaders(req.rawHeaders, ctx, upstream.host),
+        body: hasBody ? req : null
+      }, exchange)
+    },
+    close: async () => { await pool.close() },
+    destroy: async () => { await pool.destroy() }
+  }
+}

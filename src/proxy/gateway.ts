@@ -1,0 +1,315 @@
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import Fastify, { LogController } from 'fastify'
+import type { AppContext } from '../context.js'
+import { ConfigError } from '../errors.js'
+import { BYPASS_COOKIE, bypassSetCookie, readCookie } from '../maintenance/bypass-cookie.js'
+import { CidrSet } from '../maintenance/cidr-set.js'
+import { compileFallback, compileMaintenance, type CompiledMaintenance } from '../maintenance/compile.js'
+import { decide } from '../maintenance/decide.js'
+import { loadPageTemplate, prefersJson } from '../maintenance/page.js'
+import { isReservedPath, normalizePath, requestPath } from '../maintenance/paths.js'
+import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
+import { createClientAddress } from './client-address.js'
+import { createForwarder, writeRendered } from './forwarder.js'
+import type { ForwardContext } from './headers.js'
+import { createUpgradeProxy, writeRawNegotiated, writeRawResponse } from './websocket.js'
+
+export interface RequestFlagsResolver {
+  /** Called for requests that are going to be proxied. header: value for X-Drawbridge-Flags ('' = none); gateStatus: 0 = not gated, else answer that status. */
+  resolve (req: IncomingMessage, normalizedPath: string, ip: string): { header: string, gateStatus: number }
+}
+
+export interface GatewayOptions { requestFlags?: RequestFlagsResolver | null }
+
+export interface Gateway {
+  listen (host: string, port: number): Promise<string /* bound host:port */>
+  close (drainMs: number): Promise<void>
+}
+
+type Outcome = DecisionRule | 'flag-gate'
+
+const RULE_ACTION: Record<Outcome, string> = {
+  reserved: 'reserved',
+  'maintenance-off': 'pass',
+  'outside-window': 'pass',
+  'outside-paths': 'pass',
+  'except-path': 'pass',
+  allowlist: 'pass',
+  'bypass-cookie': 'pass',
+  'bypass-header': 'pass',
+  'read-only': 'pass',
+  'bypass-url': 'set-bypass',
+  redirect: 'redirect',
+  maintenance: 'block',
+  'flag-gate': 'gate'
+}
+
+function formatAddress (address: string, port: number): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`
+}
+
+function firstValue (value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const text = typeof value === 'string' ? value : value[0]
+  if (text === undefined) return undefined
+  const comma = text.indexOf(',')
+  return (comma < 0 ? text : text.slice(0, comma)).trim()
+}
+
+/**
+ * The gateway port. Fastify owns the server and the reserved `/__drawbridge/*`
+ * routes, but every other request is handled directly on Node's req/res in the
+ * server's request listener: resolve the client, normalise the path, decide,
+ * then proxy through the undici pool or write a pre-rendered answer. No hooks,
+ * promises, routing or logging on that path: it is the product's cost.
+ */
+export async function buildGateway (ctx: AppContext, options: GatewayOptions = {}): Promise<Gateway> {
+  const { config, logger, metrics } = ctx
+  const log = logger.child({ component: 'gateway' })
+  const template = loadPageTemplate(config.page)
+  let trusted: CidrSet
+  try {
+    trusted = CidrSet.compile(config.trustedProxies)
+  } catch (err) {
+    throw new ConfigError('trustedProxies', (err as Error).message)
+  }
+  const clientAddress = createClientAddress(trusted)
+  const forwarder = createForwarder(config, log, metrics)
+  const upgrades = createUpgradeProxy(forwarder.upstream, config.upstreamTimeoutMs, log)
+  const requestFlags = options.requestFlags ?? null
+  const cookieTtl = config.bypassCookieTtlSeconds
+
+  // Counters bound once: counting is a property bump.
+  const counters = {} as Record<Outcome, { inc: (by?: number) => void }>
+  for (const rule of Object.keys(RULE_ACTION) as Outcome[]) {
+    counters[rule] = metrics.requests.labels({ decision: RULE_ACTION[rule], rule })
+  }
+
+  let compiled: CompiledMaintenance = compileFallback(config.failPolicy, template, cookieTtl)
+  const stopWatching = ctx.holder.onChange((state) => {
+    compiled = compileMaintenance(state.maintenance, {
+      signingKey: config.signingKey ?? state.signingKey,
+      template,
+      cookieTtlSeconds: cookieTtl,
+      onInvalidCidr: (entry, err) => { log.warn({ entry, problem: err.message }, 'ignoring invalid allowlist entry in state') }
+    })
+    metrics.maintenanceEnabled.set(state.maintenance.enabled ? 1 : 0)
+    metrics.stateVersion.set(state.version)
+  })
+
+  const accessLog = config.accessLogSample > 0 ? logger.child({ component: 'access' }) : null
+  const sample = config.accessLogSample
+  let closing = false
+
+  // decide() is synchronous: one facts object is reused instead of allocating per request.
+  const facts: RequestFacts = { method: 'GET', path: '/', normalizedPath: '/', ip: '', bypassCookie: undefined, bypassHeader: undefined }
+
+  function decideFor (req: IncomingMessage, rawPath: string, path: string, ip: string, now: number): Decision {
+    const headers = req.headers
+    facts.method = req.method ?? 'GET'
+    facts.path = rawPath
+    facts.normalizedPath = path
+    facts.ip = ip
+    const cookie = headers.cookie
+    facts.bypassCookie = cookie === undefined ? undefined : readCookie(cookie, BYPASS_COOKIE)
+    const bypass = headers['x-drawbridge-bypass']
+    facts.bypassHeader = typeof bypass === 'string' ? bypass : undefined
+    return decide(facts, compiled, now)
+  }
+
+  function isHttps (req: IncomingMessage, peer: string): boolean {
+    if ((req.socket as Socket & { encrypted?: boolean }).encrypted === true) return true
+    return clientAddress.isTrusted(peer) && firstValue(req.headers['x-forwarded-proto'])?.toLowerCase() === 'https'
+  }
+
+  function forwardContext (req: IncomingMessage, peer: string, flags: string): ForwardContext {
+    return {
+      peer,
+      trustedPeer: clientAddress.isTrusted(peer),
+      encrypted: (req.socket as Socket & { encrypted?: boolean }).encrypted === true,
+      flags,
+      upgrade: false
+    }
+  }
+
+  function bypassResponse (req: IncomingMessage, peer: string, now: number): { status: number, headers: string[], body: Buffer } {
+    const value = compiled.signer?.issue(now, cookieTtl) ?? ''
+    return {
+      status: 302,
+      headers: ['location', '/', 'set-cookie', bypassSetCookie(value, cookieTtl, isHttps(req, peer)), 'cache-control', 'no-store', 'content-length', '0'],
+      body: Buffer.alloc(0)
+    }
+  }
+
+  function redirectResponse (location: string): { status: number, headers: string[], body: Buffer } {
+    return { status: 307, headers: ['location', location, 'cache-control', 'no-store', 'content-length', '0'], body: Buffer.alloc(0) }
+  }
+
+  function gateResponse (req: IncomingMessage, status: number): { status: number, headers: string[], body: Buffer } {
+    const text = STATUS_CODES[status] ?? 'Error'
+    const json = prefersJson(req.headers.accept)
+    const body = Buffer.from(json ? JSON.stringify({ statusCode: status, error: text }) : text)
+    return {
+      status,
+      headers: ['content-type', json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'content-length', String(body.length), 'cache-control', 'no-store'],
+      body
+    }
+  }
+
+  function logAccess (req: IncomingMessage, res: ServerResponse, path: string, ip: string, rule: Outcome, started: number): void {
+    // Never log the bypass path (it is the secret), nor any query string.
+    const secretPath = compiled.secretPath
+    const shown = secretPath !== null && path.length === secretPath.length && compiled.matchSecret?.(path.slice(1)) === true ? '[redacted]' : path
+    res.once('finish', () => {
+      accessLog?.info({ method: req.method, path: shown, status: res.statusCode, ms: Math.round(performance.now() - started), ip, rule }, 'request')
+    })
+  }
+
+  function onRequest (req: IncomingMessage, res: ServerResponse, fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): void {
+    const rawPath = requestPath(req.url ?? '/')
+    const path = normalizePath(rawPath)
+    if (isReservedPath(path)) {
+      counters.reserved.inc()
+      fastifyHandler(req, res)
+      return
+    }
+    const peer = req.socket.remoteAddress ?? ''
+    const ip = clientAddress.resolve(peer, req.headers['x-forwarded-for'])
+    const now = Date.now()
+    const decision = decideFor(req, rawPath, path, ip, now)
+    if (closing) res.shouldKeepAlive = false
+    let outcome: Outcome = decision.rule
+    switch (decision.action) {
+      case 'pass': {
+        let flags = ''
+        if (requestFlags !== null) {
+          const resolved = requestFlags.resolve(req, path, ip)
+          if (resolved.gateStatus !== 0) {
+            counters['flag-gate'].inc()
+            writeRendered(res, req.method, gateResponse(req, resolved.gateStatus))
+            return
+          }
+          flags = resolved.header
+        }
+        counters[outcome].inc()
+        if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, outcome, performance.now())
+        forwarder.forward(req, res, forwardContext(req, peer, flags))
+        return
+      }
+      case 'set-bypass':
+        // Not access-logged: the path is the secret.
+        counters[outcome].inc()
+        writeRendered(res, req.method, bypassResponse(req, peer, now))
+        return
+      case 'redirect':
+        outcome = 'redirect'
+        writeRendered(res, req.method, redirectResponse(decision.location))
+        break
+      case 'block': {
+        const pages = compiled.responses(now)
+        writeRendered(res, req.method, prefersJson(req.headers.accept) ? pages.json : pages.html)
+        break
+      }
+    }
+    counters[outcome].inc()
+    if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, outcome, performance.now())
+  }
+
+  function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => { socket.destroy() })
+    const rawPath = requestPath(req.url ?? '/')
+    const path = normalizePath(rawPath)
+    if (closing) {
+      writeRawResponse(socket, req.method, gateResponse(req, 503))
+      return
+    }
+    if (isReservedPath(path)) {
+      counters.reserved.inc()
+      writeRawResponse(socket, req.method, gateResponse(req, 404))
+      return
+    }
+    const peer = req.socket.remoteAddress ?? ''
+    const ip = clientAddress.resolve(peer, req.headers['x-forwarded-for'])
+    const now = Date.now()
+    const decision = decideFor(req, rawPath, path, ip, now)
+    counters[decision.rule].inc()
+    switch (decision.action) {
+      case 'pass': {
+        let flags = ''
+        if (requestFlags !== null) {
+          const resolved = requestFlags.resolve(req, path, ip)
+          if (resolved.gateStatus !== 0) {
+            writeRawResponse(socket, req.method, gateResponse(req, resolved.gateStatus))
+            return
+          }
+          flags = resolved.header
+        }
+        upgrades.proxy(req, socket, head, forwardContext(req, peer, flags))
+        return
+      }
+      case 'set-bypass': writeRawResponse(socket, req.method, bypassResponse(req, peer, now)); return
+      case 'redirect': writeRawResponse(socket, req.method, redirectResponse(decision.location)); return
+      case 'block': writeRawNegotiated(req, socket, compiled.responses(now))
+    }
+  }
+
+  let server: Server | null = null
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: false,
+    routerOptions: { ignoreDuplicateSlashes: true },
+    serverFactory: (handler) => {
+      // requestTimeout 0: long uploads are the upstream's business; slow
+      // headers are still cut by Node's headersTimeout.
+      const created = createServer({ requestTimeout: 0 }, (req, res) => { onRequest(req, res, handler) })
+      created.on('upgrade', onUpgrade)
+      server = created
+      return created
+    }
+  })
+
+  app.get('/__drawbridge/status', async (_request, reply) => {
+    const now = Date.now()
+    const active = compiled.isActive(now)
+    void reply.header('cache-control', 'no-store')
+    return {
+      maintenance: active,
+      retryAfter: active ? compiled.retryAfterAt(now) : null,
+      endsAt: compiled.endsAt,
+      message: compiled.state.message
+    }
+  })
+
+  await app.ready()
+
+  return {
+    async listen (host, port) {
+      await app.listen({ host, port })
+      const address = server?.address()
+      if (address === null || address === undefined || typeof address === 'string') return `${host}:${port}`
+      return formatAddress(address.address, address.port)
+    },
+    async close (drainMs) {
+      if (closing) return
+      closing = true
+      stopWatching()
+      const srv = server
+      // Stop accepting; idle keep-alive connections close now, busy ones after their response.
+      const closed = app.close()
+      srv?.closeIdleConnections()
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs) })
+      await Promise.race([closed, deadline])
+      clearTimeout(timer)
+      // Whatever is still running after the drain period is cut.
+      srv?.closeAllConnections()
+      upgrades.destroyAll()
+      await closed
+      await Promise.race([forwarder.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+      await forwarder.destroy()
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Header rewriting between client and upstream, done on the raw header lists
+ * Node and undici already have (no header objects built per request).
+ */
+
+const enum Kind {
+  Keep = 0,
+  Drop = 1,
+  ForwardedFor = 2,
+  ForwardedProto = 3,
+  ForwardedHost = 4,
+  Connection = 5,
+  Host = 6,
+  Upgrade = 7
+}
+
+/** RFC 9110 section 7.6.1 hop-by-hop fields, plus the non-standard ones proxies also strip. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection'])
+
+function requestKind (lower: string): Kind {
+  switch (lower) {
+    case 'x-forwarded-for': return Kind.ForwardedFor
+    case 'x-forwarded-proto': return Kind.ForwardedProto
+    case 'x-forwarded-host': return Kind.ForwardedHost
+    case 'connection': return Kind.Connection
+    case 'host': return Kind.Host
+    case 'upgrade': return Kind.Upgrade
+    // Drawbridge's own request headers: the bypass secret never reaches the
+    // upstream, and flags are only what drawbridge says they are. Expect:
+    // Node has already answered 100-continue to the client, and undici refuses it.
+    case 'x-drawbridge-bypass':
+    case 'x-drawbridge-flags':
+    case 'expect':
+      return Kind.Drop
+  }
+  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-') ? Kind.Drop : Kind.Keep
+}
+
+/**
+ * Header names arrive with the client's casing; classifying means lower-casing.
+ * Clients repeat the same few spellings, so remember them (bounded).
+ */
+const requestKinds = new Map<string, Kind>()
+const responseDrop = new Map<string, boolean>()
+const MEMO_LIMIT = 2048
+
+function kindOf (name: string): Kind {
+  let kind = requestKinds.get(name)
+  if (kind === undefined) {
+    kind = requestKind(name.toLowerCase())
+    if (requestKinds.size >= MEMO_LIMIT) requestKinds.clear()
+    requestKinds.set(name, kind)
+  }
+  return kind
+}
+
+/** Extra field names a Connection header declares hop-by-hop (beyond the standard ones). */
+function connectionTokens (value: string): Set<string> | null {
+  let tokens: Set<string> | null = null
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase()
+    if (t === '' || t === 'close' || t === 'keep-alive' || t === 'upgrade') continue
+    tokens ??= new Set()
+    tokens.add(t)
+  }
+  return tokens
+}
+
+export interface ForwardContext {
+  /** Socket peer, as written into X-Forwarded-For. */
+  peer: string
+  /** The peer is a trusted proxy: its X-Forwarded-Proto/-Host are kept. */
+  trustedPeer: boolean
+  encrypted: boolean
+  /** X-Drawbridge-Flags value; '' for none. */
+  flags: string
+  /** Keep Connection/Upgrade (a WebSocket handshake written on a raw socket). */
+  upgrade: boolean
+}
+
+/**
+ * The header list sent upstream: hop-by-hop fields and drawbridge's own
+ * headers removed, X-Forwarded-For appended, X-Forwarded-Proto/-Host set
+ * (kept from a trusted proxy), X-Drawbridge-Flags added. Host is left out for
+ * undici to set from the upstream origin, unless `upgrade` (raw socket).
+ */
+export function forwardHeaders (raw: string[], ctx: ForwardContext, upstreamHost: string): string[] {
+  const out: string[] = []
+  let forwardedFor: string | undefined
+  let proto: string | undefined
+  let forwardedHost: string | undefined
+  let host: string | undefined
+  let connection: string | undefined
+  let upgrade: string | undefined
+  let extraDrops: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    const value = raw[i + 1] as string
+    switch (kindOf(name)) {
+      case Kind.Keep: out.push(name, value); break
+      case Kind.Drop: break
+      case Kind.ForwardedFor: forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; break
+      case Kind.ForwardedProto: proto ??= value; break
+      case Kind.ForwardedHost: forwardedHost ??= value; break
+      case Kind.Host: host ??= value; break
+      case Kind.Upgrade: upgrade ??= value; break
+      case Kind.Connection: connection = connection === undefined ? value : `${connection}, ${value}`; break
+    }
+  }
+  if (connection !== undefined) extraDrops = connectionTokens(connection)
+  if (extraDrops !== null) {
+    const kept: string[] = []
+    for (let i = 0; i < out.length; i += 2) {
+      if (!extraDrops.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string)
+    }
+    out.length = 0
+    out.push(...kept)
+  }
+  out.push('x-forwarded-for', forwardedFor === undefined ? ctx.peer : `${forwardedFor}, ${ctx.peer}`)
+  out.push('x-forwarded-proto', ctx.trustedPeer && proto !== undefined ? proto : ctx.encrypted ? 'https' : 'http')
+  const publicHost = ctx.trustedPeer && forwardedHost !== undefined ? forwardedHost : host
+  if (publicHost !== undefined) out.push('x-forwarded-host', publicHost)
+  if (ctx.flags !== '') out.push('x-drawbridge-flags', ctx.flags)
+  if (ctx.upgrade) {
+    out.push('host', upstreamHost, 'connection', 'Upgrade')
+    if (upgrade !== undefined) out.push('upgrade', upgrade)
+  }
+  return out
+}
+
+function dropResponseHeader (name: string): boolean {
+  let drop = responseDrop.get(name)
+  if (drop === undefined) {
+    const lower = name.toLowerCase()
+    drop = HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')
+    if (responseDrop.size >= MEMO_LIMIT) responseDrop.clear()
+    responseDrop.set(name, drop)
+  }
+  return drop
+}
+
+/** undici's raw response headers (Buffers) → a flat list for res.writeHead, hop-by-hop fields removed. */
+export function responseHeaders (raw: Buffer[]): string[] {
+  const out: string[] = []
+  let connection: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1')
+    const value = (raw[i + 1] as Buffer).toString('latin1')
+    if (dropResponseHeader(name)) {
+      if (name.length === 10 && name.toLowerCase() === 'connection') connection = value
+      continue
+    }
+    out.push(name, value)
+  }
+  if (connection !== undefined) {
+    const extra = connectionTokens(connection)
+    if (extra !== null) {
+      const kept: string[] = []
+      for (let i = 0; i < out.length; i += 2) {
+        if (!extra.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string)
+      }
+      return kept
+    }
+  }
+  return out
+}
