@@ -4,7 +4,8 @@ import { recordAudit } from '../admin/audit.js'
 import { redactSecrets } from '../admin/redact.js'
 import type { WebhookConfig } from '../config/schema.js'
 import type { AppContext } from '../context.js'
-import type { EventPayload } from '../events.js'
+import { ConfigError } from '../errors.js'
+import type { DrawbridgeEvent, EventPayload } from '../events.js'
 import { Counter } from '../metrics.js'
 import { WebhookDispatcher, type DeliveryOutcome, type DispatcherOptions } from './dispatcher.js'
 import { eventText } from './event-text.js'
@@ -34,9 +35,33 @@ function packageVersion (): string {
   }
 }
 
+export const WEBHOOK_EVENTS: readonly DrawbridgeEvent[] = [
+  'maintenance.enabled', 'maintenance.disabled', 'maintenance.scheduled',
+  'flag.changed',
+  'migration.started', 'migration.succeeded', 'migration.failed'
+]
+
 /** `*` for everything, an exact event name, or a family such as `maintenance.*`. */
 export function subscribes (events: readonly string[], event: string): boolean {
   return events.some((e) => e === '*' || e === event || (e.endsWith('.*') && event.startsWith(e.slice(0, -1))))
+}
+
+/** A misspelt event name would silently never fire: refuse it at startup instead. */
+export function checkWebhooks (hooks: readonly WebhookConfig[]): void {
+  hooks.forEach((hook, i) => {
+    for (const pattern of hook.events) {
+      if (!WEBHOOK_EVENTS.some((e) => subscribes([pattern], e))) {
+        throw new ConfigError(`webhooks[${i}].events`, `"${pattern}" matches no event; use "*", a family such as "maintenance.*", or one of ${WEBHOOK_EVENTS.join(', ')}`)
+      }
+    }
+    let url: URL
+    try {
+      url = new URL(hook.url)
+    } catch {
+      throw new ConfigError(`webhooks[${i}].url`, 'is not a URL')
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`webhooks[${i}].url`, 'must use http or https')
+  })
 }
 
 /** Origin only: a Slack incoming-webhook URL carries its credential in the path. */
@@ -58,11 +83,17 @@ export interface WebhooksHandle {
   close (): Promise<void>
 }
 
+/**
+ * Subscribes to ctx.events and returns the handle to close on shutdown. Throws
+ * ConfigError for a webhook whose URL or event list cannot work, so call it
+ * before listening.
+ */
 export function startWebhooks (
   ctx: AppContext,
   tuning: Partial<Omit<DispatcherOptions, 'logger' | 'onOutcome' | 'onDrop'>> = {}
 ): WebhooksHandle & { drained (): Promise<void> } {
   const hooks: readonly WebhookConfig[] = ctx.config.webhooks
+  checkWebhooks(hooks)
   if (hooks.length === 0) return { close: async () => {}, drained: async () => {} }
 
   const logger = ctx.logger.child({ component: 'webhooks' })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { DrawbridgeEvent } from '../../src/events.js'
 import { eventText } from '../../src/webhooks/event-text.js'
-import { subscribes } from '../../src/webhooks/start-webhooks.js'
+import { checkWebhooks, subscribes } from '../../src/webhooks/start-webhooks.js'
 
 const text = (event: DrawbridgeEvent, data: Record<string, unknown>, actor = 'alice'): string =>
   eventText({ event, at: '2026-11-21T22:00:00.000Z', actor, data })
@@ -40,4 +40,10 @@ t.test('event filters', async (t) => {
   t.notOk(subscribes(['maintenance.*'], 'migration.started'))
   t.ok(subscribes(['migration.failed'], 'migration.failed'))
   t.notOk(subscribes([], 'migration.failed'))
+})
+
+t.test('webhook config that cannot work is refused at startup', async (t) => {
+  t.throws(() => { checkWebhooks([{ url: 'https://x.example', events: ['maintenance.enable'] }]) }, { name: 'ConfigError', setting: 'webhooks[0].events' })
+  t.throws(() => { checkWebhooks([{ url: 'ftp://x.example', events: ['*'] }]) }, { name: 'ConfigError', setting: 'webhooks[0].url' })
+  t.doesNotThrow(() => { checkWebhooks([{ url: 'https://x.example', events: ['*', 'migration.*', 'flag.changed'] }]) })
 })
