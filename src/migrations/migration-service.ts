@@ -43,7 +43,17 @@ export interface MigrationStatusReport {
   backup: { file: string, sizeBytes: number, runId: string, createdAt: string, exists: boolean, restore: string } | null
 }
 
-interface Prepared { file: MigrationFile, statements: SqlStatement[], findings: Finding[], step: number }
+interface Prepared {
+  file: MigrationFile
+  statements: SqlStatement[]
+  findings: Finding[]
+  /** Index of its step in the run, and of the steps of the flags it activates. */
+  step: number
+  flagSteps: Array<{ key: string, step: number }>
+}
+
+/** Steps are laid out up front in execution order, so the run shows its whole plan from the start. */
+interface PlannedSteps { backup: number | null, open: number | null, close: number | null }
 
 /** What close() needs to stop a run that is executing in this process. */
 interface Execution {
@@ -229,25 +239,36 @@ export class MigrationService {
       rec.log('info', `${opts.dryRun ? 'dry run of' : 'applying'} ${selected.length} migration(s): ${names}`)
 
       await loadParser()
-      prepared = selected.map((file) => {
+      const analyzed = selected.map((file) => {
         const statements = splitStatements(file.sql)
-        return { file, statements, findings: analyzeStatements(file, statements), step: rec.addStep('migration', file.name) }
+        return { file, statements, findings: analyzeStatements(file, statements) }
       })
-      run.findings = prepared.flatMap((p) => p.findings)
+      run.findings = analyzed.flatMap((p) => p.findings)
       for (const f of run.findings) rec.log(f.severity === 'high' ? 'warn' : 'info', `${f.migration}:${f.line} ${f.severity} ${f.rule}: ${f.message}`)
+
+      const needsWindow = !opts.dryRun && (opts.maintenance === 'always' ||
+        (opts.maintenance === 'auto' && analyzed.some((p) => p.file.directives.maintenance || p.findings.some((f) => f.severity === 'high'))))
+      const planned: PlannedSteps = {
+        backup: opts.backup && !opts.dryRun ? rec.addStep('backup', 'pg_dump') : null,
+        open: needsWindow ? rec.addStep('maintenance', 'open') : null,
+        close: null
+      }
+      prepared = analyzed.map((p) => ({
+        ...p,
+        step: rec.addStep('migration', p.file.name),
+        flagSteps: opts.dryRun ? [] : p.file.directives.activates.map((key) => ({ key, step: rec.addStep('flag', key) }))
+      }))
+      planned.close = needsWindow ? rec.addStep('maintenance', 'close') : null
 
       const dangerous = prepared.filter((p) => !p.file.directives.maintenance && p.findings.some((f) => f.severity === 'high'))
       if (dangerous.length > 0 && !opts.allowDangerous) {
         const err = new errors.DRAWBRIDGE_ERR_MIGRATION_DANGEROUS(dangerous.map((p) => p.file.name).join(', '))
         rec.log('error', `${err.message}. Nothing was applied.`)
-        this.skipRemaining(rec, prepared, 0)
+        this.skipPending(rec)
         await rec.finish('failed', errorInfo(err))
         this.publish('migration.failed', run, { reason: 'dangerous', migrations: dangerous.map((p) => p.file.name) })
         return
       }
-
-      const needsWindow = opts.maintenance === 'always' ||
-        (opts.maintenance === 'auto' && prepared.some((p) => p.file.directives.maintenance || p.findings.some((f) => f.severity === 'high')))
       if (opts.maintenance === 'never' && !opts.dryRun) {
         const required = prepared.filter((p) => p.file.directives.maintenance)
         const state = await this.ctx.store.load()
@@ -264,10 +285,10 @@ export class MigrationService {
       if (opts.dryRun) {
         await this.dryRun(execution, client, prepared)
       } else {
-        if (opts.backup) await this.backup(rec)
+        if (planned.backup !== null) await this.backup(rec, planned.backup)
         else rec.log('info', 'no backup requested (backup: true runs pg_dump first)')
-        if (needsWindow) {
-          const step = rec.addStep('maintenance', 'open')
+        if (planned.open !== null) {
+          const step = planned.open
           rec.startStep(step)
           before = await openWindow(this.ctx, runActor, opts.message, opts.retryAfter)
           rec.endStep(step, 'succeeded', 'maintenance on')
@@ -276,8 +297,8 @@ export class MigrationService {
           rec.log('info', 'no maintenance window needed (no -- drawbridge:maintenance directive, no allowed high-severity finding)')
         }
         await this.applyAll(execution, client, lock, prepared)
-        if (before !== null) {
-          const step = rec.addStep('maintenance', 'close')
+        if (before !== null && planned.close !== null) {
+          const step = planned.close
           rec.startStep(step)
           await restoreWindow(this.ctx, runActor, before)
           rec.endStep(step, 'succeeded', before.enabled ? 'maintenance left as it was before the run (on)' : 'maintenance off')
@@ -287,20 +308,20 @@ export class MigrationService {
       await rec.finish(run.steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded')
       this.publish(run.status === 'succeeded' ? 'migration.succeeded' : 'migration.failed', run, { migrations: selected.map((f) => f.name) })
     } catch (err) {
-      await this.fail(execution, err as Error, before, runActor, prepared)
+      await this.fail(execution, err as Error, before, runActor)
     } finally {
       await client?.end().catch(() => {})
       await lock.release()
     }
   }
 
-  private async fail (execution: Execution, err: Error, before: MaintenanceSnapshot | null, runActor: string, prepared: Prepared[]): Promise<void> {
+  private async fail (execution: Execution, err: Error, before: MaintenanceSnapshot | null, runActor: string): Promise<void> {
     const rec = execution.recorder
     const run = rec.run
     for (const step of run.steps) {
       if (step.status === 'running') rec.endStep(run.steps.indexOf(step), 'failed', err.message)
     }
-    this.skipRemaining(rec, prepared, 0)
+    this.skipPending(rec)
     if (execution.aborting) {
       rec.log('error', 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction')
       await rec.finish('interrupted', errorInfo(err))
@@ -326,10 +347,11 @@ export class MigrationService {
     this.publish('migration.failed', run, { error: err.message, migration: run.steps.find((s) => s.kind === 'migration' && s.status === 'failed')?.name ?? null })
   }
 
-  private skipRemaining (rec: RunRecorder, prepared: Prepared[], from: number): void {
-    for (const p of prepared.slice(from)) {
-      if (rec.run.steps[p.step]?.status === 'pending') rec.endStep(p.step, 'skipped', 'not run')
-    }
+  /** Whatever had not started when the run stopped. */
+  private skipPending (rec: RunRecorder): void {
+    rec.run.steps.forEach((step, index) => {
+      if (step.status === 'pending') rec.patchStep(index, { status: 'skipped', detail: step.detail ?? 'not run' })
+    })
   }
 
   private publish (event: 'migration.started' | 'migration.succeeded' | 'migration.failed', run: RunRecord, data: Record<string, unknown>): void {
@@ -351,8 +373,7 @@ export class MigrationService {
     }
   }
 
-  private async backup (rec: RunRecorder): Promise<void> {
-    const step = rec.addStep('backup', 'pg_dump')
+  private async backup (rec: RunRecorder, step: number): Promise<void> {
     rec.startStep(step)
     rec.log('info', `backing up with pg_dump -Fc into ${this.options.backupDir}`)
     try {
@@ -408,18 +429,16 @@ export class MigrationService {
         const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
         rec.endStep(p.step, 'failed', message)
         rec.log('error', `${p.file.name}: failed${p.file.directives.noTransaction ? ' (no transaction: statements before the failing one stay applied)' : ', rolled back'}`)
-        this.skipRemaining(rec, prepared, i + 1)
         throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
       }
       rec.endStep(p.step, 'succeeded', `applied in ${Date.now() - started} ms`)
       rec.log('info', `${p.file.name}: applied in ${Date.now() - started} ms`)
-      for (const key of p.file.directives.activates) await this.activateFlag(rec, key)
+      for (const flag of p.flagSteps) await this.activateFlag(rec, flag.step, flag.key)
     }
   }
 
   /** After the migration committed, never before: new code must not see an old schema. */
-  private async activateFlag (rec: RunRecorder, key: string): Promise<void> {
-    const step = rec.addStep('flag', key)
+  private async activateFlag (rec: RunRecorder, step: number, key: string): Promise<void> {
     rec.startStep(step)
     try {
       await setFlagEnabled(this.ctx, `migration-run:${rec.run.id}`, key, true)
@@ -452,7 +471,6 @@ export class MigrationService {
           const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
           rec.endStep(p.step, 'failed', message)
           rec.log('error', `${p.file.name}: would fail: ${message}`)
-          this.skipRemaining(rec, prepared, i + 1)
           throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
         }
         const ms = Date.now() - started

@@ -14,10 +14,11 @@ t.test('a failing migration is rolled back, nothing after it runs, and maintenan
   t.equal(run.status, 'failed')
   t.match(run.error, { code: 'DRAWBRIDGE_ERR_DATABASE', message: /002_fails line 3: duplicate key value/ })
   t.same(run.steps.map((s) => [s.kind, s.name, s.status]), [
+    ['maintenance', 'open', 'succeeded'],
     ['migration', '001_users', 'succeeded'],
     ['migration', '002_fails', 'failed'],
     ['migration', '003_later', 'skipped'],
-    ['maintenance', 'open', 'succeeded']
+    ['maintenance', 'close', 'skipped']
   ])
   t.same(await appliedNames(h.db), ['001_users'], 'only the first is recorded')
   t.same(await tableNames(h.db), ['drawbridge_migration_runs', 'drawbridge_migrations', 'users'], 'no "half", no "later"')
@@ -50,9 +51,9 @@ t.test('maintenance: auto opens a window only for migrations that need one, and 
   h.ctx.events.onEvent((e) => { if (e.event === 'maintenance.enabled') seen.push(true) })
   const windowed = await runToEnd(h, { message: 'Back soon', retryAfter: 60 })
   t.equal(windowed.status, 'succeeded')
-  t.same(windowed.steps.map((s) => `${s.kind}:${s.name}`), ['migration:002_window', 'maintenance:open', 'maintenance:close'])
-  const open = windowed.steps[1]
-  const mig = windowed.steps[0]
+  t.same(windowed.steps.map((s) => `${s.kind}:${s.name}`), ['maintenance:open', 'migration:002_window', 'maintenance:close'])
+  const open = windowed.steps[0]
+  const mig = windowed.steps[1]
   t.ok(open !== undefined && mig !== undefined && Date.parse(open.finishedAt ?? '') <= Date.parse(mig.startedAt ?? ''), 'window opened before the first migration')
   t.equal(seen.length, 1)
   t.equal((await h.ctx.store.load()).maintenance.enabled, false, 'closed after the last')
@@ -78,13 +79,13 @@ t.test('high-severity findings refuse the run unless allowed, or the file is mar
   t.equal(dangerous.status, 'failed')
   t.match(dangerous.error, { code: 'DRAWBRIDGE_ERR_MIGRATION_DANGEROUS', message: /002_drop/ })
   t.match(dangerous.findings, [{ migration: '002_drop', rule: 'ban-drop-column', severity: 'high', line: 1 }])
-  t.same(dangerous.steps.map((s) => s.status), ['skipped'])
+  t.same(dangerous.steps.map((s) => `${s.kind}:${s.name}:${s.status}`), ['maintenance:open:skipped', 'migration:002_drop:skipped', 'maintenance:close:skipped'])
   t.same(await appliedNames(h.db), ['001_t'], 'nothing applied')
   t.equal((await h.ctx.store.load()).maintenance.enabled, false, 'no window opened')
 
   const allowed = await runToEnd(h, { allowDangerous: true })
   t.equal(allowed.status, 'succeeded')
-  t.same(allowed.steps.map((s) => `${s.kind}:${s.name}`), ['migration:002_drop', 'maintenance:open', 'maintenance:close'],
+  t.same(allowed.steps.map((s) => `${s.kind}:${s.name}`), ['maintenance:open', 'migration:002_drop', 'maintenance:close'],
     'auto opens a window for an allowed high-severity finding')
 })
 
