@@ -15,7 +15,7 @@ t.test('backup: true takes a pg_dump -Fc first; pg_restore into a fresh database
   const before = await h.db.query('SELECT * FROM customers ORDER BY id')
 
   const { writeFile } = await import('node:fs/promises')
-  await writeFile(`${h.dir}/002_drop_note.sql`, "-- drawbridge:maintenance\nALTER TABLE customers DROP COLUMN note;\nDELETE FROM customers WHERE id = 2;\n")
+  await writeFile(`${h.dir}/002_drop_note.sql`, '-- drawbridge:maintenance\nALTER TABLE customers DROP COLUMN note;\nDELETE FROM customers WHERE id = 2;\n')
   const migrated = await runToEnd(h, { backup: true })
   t.equal(migrated.status, 'succeeded', migrated.log.map((l) => l.msg).join('\n'))
   t.ok(migrated.backup, 'the run records its backup')
