@@ -34,7 +34,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // Flag keys (128 characters) and user ids (256) are path parameters; Fastify's default limit is 100.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     schemaErrorFormatter: formatSchemaErrors,
     return503OnClosing: true
   })

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs'
+import { didYouMean } from '../config/suggest.js'
+import { ConfigError } from '../errors.js'
+import { CliFailure, printError, UsageError } from './output.js'
+
+/**
+ * The `drawbridge` executable. The only place that exits the process: every
+ * command returns its exit code, and errors map to codes here (2 for a bad
+ * command line or config, 1 for anything that failed while running).
+ */
+
+type Command = (args: string[]) => Promise<number>
+
+/** Loaded on demand, so `drawbridge maintenance status` does not load the proxy. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).run,
+  maintenance: async () => (await import('./maintenance.js')).run,
+  flags: async () => (await import('./flags.js')).run,
+  migrate: async () => (await import('./migrate.js')).run
+}
+
+const HELP = `Usage: drawbridge [command] [options]
+
+Commands:
+  serve                       run the gateway and the admin API (the default)
+  maintenance on|off|status   turn maintenance mode on or off, or show it
+  flags ...                   manage feature flags
+  migrate status|analyze|up   database migrations
+
+Run "drawbridge <command> --help" for the options of a command.
+  --help, -h       this help
+  --version, -v    print the version
+`
+
+function version (): string {
+  // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+async function main (argv: string[]): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`drawbridge ${version()}\n`)
+    return 0
+  }
+  // No command, or settings straight away: serve, as the contract says.
+  const name = first === undefined || first.startsWith('-') ? 'serve' : first
+  const load = COMMANDS[name]
+  if (load === undefined) {
+    throw new UsageError(`unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}`, 'drawbridge --help')
+  }
+  const run = await load()
+  return await run(name === first ? rest : argv)
+}
+
+function exitCodeFor (err: unknown): number {
+  if (err instanceof ConfigError) {
+    printError(err.message)
+    return 2
+  }
+  if (err instanceof UsageError) {
+    printError(err.message + (err.hint === undefined ? '' : ` (see ${err.hint})`))
+    return 2
+  }
+  if (err instanceof CliFailure) {
+    printError(err.message)
+    return 1
+  }
+  printError(err instanceof Error ? err.message : String(err))
+  if (process.env.DRAWBRIDGE_DEBUG !== undefined && err instanceof Error && err.stack !== undefined) process.stderr.write(err.stack + '\n')
+  return 1
+}
+
+process.on('uncaughtException', (err) => {
+  printError(`fatal: ${err.stack ?? err.message}`)
+  process.exit(1)
+})
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exit(code) },
+  (err: unknown) => { process.exit(exitCodeFor(err)) }
+)

@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { TSchema } from '@sinclair/typebox'
+import { loadConfig } from '../config/load.js'
+import { ConfigSchema } from '../config/schema.js'
+import { SETTINGS } from '../config/settings.js'
+import { createLogger } from '../logger.js'
+
+/** `drawbridge serve --help`, generated from the config schema so it can never drift from it. */
+export function serveHelp (): string {
+  const lines = [
+    'Usage: drawbridge serve [--config FILE] [--name value ...]',
+    '',
+    'Runs the gateway port and the admin port. Every setting can be a flag,',
+    'an environment variable or a key in the config file (YAML or JSON):',
+    'flag beats env beats file beats default. Lists are comma-separated.',
+    '',
+    '  --config FILE (DRAWBRIDGE_CONFIG)',
+    '      YAML or JSON file of settings, keys as below in camelCase.'
+  ]
+  const properties = ConfigSchema.properties as Record<string, TSchema>
+  for (const setting of SETTINGS) {
+    const schema = properties[setting.key] as TSchema
+    const def = schema.default === undefined ? '' : ` [default: ${Array.isArray(schema.default) ? (schema.default.join(',') || 'none') : String(schema.default)}]`
+    const spelled = setting.kind === 'file-only' ? `${setting.key} (config file only)` : `${setting.flag} (${setting.env})`
+    lines.push(`  ${spelled}${def}`)
+    if (typeof schema.description === 'string') lines.push(`      ${schema.description}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+function nextSignal (): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+      resolve(signal)
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+}
+
+/**
+ * Serves until SIGTERM or SIGINT, then drains and returns the exit code:
+ * 0 after a clean shutdown, 1 if a second signal or a stuck shutdown cut it
+ * short. Config errors propagate as ConfigError (main prints them, exit 2).
+ */
+export async function run (args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(serveHelp())
+    return 0
+  }
+  const config = loadConfig(args, process.env)
+  const logger = createLogger(config.logLevel)
+  // Listen for signals before the ports open, so a SIGTERM during start-up still shuts down cleanly.
+  const firstSignal = nextSignal()
+  // Loaded only once the config is valid, so a config error is reported without loading the proxy.
+  const { startDrawbridge } = await import('../server.js')
+  const running = await startDrawbridge(config, logger)
+
+  const signal = await firstSignal
+  logger.info({ signal }, 'signal received')
+  const abort = new AbortController()
+  const code = await Promise.race([
+    running.close().then(() => 0),
+    nextSignal().then((again) => {
+      logger.warn({ signal: again }, 'second signal: exiting without waiting for the drain')
+      return 1
+    }),
+    // The drain is bounded by drainTimeoutMs; this is the backstop if closing itself hangs.
+    sleep(config.drainTimeoutMs + 5000, undefined, { ref: false, signal: abort.signal }).then(() => {
+      logger.error('shutdown did not finish in time; exiting')
+      return 1
+    }, () => 0)
+  ])
+  abort.abort()
+  return code
+}

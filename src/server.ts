@@ -1,0 +1,140 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { buildAdmin } from './admin/app.js'
+import { formatHostPort, parseHostPort } from './config/host-port.js'
+import { settingName } from './config/load.js'
+import type { Config } from './config/schema.js'
+import type { AppContext } from './context.js'
+import { ConfigError } from './errors.js'
+import { DrawbridgeEvents } from './events.js'
+import { createRequestFlags } from './flags/request-flags.js'
+import { Metrics } from './metrics.js'
+import { createAppliedMigrations } from './migrations/applied-migrations.js'
+import { buildGateway, type Gateway } from './proxy/gateway.js'
+import { createStore } from './state/create-store.js'
+import { StateHolder } from './state/state-holder.js'
+import { startWebhooks, type WebhooksHandle } from './webhooks/start-webhooks.js'
+
+export interface RunningDrawbridge {
+  /** Bound `host:port` of the gateway (the real port when 0 was asked for). */
+  gatewayAddress: string
+  adminAddress: string
+  ctx: AppContext
+  /** Stop accepting, drain in-flight requests (bounded by drainTimeoutMs), close the admin port and the store. Idempotent. */
+  close (): Promise<void>
+}
+
+function withoutCredentials (url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  const parsed = new URL(url)
+  parsed.username = ''
+  parsed.password = ''
+  return parsed.toString()
+}
+
+/** A listen failure the user can fix in their settings, named as they gave it. */
+function listenError (err: unknown, setting: string, address: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code
+  const host = parseHostPort(address)?.host ?? address
+  switch (code) {
+    case 'EADDRINUSE': return new ConfigError(setting, `${address} is already in use`)
+    case 'EACCES': return new ConfigError(setting, `permission denied to listen on ${address} (ports below 1024 need privileges)`)
+    case 'EADDRNOTAVAIL': return new ConfigError(setting, `${host} is not an address of this machine`)
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return new ConfigError(setting, `cannot resolve host ${host}`)
+    default: return err
+  }
+}
+
+async function listenAdmin (admin: FastifyInstance, config: Config): Promise<string> {
+  const { host, port } = parseHostPort(config.adminListen) as { host: string, port: number }
+  try {
+    await admin.listen({ host, port })
+  } catch (err) {
+    throw listenError(err, settingName(config, 'adminListen'), config.adminListen)
+  }
+  const bound = admin.server.address() as AddressInfo
+  return formatHostPort(bound.address, bound.port)
+}
+
+async function listenGateway (gateway: Gateway, config: Config): Promise<string> {
+  const { host, port } = parseHostPort(config.listen) as { host: string, port: number }
+  try {
+    return await gateway.listen(host, port)
+  } catch (err) {
+    throw listenError(err, settingName(config, 'listen'), config.listen)
+  }
+}
+
+/**
+ * Assembles a running gateway: the store, the in-memory state holder, the
+ * gateway port and the admin port. Throws ConfigError (before or instead of
+ * listening) for anything the user must fix; whatever was already opened is
+ * closed again first.
+ */
+export async function startDrawbridge (config: Config, logger: Logger): Promise<RunningDrawbridge> {
+  if (config.workers > 1) {
+    // Issue 5 adds node:cluster workers sharing the ports; until then one process serves.
+    logger.warn({ workers: config.workers }, 'workers > 1 is not supported yet; running a single process')
+  }
+  const store = createStore(config, logger)
+  const holder = new StateHolder(store, logger.child({ component: 'state' }))
+  const appliedMigrations = config.databaseUrl === undefined ? null : createAppliedMigrations(config.databaseUrl, config.migrationsDir)
+  const ctx: AppContext = {
+    config,
+    logger,
+    store,
+    holder,
+    events: new DrawbridgeEvents(),
+    metrics: new Metrics(),
+    appliedMigrations
+  }
+  // Never throws: an unreachable store is retried in the background and the
+  // gateway follows failPolicy until the first state arrives.
+  await holder.start()
+
+  let gateway: Gateway | null = null
+  let admin: FastifyInstance | null = null
+  let webhooks: WebhooksHandle | null = null
+  let gatewayAddress = ''
+  let adminAddress = ''
+  const shutdown = async (drainMs: number): Promise<void> => {
+    await Promise.allSettled([gateway?.close(drainMs), admin?.close()])
+    // After the ports close (no new events), before the store (outcomes are audited there).
+    await webhooks?.close()
+    holder.stop()
+    await appliedMigrations?.close().catch(() => {})
+    await store.close()
+  }
+
+  try {
+    // First: a webhook that cannot work is a ConfigError, raised before anything listens.
+    webhooks = startWebhooks(ctx)
+    gateway = await buildGateway(ctx, { requestFlags: createRequestFlags(ctx) })
+    admin = await buildAdmin(ctx, { gatewayAddress: () => gatewayAddress })
+    gatewayAddress = await listenGateway(gateway, config)
+    adminAddress = await listenAdmin(admin, config)
+  } catch (err) {
+    await shutdown(0)
+    throw err
+  }
+
+  // The ready line is the contract scripts wait for, so it is written even when the log level would hide info.
+  logger.child({}, { level: 'info' }).info({ gateway: gatewayAddress, admin: adminAddress, upstream: withoutCredentials(config.upstream) }, 'drawbridge ready')
+
+  let closing: Promise<void> | null = null
+  return {
+    gatewayAddress,
+    adminAddress,
+    ctx,
+    async close () {
+      closing ??= (async () => {
+        logger.info({ drainTimeoutMs: config.drainTimeoutMs }, 'shutting down: draining in-flight requests')
+        await shutdown(config.drainTimeoutMs)
+        logger.info('drawbridge stopped')
+      })()
+      await closing
+    }
+  }
+}
