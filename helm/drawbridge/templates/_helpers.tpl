@@ -161,9 +161,13 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
     {{- with .Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  # Startup waits for /readyz (state loaded), so a new pod never serves before
+  # it knows whether maintenance is on. Readiness then follows readinessProbe.path:
+  # /healthz keeps a pod that lost Redis in service with the state it holds
+  # (its /readyz turns 503 so monitoring sees it); /readyz takes it out instead.
   startupProbe:
     httpGet:
-      path: /healthz
+      path: /readyz
       port: admin
     {{- toYaml .Values.startupProbe | nindent 4 }}
   livenessProbe:
@@ -173,9 +177,9 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
     {{- toYaml .Values.livenessProbe | nindent 4 }}
   readinessProbe:
     httpGet:
-      path: /readyz
+      path: {{ .Values.readinessProbe.path }}
       port: admin
-    {{- toYaml .Values.readinessProbe | nindent 4 }}
+    {{- toYaml (omit .Values.readinessProbe "path") | nindent 4 }}
   lifecycle:
     preStop:
       exec:
