@@ -218,12 +218,23 @@ t.test('evaluating all of 1,000 flags for one user takes well under 1 ms', async
   let sink = 0
   const runAll = (): void => { for (const cf of table.list) if (evaluateFlag(cf, ctx).value) sink++ }
   for (let i = 0; i < 200; i++) runAll() // warm up the JIT
-  const rounds = 500
-  const start = process.hrtime.bigint()
-  for (let i = 0; i < rounds; i++) runAll()
-  const perRound = Number(process.hrtime.bigint() - start) / rounds / 1e6
-  t.comment(`1,000 flags evaluated for one user in ${(perRound * 1000).toFixed(1)} µs (mean of ${rounds} rounds)`)
+  // The machine is shared: CPU time (not wall time, which includes waiting for a core)
+  // is the cost of evaluation; the median wall time per batch is reported alongside.
+  const batches = 50
+  const perBatch = 10
+  const wall: number[] = []
+  const cpuStart = process.cpuUsage()
+  for (let b = 0; b < batches; b++) {
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < perBatch; i++) runAll()
+    wall.push(Number(process.hrtime.bigint() - start) / perBatch / 1e3)
+  }
+  const cpu = process.cpuUsage(cpuStart)
+  const cpuPerRound = (cpu.user + cpu.system) / (batches * perBatch)
+  wall.sort((a, b) => a - b)
+  const median = wall[Math.floor(wall.length / 2)] as number
+  t.comment(`1,000 flags evaluated for one user: ${cpuPerRound.toFixed(1)} µs CPU per evaluation of all flags (median wall ${median.toFixed(1)} µs, best ${(wall[0] as number).toFixed(1)} µs; ${batches * perBatch} rounds)`)
   t.ok(sink > 0)
-  t.ok(perRound < 0.5, `${perRound} ms`)
+  t.ok(cpuPerRound < 500, `${cpuPerRound} µs`)
   t.match(evaluateKey(table, 'nope', ctx), { errorCode: 'FLAG_NOT_FOUND', value: false })
 })
