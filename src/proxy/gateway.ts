@@ -300,10 +300,13 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       // Stop accepting; idle keep-alive connections close now, busy ones after their response.
       const closed = app.close()
       srv?.closeIdleConnections()
+      // Connections busy at close time go idle when their response ends; close them as they do.
+      const sweeper = setInterval(() => { srv?.closeIdleConnections() }, 50)
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs) })
       await Promise.race([closed, deadline])
       clearTimeout(timer)
+      clearInterval(sweeper)
       // Whatever is still running after the drain period is cut.
       srv?.closeAllConnections()
       upgrades.destroyAll()
