@@ -1,0 +1,88 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { request } from 'undici'
+import { runDrawbridge, spawnGateway } from '../helpers/spawn-gateway.js'
+
+const TOKEN = 'cli-admin-token-0123456789'
+
+const upstream = createServer((req, res) => { res.end(`app:${req.method ?? ''} ${req.url ?? ''}`) })
+await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+t.teardown(() => { upstream.close() })
+const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+
+async function get (url: string, init: { method?: 'GET' | 'POST', headers?: Record<string, string> } = {}): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, body: string }> {
+  const res = await request(url, { method: init.method ?? 'GET', headers: init.headers, reset: true })
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
+}
+
+t.test('maintenance on, status, off against a running gateway', async (t) => {
+  const gw = await spawnGateway(t, ['--upstream', upstreamUrl, '--admin-token', TOKEN])
+  const env = { DRAWBRIDGE_ADMIN_URL: `http://${gw.admin}`, DRAWBRIDGE_ADMIN_TOKEN: TOKEN }
+  const site = `http://${gw.gateway}`
+
+  const off = await runDrawbridge(['maintenance', 'status'], env)
+  t.equal(off.code, 0)
+  t.match(off.stdout, /^Maintenance is OFF/)
+
+  const on = await runDrawbridge(['maintenance', 'on', '--message', 'Upgrading the database', '--retry', '120', '--ends-at', '+30m',
+    '--allow', '10.0.0.0/8', '--except', '/healthz', '--secret'], env)
+  t.equal(on.code, 0, on.stderr)
+  t.match(on.stdout, /^Maintenance is ON/)
+  t.match(on.stdout, /message\s+Upgrading the database/)
+  t.match(on.stdout, /ends at\s+\S+Z \(in 29 min\)/)
+  const bypass = /Bypass URL[^\n]*: (http:\/\/\S+)\n/.exec(on.stdout)?.[1]
+  t.ok(bypass, 'on --secret prints the bypass URL')
+  t.match(bypass, new RegExp(`^${site}/[A-Za-z0-9_-]{22,}$`))
+
+  const blocked = await get(`${site}/shop`, { headers: { accept: 'application/json' } })
+  t.equal(blocked.status, 503)
+  t.match(JSON.parse(blocked.body), { error: 'maintenance', message: 'Upgrading the database', retryAfter: 120 })
+  t.equal((await get(`${site}/healthz`)).body, 'app:GET /healthz', 'except paths pass')
+  const cookie = await get(bypass as string)
+  t.equal(cookie.status, 302, 'the printed bypass URL works')
+  t.match(String(cookie.headers['set-cookie']), /^drawbridge_bypass=/)
+
+  const json = await runDrawbridge(['maintenance', 'status', '--json'], env)
+  t.equal(json.code, 0)
+  t.match(JSON.parse(json.stdout), { enabled: true, retryAfter: 120, allow: ['10.0.0.0/8'], exceptPaths: ['/healthz'], updatedBy: 'admin', bypassUrl: bypass })
+
+  const readOnly = await runDrawbridge(['maintenance', 'on', '--mode', 'read-only', '--no-secret', '--json'], env)
+  t.match(JSON.parse(readOnly.stdout), { enabled: true, mode: 'read-only', secret: null, message: 'Upgrading the database' }, 'options left out keep their value')
+  t.equal((await get(`${site}/shop`)).status, 200, 'read-only lets GET through')
+  t.equal((await get(`${site}/cart`, { method: 'POST' })).status, 503, 'and blocks writes')
+
+  const down = await runDrawbridge(['maintenance', 'off'], env)
+  t.equal(down.code, 0)
+  t.match(down.stdout, /^Maintenance is OFF/)
+  t.equal((await get(`${site}/shop`)).body, 'app:GET /shop')
+})
+
+t.test('errors: API refusals exit 1 with the server message, usage errors exit 2', async (t) => {
+  const gw = await spawnGateway(t, ['--upstream', upstreamUrl, '--admin-token', TOKEN])
+  const adminUrl = `http://${gw.admin}`
+  const [wrongToken, flagToken, unreachable, invalid, badRetry, noAction, statusWithChange] = await Promise.all([
+    runDrawbridge(['maintenance', 'on'], { DRAWBRIDGE_ADMIN_URL: adminUrl, DRAWBRIDGE_ADMIN_TOKEN: 'not-the-token-0123456789' }),
+    runDrawbridge(['maintenance', 'status', '--admin-url', adminUrl, '--admin-token', TOKEN], { DRAWBRIDGE_ADMIN_TOKEN: 'not-the-token-0123456789' }),
+    runDrawbridge(['maintenance', 'status', '--admin-url', 'http://127.0.0.1:9']),
+    runDrawbridge(['maintenance', 'on', '--allow', '10.0.0.0/33'], { DRAWBRIDGE_ADMIN_URL: adminUrl, DRAWBRIDGE_ADMIN_TOKEN: TOKEN }),
+    runDrawbridge(['maintenance', 'on', '--retry', 'soon']),
+    runDrawbridge(['maintenance']),
+    runDrawbridge(['maintenance', 'status', '--message', 'x'])
+  ])
+  t.equal(wrongToken.code, 1)
+  t.match(wrongToken.stderr, /^drawbridge: Missing or invalid bearer token \(HTTP 401, DRAWBRIDGE_ERR_UNAUTHORIZED\)\n$/)
+  t.equal(flagToken.code, 0, '--admin-token beats DRAWBRIDGE_ADMIN_TOKEN')
+  t.equal(unreachable.code, 1)
+  t.match(unreachable.stderr, /^drawbridge: cannot reach the admin API at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
+  t.equal(invalid.code, 1)
+  t.match(invalid.stderr, /allow\/0 invalid CIDR "10\.0\.0\.0\/33".*DRAWBRIDGE_ERR_INVALID/)
+  t.equal(badRetry.code, 2)
+  t.match(badRetry.stderr, /--retry/)
+  t.equal(noAction.code, 2)
+  t.match(noAction.stdout, /Usage: drawbridge maintenance/)
+  t.equal(statusWithChange.code, 2)
+
+  const state = await runDrawbridge(['maintenance', 'status', '--json'], { DRAWBRIDGE_ADMIN_URL: adminUrl, DRAWBRIDGE_ADMIN_TOKEN: TOKEN })
+  t.match(JSON.parse(state.stdout), { enabled: false, allow: [] }, 'the refused changes changed nothing')
+})
