@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { ensureBuilt } from '../helpers/spawn-gateway.js'
 import { copiesOf, envOf, execForm, parseDockerfile, type Instruction } from './dockerfile.js'
 
 // No Docker engine runs here, so this checks what can be checked without one:
@@ -14,6 +15,9 @@ import { copiesOf, envOf, execForm, parseDockerfile, type Instruction } from './
 // `npm run build`) and is not excluded by .dockerignore, that the runtime
 // needs no dev dependency, and that the image's start command works from a
 // directory laid out like the image's /app.
+
+// dist/ is what the image runs; npm test builds it first, a lone run here builds it if missing.
+await ensureBuilt()
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { stages } = parseDockerfile(join(ROOT, 'Dockerfile'))
