@@ -415,7 +415,7 @@ export class MigrationService {
       rec.log('info', `${p.file.name}: applying (${p.statements.length} statement(s), ${mode})`)
       const started = Date.now()
       const record = async (c: pg.Client): Promise<void> => {
-        await c.query(`INSERT INTO ${tracking} (name, checksum, applied_at, duration_ms, applied_by, run_id) VALUES ($1, $2, now(), $3, $4, $5)`,
+        await c.query(`INSERT INTO ${tracking} (name, checksum, applied_at, duration_ms, applied_by, run_id) VALUES ($1, $2, clock_timestamp(), $3, $4, $5)`,
           [p.file.name, p.file.checksum, Date.now() - started, run.actor, run.id])
       }
       try {
