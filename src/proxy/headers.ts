@@ -56,6 +56,9 @@ function kindOf (name: string): Kind {
 
 /** Extra field names a Connection header declares hop-by-hop (beyond the standard ones). */
 function connectionTokens (value: string): Set<string> | null {
+  // Nearly every message says just one of these.
+  const lower = value.toLowerCase()
+  if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') return null
   let tokens: Set<string> | null = null
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase()
