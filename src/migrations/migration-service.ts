@@ -508,7 +508,8 @@ export class MigrationService {
    */
   watch (id: string, listener: (event: RunEvent) => void): { run: RunRecord, unsubscribe: () => void } | null {
     const live = this.executions.get(id)
-    if (live === undefined) return null
+    // Ended but not yet forgotten: its row is final, read that instead.
+    if (live === undefined || live.recorder.ended) return null
     return { run: live.recorder.run, unsubscribe: live.recorder.subscribe(listener) }
   }
 

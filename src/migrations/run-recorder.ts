@@ -18,8 +18,12 @@ export class RunRecorder {
   private readonly listeners = new Set<(event: RunEvent) => void>()
   private writing: Promise<void> | null = null
   private dirty = false
+  /** Set once `end` went out: a later subscriber would wait for it forever. */
+  private endSent = false
 
   constructor (readonly run: RunRecord, private readonly store: RunStore, private readonly logger: Logger) {}
+
+  get ended (): boolean { return this.endSent }
 
   subscribe (listener: (event: RunEvent) => void): () => void {
     this.listeners.add(listener)
@@ -89,6 +93,7 @@ export class RunRecorder {
     this.run.durationMs = this.run.startedAt === null ? 0 : now - Date.parse(this.run.startedAt)
     this.setStatus(status)
     await this.flush()
+    this.endSent = true
     this.emit({ type: 'end', run: this.run })
     this.listeners.clear()
   }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { MAX_RETRY_AFTER } from '../admin/maintenance-patch.js'
 
 /** Body of `POST /v1/migrations/runs` (CONTRACT §5, plus message/retryAfter/lockRetries). */
 export const RunBodySchema = Type.Object({
@@ -15,8 +16,8 @@ export const RunBodySchema = Type.Object({
   statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000 })),
   lockTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
   lockRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'Retries after a statement hits lock_timeout.' })),
-  message: Type.Optional(Type.String({ maxLength: 2000, description: 'Maintenance message while the window is open.' })),
-  retryAfter: Type.Optional(Type.Integer({ minimum: 0, description: 'Retry-After seconds while the window is open.' }))
+  message: Type.Optional(Type.String({ maxLength: 4000, description: 'Maintenance message while the window is open.' })),
+  retryAfter: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRY_AFTER, description: 'Retry-After seconds while the window is open.' }))
 }, { additionalProperties: false })
 
 export type RunBody = Static<typeof RunBodySchema>

@@ -144,3 +144,21 @@ t.test('409 while another runner holds the lock; the events stream follows a liv
   t.match(events.filter((e) => e.event === 'status').at(-1)?.data, { status: 'succeeded' })
   t.match(events.at(-1)?.data, { id, status: 'succeeded', steps: [{ name: '002_alter', status: 'succeeded' }] })
 })
+
+t.test('an events stream opened just as a run ends still ends', async (t) => {
+  const h = await harness(t, { '001_t.sql': 'CREATE TABLE t (id int);\n' })
+  const Fastify = (await import('fastify')).default
+  const { migrationRoutes } = await import('../../src/migrations/admin-routes.js')
+  const app = Fastify()
+  await app.register(migrationRoutes, { ctx: h.ctx, service: h.service })
+  t.teardown(async () => { await app.close() })
+  const { id } = await h.service.startRun({}, 'test')
+  // Between the `end` event and the run being forgotten by this process.
+  await new Promise<void>((resolve) => { h.service.watch(id, (e) => { if (e.type === 'end') resolve() }) })
+  const res = await Promise.race([
+    app.inject({ method: 'GET', url: `/v1/migrations/runs/${id}/events` }),
+    new Promise<null>((resolve) => setTimeout(() => { resolve(null) }, 5000))
+  ])
+  t.ok(res !== null, 'the stream ended')
+  t.match(res?.body, /event: end\ndata: \{"id":"[^"]+","status":"succeeded"/)
+})

@@ -57,6 +57,11 @@ t.test('maintenance: auto opens a window only for migrations that need one, and 
   t.ok(open !== undefined && mig !== undefined && Date.parse(open.finishedAt ?? '') <= Date.parse(mig.startedAt ?? ''), 'window opened before the first migration')
   t.equal(seen.length, 1)
   t.equal((await h.ctx.store.load()).maintenance.enabled, false, 'closed after the last')
+  t.same(h.events.map((e) => e.event), [
+    'migration.started', 'migration.succeeded',
+    'migration.started', 'maintenance.enabled', 'maintenance.disabled', 'migration.succeeded'
+  ])
+  t.match(h.events.at(-1), { actor: 'test', data: { runId: windowed.id, status: 'succeeded', migrations: ['002_window'] } })
 })
 
 t.test('a window the operator had already opened is left as it was', async (t) => {
