@@ -125,8 +125,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     // 1xx (e.g. 103 Early Hints) are not relayed: Node's ServerResponse cannot send them generically.
     if (statusCode < 200) return true
     const headers = responseHeaders(rawHeaders)
-    if (statusText !== '' && statusText !== undefined) res.writeHead(statusCode, statusText, headers)
-    else res.writeHead(statusCode, headers)
+    try {
+      if (statusText !== '' && statusText !== undefined) res.writeHead(statusCode, statusText, headers)
+      else res.writeHead(statusCode, headers)
+    } catch (err) {
+      // Node refuses a header the upstream sent (invalid name or value): that is a bad gateway, not a crash.
+      this.abortUpstream?.(err as Error)
+      this.onError(Object.assign(new Error(`invalid upstream response header: ${(err as Error).message}`), { code: 'DRAWBRIDGE_BAD_UPSTREAM_HEADER' }))
+      return false
+    }
     return true
   }
 

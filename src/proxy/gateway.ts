@@ -265,6 +265,9 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       // requestTimeout 0: long uploads are the upstream's business; slow
       // headers are still cut by Node's headersTimeout.
       const created = createServer({ requestTimeout: 0 }, (req, res) => { onRequest(req, res, handler) })
+      // Longer than the idle timeouts of the load balancers usually in front
+      // (60 s), so they never reuse a connection the gateway is closing. Fastify's default.
+      created.keepAliveTimeout = 72_000
       created.on('upgrade', onUpgrade)
       server = created
       return created

@@ -149,3 +149,21 @@ t.test('keep-alive client: many requests on one connection', async (t) => {
   }
   t.equal(sockets, 1)
 })
+
+t.test('malformed requests get 400 and the gateway keeps serving', async (t) => {
+  const { connect } = await import('node:net')
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, upstream.url)
+  const [host, port] = [gw.address.split(':')[0] as string, Number(gw.address.split(':')[1])]
+  for (const raw of ['GARBAGE\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n', 'GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n']) {
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(port, host, () => { socket.write(raw) })
+      let data = ''
+      socket.on('data', (c: Buffer) => { data += c.toString() })
+      socket.on('close', () => { resolve(data) })
+      socket.on('error', () => { resolve(data) })
+    })
+    t.match(answer, /^HTTP\/1\.1 400 /, JSON.stringify(raw))
+  }
+  t.equal((await fetchText(`${gw.url}/`)).status, 200)
+})

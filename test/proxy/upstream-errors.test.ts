@@ -82,3 +82,19 @@ t.test('a client that goes away aborts the upstream request', async (t) => {
   const timeout = new Promise<string>((resolve) => setTimeout(() => { resolve('timeout') }, 5000).unref())
   t.equal(await Promise.race([closed.then(() => 'closed'), timeout]), 'closed', 'upstream socket closed after client abort')
 })
+
+t.test('an upstream header Node will not send on is a 502, not a crash', async (t) => {
+  const { createServer } = await import('node:net')
+  // A raw upstream: llhttp (lenient in undici) accepts what ServerResponse refuses to write.
+  const raw = createServer((socket) => {
+    socket.once('data', () => { socket.end('HTTP/1.1 200 OK\r\nX-Bad Name: 1\r\nContent-Length: 2\r\n\r\nok') })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { raw.close() })
+  const gw = await startGateway(t, `http://127.0.0.1:${(raw.address() as AddressInfo).port}`)
+  const res = await fetchText(`${gw.url}/`).then((r) => r.status, () => 'error')
+  t.ok(res === 502 || res === 'error', `answered ${String(res)}`)
+  const again = await fetchText(`${gw.url}/`).then((r) => r.status, () => 'error')
+  t.ok(again === 502 || again === 'error', 'still alive')
+})
