@@ -5,7 +5,7 @@ import Fastify, { LogController } from 'fastify'
 import type { AppContext } from '../context.js'
 import { ConfigError } from '../errors.js'
 import { BYPASS_COOKIE, bypassSetCookie, readCookie } from '../maintenance/bypass-cookie.js'
-import { CidrSet } from '../maintenance/cidr-set.js'
+import { CidrSet, unmapIp } from '../maintenance/cidr-set.js'
 import { compileFallback, compileMaintenance, type CompiledMaintenance } from '../maintenance/compile.js'
 import { decide } from '../maintenance/decide.js'
 import { loadPageTemplate, prefersJson } from '../maintenance/page.js'
@@ -126,7 +126,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
 
   function forwardContext (req: IncomingMessage, peer: string, flags: string): ForwardContext {
     return {
-      peer,
+      peer: unmapIp(peer),
       trustedPeer: clientAddress.isTrusted(peer),
       encrypted: (req.socket as Socket & { encrypted?: boolean }).encrypted === true,
       flags,

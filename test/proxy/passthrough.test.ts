@@ -167,3 +167,32 @@ t.test('malformed requests get 400 and the gateway keeps serving', async (t) => 
   }
   t.equal((await fetchText(`${gw.url}/`)).status, 200)
 })
+
+t.test('IPv6 listener: bracketed address, unmapped IPv4 peers in X-Forwarded-For', async (t) => {
+  const upstream = await startUpstream(t)
+  const { loadConfig } = await import('../../src/config/load.js')
+  const { createLogger } = await import('../../src/logger.js')
+  const { createStore } = await import('../../src/state/create-store.js')
+  const { StateHolder } = await import('../../src/state/state-holder.js')
+  const { DrawbridgeEvents } = await import('../../src/events.js')
+  const { Metrics } = await import('../../src/metrics.js')
+  const { buildGateway } = await import('../../src/proxy/gateway.js')
+  const config = loadConfig(['--upstream', upstream.url], {})
+  const logger = createLogger('silent')
+  const store = createStore(config, logger)
+  const holder = new StateHolder(store, logger)
+  await holder.start()
+  const gateway = await buildGateway({ config, logger, store, holder, events: new DrawbridgeEvents(), metrics: new Metrics(), appliedMigrations: null })
+  t.teardown(async () => { await gateway.close(0); holder.stop(); await store.close() })
+  let address: string
+  try {
+    address = await gateway.listen('::', 0)
+  } catch {
+    t.skip('no IPv6 on this machine')
+    return
+  }
+  t.match(address, /^\[::\]:\d+$/)
+  const port = address.slice(address.lastIndexOf(':') + 1)
+  const echo = JSON.parse((await fetchText(`http://127.0.0.1:${port}/`)).text) as Echo
+  t.equal(echo.headers['x-forwarded-for'], '127.0.0.1', 'dual-stack peer ::ffff:127.0.0.1 written as 127.0.0.1')
+})
