@@ -10,7 +10,6 @@ import { ConfigError } from './errors.js'
 import { DrawbridgeEvents } from './events.js'
 import { createRequestFlags } from './flags/request-flags.js'
 import { Metrics } from './metrics.js'
-import { createAppliedMigrations } from './migrations/applied-migrations.js'
 import { buildGateway, type Gateway } from './proxy/gateway.js'
 import { createStore } from './state/create-store.js'
 import { StateHolder } from './state/state-holder.js'
@@ -80,7 +79,10 @@ export async function startDrawbridge (config: Config, logger: Logger): Promise<
   }
   const store = createStore(config, logger)
   const holder = new StateHolder(store, logger.child({ component: 'state' }))
-  const appliedMigrations = config.databaseUrl === undefined ? null : createAppliedMigrations(config.databaseUrl, config.migrationsDir)
+  // pg loads only when migrations are configured (idle memory of a plain gateway).
+  const appliedMigrations = config.databaseUrl === undefined
+    ? null
+    : (await import('./migrations/applied-migrations.js')).createAppliedMigrations(config.databaseUrl, config.migrationsDir)
   const ctx: AppContext = {
     config,
     logger,

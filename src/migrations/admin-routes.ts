@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AdminPluginOptions } from '../admin/types.js'
 import { errors } from '../errors.js'
-import { MigrationService } from './migration-service.js'
+import type { MigrationService } from './migration-service.js'
 import { streamRunEvents } from './run-events-stream.js'
 import { AnalyzeBodySchema, RunBodySchema, type RunBody } from './run-schema.js'
 
@@ -15,12 +15,22 @@ const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }
 const RunsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false })
 
 /**
+ * The runner, pg and the WASM SQL parser load only when a database is
+ * configured: a gateway without one should not pay their memory.
+ */
+async function serviceFromConfig (opts: AdminPluginOptions): Promise<MigrationService | null> {
+  if (opts.ctx.config.databaseUrl === undefined) return null
+  const { MigrationService } = await import('./migration-service.js')
+  return MigrationService.fromContext(opts.ctx)
+}
+
+/**
  * `/v1/migrations*`: a thin layer over MigrationService. Runs start with 202
  * once the lock is taken and the run recorded; progress is read from
  * `/runs/:id` or followed on `/runs/:id/events` (server-sent events).
  */
 export async function migrationRoutes (app: FastifyInstance, opts: MigrationRoutesOptions): Promise<void> {
-  const service = opts.service === undefined ? MigrationService.fromContext(opts.ctx) : opts.service
+  const service = opts.service === undefined ? await serviceFromConfig(opts) : opts.service
   if (service !== null && opts.service === undefined) {
     void service.start()
     app.addHook('onClose', async () => { await service.close() })
