@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
@@ -162,3 +163,49 @@ function run (helmBin: string): void {
     t.match(err, /redis\.url \(or redis\.existingSecret\) is required when the pod has more than one replica/)
   })
 }
+
+t.test('what the chart renders is a configuration Drawbridge accepts', async (t) => {
+  const { loadConfig } = await import('../../src/config/load.js')
+  const { SETTINGS } = await import('../../src/config/settings.js')
+  const known = new Set([...SETTINGS.filter((s) => s.kind !== 'file-only').map((s) => s.env), 'DRAWBRIDGE_CONFIG'])
+  // Stand-ins for values that come from Secrets.
+  const fromSecret: Record<string, string> = {
+    DRAWBRIDGE_ADMIN_TOKEN: 'secret-admin-token-0123456789',
+    DRAWBRIDGE_READ_TOKEN: 'secret-read-token-0123456789',
+    DRAWBRIDGE_REDIS_URL: 'redis://redis:6379/0',
+    DRAWBRIDGE_DATABASE_URL: 'postgres://app@db:5432/app'
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-chart-config-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  for (const name of ['standalone-minimal.yaml', 'standalone-ha.yaml', 'sidecar-app.yaml']) {
+    const objs = objects(readCommittedExample(name))
+    const pod = find(objs, 'Deployment').spec.template.spec
+    const container = (pod.containers as any[]).find((c) => c.name === 'drawbridge')
+    const env: Record<string, string> = {}
+    for (const e of container.env as Array<{ name: string, value?: string }>) {
+      t.ok(known.has(e.name), `${name}: ${e.name} is a Drawbridge setting`)
+      env[e.name] = e.value ?? fromSecret[e.name] ?? ''
+    }
+    const cm = find(objs, 'ConfigMap').data?.['drawbridge.yaml']
+    const secret = objs.find((o) => o.kind === 'Secret')?.data?.['drawbridge.yaml']
+    const file = join(dir, `${name}.drawbridge.yaml`)
+    writeFileSync(file, cm ?? Buffer.from(secret ?? '', 'base64').toString())
+    env.DRAWBRIDGE_CONFIG = file
+    const page = find(objs, 'ConfigMap').data?.['maintenance.html']
+    if (env.DRAWBRIDGE_PAGE !== undefined) {
+      // The pod reads it from the mounted ConfigMap; here, from a file with the same content.
+      t.ok(page, `${name}: DRAWBRIDGE_PAGE points at a page the ConfigMap holds`)
+      env.DRAWBRIDGE_PAGE = join(dir, `${name}.maintenance.html`)
+      writeFileSync(env.DRAWBRIDGE_PAGE, page ?? '')
+    }
+    let config
+    try {
+      config = loadConfig([], env)
+    } catch (err) {
+      t.fail(`${name}: ${(err as Error).message}`)
+      continue
+    }
+    t.equal(config.adminListen, '0.0.0.0:9090', `${name}: admin port`)
+    t.equal(config.drainTimeoutMs, Number(env.DRAWBRIDGE_DRAIN_TIMEOUT_MS), `${name}: drain timeout`)
+  }
+})
