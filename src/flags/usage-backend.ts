@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { newRedisClient } from '../state/redis-client.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from '../state/redis-options.js'
@@ -43,7 +44,7 @@ class RedisUsageBackend implements UsageBackend {
   /** Connected lazily: a process that never evaluates a flag opens no extra connection. */
   private async connection (): Promise<Redis> {
     if (this.client === null) {
-      this.client = new Redis(redisOptionsFromConfig(this.config))
+      this.client = newRedisClient(redisOptionsFromConfig(this.config))
       this.client.on('error', (err: Error) => { this.logger.debug({ err }, 'flag usage connection error') })
     }
     if (this.client.status === 'wait') await this.client.connect()

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
 import { DEFAULT_AUDIT_LIMIT } from './memory-store.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
 import { CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
+import { newRedisClient } from './redis-client.js'
 import { parseState } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
@@ -69,10 +70,10 @@ export class RedisStore implements StateStore {
     this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
     this.firstConnectTimeoutMs = options.firstConnectTimeoutMs ?? CONNECT_TIMEOUT_MS
 
-    this.cmd = new Redis({ ...options.connection, lazyConnect: true, enableOfflineQueue: false })
+    this.cmd = newRedisClient({ ...options.connection, lazyConnect: true, enableOfflineQueue: false })
     // We subscribe on every 'ready' ourselves, then resync, so the order
     // subscribe-before-read (no gap for a write to slip through) is ours to keep.
-    this.sub = new Redis({ ...options.connection, lazyConnect: true, enableOfflineQueue: false, autoResubscribe: false })
+    this.sub = newRedisClient({ ...options.connection, lazyConnect: true, enableOfflineQueue: false, autoResubscribe: false })
 
     this.cmd.on('ready', () => {
       this.cmdDown = null
