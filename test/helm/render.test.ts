@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { findHelm } from '../../scripts/helm-binary.js'
@@ -13,6 +14,8 @@ import {
 // see scripts/helm-binary.ts): lint, the failure messages, the shape of what
 // each mode produces, and that the committed examples are a fresh render.
 
+const execFileAsync = promisify(execFile)
+
 interface K8sObject {
   apiVersion: string
   kind: string
@@ -21,12 +24,6 @@ interface K8sObject {
   data?: Record<string, string>
 }
 
-const helm = findHelm()
-if (helm === null) {
-  t.fail('no helm binary: npm ci installs @aws-cdk/asset-kubectl-v20, which ships one (or set HELM_BIN)')
-} else {
-  run(helm)
-}
 
 function objects (yamlText: string): K8sObject[] {
   return parseAllDocuments(yamlText).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null)
@@ -44,21 +41,21 @@ function envOf (container: any): Record<string, any> {
 
 const BASE = ['--set', 'upstream=http://shop:80', '--set', 'auth.adminToken=0123456789abcdef0123']
 
-function renderError (helmBin: string, args: string[]): string {
+/** stderr of a `helm template` expected to fail ('' when it rendered). Async so the cases run side by side. */
+async function renderError (helmBin: string, args: string[]): Promise<string> {
   try {
-    execFileSync(helmBin, ['template', 'gate', CHART_DIR, ...args], { stdio: 'pipe' })
+    await execFileAsync(helmBin, ['template', 'gate', CHART_DIR, ...args])
   } catch (err) {
-    return String((err as { stderr: Buffer }).stderr)
+    return String((err as { stderr: string }).stderr)
   }
   return ''
 }
 
 function run (helmBin: string): void {
   t.test('helm lint --strict passes for every example', async (t) => {
-    for (const file of readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.values.yaml'))) {
-      const out = execFileSync(helmBin, ['lint', '--strict', CHART_DIR, '-f', join(EXAMPLES_DIR, file)], { encoding: 'utf8' })
-      t.match(out, /0 chart\(s\) failed/, file)
-    }
+    const files = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.values.yaml'))
+    const outs = await Promise.all(files.map(async (file) => (await execFileAsync(helmBin, ['lint', '--strict', CHART_DIR, '-f', join(EXAMPLES_DIR, file)])).stdout))
+    files.forEach((file, i) => { t.match(outs[i], /0 chart\(s\) failed/, file) })
     withSidecarDependency((dir) => {
       t.match(execFileSync(helmBin, ['lint', '--strict', dir], { encoding: 'utf8' }), /0 chart\(s\) failed/, 'sidecar-app')
     })
@@ -71,13 +68,22 @@ function run (helmBin: string): void {
   })
 
   t.test('rendering fails with a clear message when a required value is missing', async (t) => {
-    t.match(renderError(helmBin, ['--set', 'auth.adminToken=0123456789abcdef0123']), /upstream is required in standalone mode/)
-    t.match(renderError(helmBin, ['--set', 'upstream=http://shop:80']), /set auth\.adminToken .* or auth\.existingSecret/)
-    t.match(renderError(helmBin, [...BASE, '--set', 'replicaCount=3']), /redis\.url \(or redis\.existingSecret\) is required when replicaCount > 1/)
-    t.match(renderError(helmBin, [...BASE, '--set', 'autoscaling.enabled=true']), /redis\.url .* is required/)
-    t.equal(renderError(helmBin, [...BASE, '--set', 'replicaCount=3', '--set', 'redis.url=redis://redis:6379']), '', 'renders with redis')
-    t.match(renderError(helmBin, [...BASE, '--set', 'mode=ingress']), /mode/, 'schema rejects an unknown mode')
-    t.match(renderError(helmBin, [...BASE, '--set', 'auth.readToken=short']), /readToken/, 'schema rejects a short token')
+    const [noUpstream, noToken, replicas, hpa, withRedis, badMode, shortToken] = await Promise.all([
+      renderError(helmBin, ['--set', 'auth.adminToken=0123456789abcdef0123']),
+      renderError(helmBin, ['--set', 'upstream=http://shop:80']),
+      renderError(helmBin, [...BASE, '--set', 'replicaCount=3']),
+      renderError(helmBin, [...BASE, '--set', 'autoscaling.enabled=true']),
+      renderError(helmBin, [...BASE, '--set', 'replicaCount=3', '--set', 'redis.url=redis://redis:6379']),
+      renderError(helmBin, [...BASE, '--set', 'mode=ingress']),
+      renderError(helmBin, [...BASE, '--set', 'auth.readToken=short'])
+    ])
+    t.match(noUpstream, /upstream is required in standalone mode/)
+    t.match(noToken, /set auth\.adminToken .* or auth\.existingSecret/)
+    t.match(replicas, /redis\.url \(or redis\.existingSecret\) is required when replicaCount > 1/)
+    t.match(hpa, /redis\.url .* is required/)
+    t.equal(withRedis, '', 'renders with redis')
+    t.match(badMode, /mode/, 'schema rejects an unknown mode')
+    t.match(shortToken, /readToken/, 'schema rejects a short token')
   })
 
   t.test('standalone: deployment, services, secret, configmap, pdb; probes and shutdown timing', async (t) => {
@@ -209,3 +215,11 @@ t.test('what the chart renders is a configuration Drawbridge accepts', async (t)
     t.equal(config.drainTimeoutMs, Number(env.DRAWBRIDGE_DRAIN_TIMEOUT_MS), `${name}: drain timeout`)
   }
 })
+
+// Last, so every constant above is initialised before a subtest starts.
+const helm = findHelm()
+if (helm === null) {
+  t.fail('no helm binary: npm ci installs @aws-cdk/asset-kubectl-v20, which ships one (or set HELM_BIN)')
+} else {
+  run(helm)
+}
