@@ -24,7 +24,6 @@ interface K8sObject {
   data?: Record<string, string>
 }
 
-
 function objects (yamlText: string): K8sObject[] {
   return parseAllDocuments(yamlText).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null)
 }
