@@ -62,8 +62,8 @@ export function writeRendered (res: ServerResponse, method: string | undefined, 
   else res.end(response.body)
 }
 
-export function writeNegotiated (req: IncomingMessage, res: ServerResponse, pages: Negotiated): void {
-  writeRendered(res, req.method, prefersJson(req.headers.accept) ? pages.json : pages.html)
+export function writeNegotiated (res: ServerResponse, method: string | undefined, accept: string | undefined, pages: Negotiated): void {
+  writeRendered(res, method, prefersJson(accept) ? pages.json : pages.html)
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
@@ -73,7 +73,8 @@ const ERROR_LOG_INTERVAL_MS = 5000
 
 export interface Forwarder {
   readonly upstream: Upstream
-  forward (req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void
+  /** `hasBody`: the request declares a body (Content-Length > 0 or Transfer-Encoding); `accept` picks the error page. */
+  forward (req: IncomingMessage, res: ServerResponse, ctx: ForwardContext, hasBody: boolean, accept: string | undefined): void
   /** Graceful: waits for queued and running requests. */
   close (): Promise<void>
   destroy (): Promise<void>
@@ -98,7 +99,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finished = false
   private readonly started = performance.now()
 
-  constructor (private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly shared: Shared) {
+  constructor (private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly accept: string | undefined, private readonly shared: Shared) {
     res.once('close', this.onClientClose)
   }
 
@@ -167,7 +168,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.shared.reportError(err, status)
     // A half-read request body cannot be reused on this connection.
     if (!this.req.complete) res.shouldKeepAlive = false
-    writeNegotiated(this.req, res, status === 504 ? GATEWAY_TIMEOUT : BAD_GATEWAY)
+    writeNegotiated(res, this.req.method, this.accept, status === 504 ? GATEWAY_TIMEOUT : BAD_GATEWAY)
   }
 }
 
@@ -199,11 +200,8 @@ export function createForwarder (config: Config, logger: Logger, metrics: Metric
 
   return {
     upstream,
-    forward (req, res, ctx) {
-      const headers = req.headers
-      const hasBody = headers['transfer-encoding'] !== undefined ||
-        (headers['content-length'] !== undefined && headers['content-length'] !== '0')
-      const exchange = new Exchange(req, res, shared)
+    forward (req, res, ctx, hasBody, accept) {
+      const exchange = new Exchange(req, res, accept, shared)
       pool.dispatch({
         path: upstreamPath(upstream.basePath, req.url ?? '/'),
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,

@@ -14,6 +14,7 @@ import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.
 import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
+import { emptyRequestHeaders, readRequestHeaders } from './request-headers.js'
 import { createUpgradeProxy, writeRawNegotiated, writeRawResponse } from './websocket.js'
 
 export interface RequestFlagsResolver {
@@ -103,25 +104,24 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   const sample = config.accessLogSample
   let closing = false
 
-  // decide() is synchronous: one facts object is reused instead of allocating per request.
+  // The request path is synchronous from here to the decision: the header
+  // scan and the facts object are reused instead of allocated per request.
+  const headers = emptyRequestHeaders()
   const facts: RequestFacts = { method: 'GET', path: '/', normalizedPath: '/', ip: '', bypassCookie: undefined, bypassHeader: undefined }
 
   function decideFor (req: IncomingMessage, rawPath: string, path: string, ip: string, now: number): Decision {
-    const headers = req.headers
     facts.method = req.method ?? 'GET'
     facts.path = rawPath
     facts.normalizedPath = path
     facts.ip = ip
-    const cookie = headers.cookie
-    facts.bypassCookie = cookie === undefined ? undefined : readCookie(cookie, BYPASS_COOKIE)
-    const bypass = headers['x-drawbridge-bypass']
-    facts.bypassHeader = typeof bypass === 'string' ? bypass : undefined
+    facts.bypassCookie = headers.cookie === undefined ? undefined : readCookie(headers.cookie, BYPASS_COOKIE)
+    facts.bypassHeader = headers.bypass
     return decide(facts, compiled, now)
   }
 
   function isHttps (req: IncomingMessage, peer: string): boolean {
     if ((req.socket as Socket & { encrypted?: boolean }).encrypted === true) return true
-    return clientAddress.isTrusted(peer) && firstValue(req.headers['x-forwarded-proto'])?.toLowerCase() === 'https'
+    return clientAddress.isTrusted(peer) && firstValue(headers.forwardedProto)?.toLowerCase() === 'https'
   }
 
   function forwardContext (req: IncomingMessage, peer: string, flags: string): ForwardContext {
@@ -147,9 +147,9 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     return { status: 307, headers: ['location', location, 'cache-control', 'no-store', 'content-length', '0'], body: Buffer.alloc(0) }
   }
 
-  function gateResponse (req: IncomingMessage, status: number): { status: number, headers: string[], body: Buffer } {
+  function gateResponse (status: number): { status: number, headers: string[], body: Buffer } {
     const text = STATUS_CODES[status] ?? 'Error'
-    const json = prefersJson(req.headers.accept)
+    const json = prefersJson(headers.accept)
     const body = Buffer.from(json ? JSON.stringify({ statusCode: status, error: text }) : text)
     return {
       status,
@@ -175,8 +175,9 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       fastifyHandler(req, res)
       return
     }
+    readRequestHeaders(req.rawHeaders, headers)
     const peer = req.socket.remoteAddress ?? ''
-    const ip = clientAddress.resolve(peer, req.headers['x-forwarded-for'])
+    const ip = clientAddress.resolve(peer, headers.forwardedFor)
     const now = Date.now()
     const decision = decideFor(req, rawPath, path, ip, now)
     if (closing) res.shouldKeepAlive = false
@@ -188,14 +189,15 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
           const resolved = requestFlags.resolve(req, path, ip)
           if (resolved.gateStatus !== 0) {
             counters['flag-gate'].inc()
-            writeRendered(res, req.method, gateResponse(req, resolved.gateStatus))
+            writeRendered(res, req.method, gateResponse(resolved.gateStatus))
             return
           }
           flags = resolved.header
         }
         counters[outcome].inc()
         if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, outcome, performance.now())
-        forwarder.forward(req, res, forwardContext(req, peer, flags))
+        const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
+        forwarder.forward(req, res, forwardContext(req, peer, flags), hasBody, headers.accept)
         return
       }
       case 'set-bypass':
@@ -209,7 +211,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
         break
       case 'block': {
         const pages = compiled.responses(now)
-        writeRendered(res, req.method, prefersJson(req.headers.accept) ? pages.json : pages.html)
+        writeRendered(res, req.method, prefersJson(headers.accept) ? pages.json : pages.html)
         break
       }
     }
@@ -221,17 +223,18 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     socket.on('error', () => { socket.destroy() })
     const rawPath = requestPath(req.url ?? '/')
     const path = normalizePath(rawPath)
+    readRequestHeaders(req.rawHeaders, headers)
     if (closing) {
-      writeRawResponse(socket, req.method, gateResponse(req, 503))
+      writeRawResponse(socket, req.method, gateResponse(503))
       return
     }
     if (isReservedPath(path)) {
       counters.reserved.inc()
-      writeRawResponse(socket, req.method, gateResponse(req, 404))
+      writeRawResponse(socket, req.method, gateResponse(404))
       return
     }
     const peer = req.socket.remoteAddress ?? ''
-    const ip = clientAddress.resolve(peer, req.headers['x-forwarded-for'])
+    const ip = clientAddress.resolve(peer, headers.forwardedFor)
     const now = Date.now()
     const decision = decideFor(req, rawPath, path, ip, now)
     counters[decision.rule].inc()
@@ -241,17 +244,17 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
         if (requestFlags !== null) {
           const resolved = requestFlags.resolve(req, path, ip)
           if (resolved.gateStatus !== 0) {
-            writeRawResponse(socket, req.method, gateResponse(req, resolved.gateStatus))
+            writeRawResponse(socket, req.method, gateResponse(resolved.gateStatus))
             return
           }
           flags = resolved.header
         }
-        upgrades.proxy(req, socket, head, forwardContext(req, peer, flags))
+        upgrades.proxy(req, socket, head, forwardContext(req, peer, flags), headers.accept)
         return
       }
       case 'set-bypass': writeRawResponse(socket, req.method, bypassResponse(req, peer, now)); return
       case 'redirect': writeRawResponse(socket, req.method, redirectResponse(decision.location)); return
-      case 'block': writeRawNegotiated(req, socket, compiled.responses(now))
+      case 'block': writeRawNegotiated(socket, req.method, headers.accept, compiled.responses(now))
     }
   }
 

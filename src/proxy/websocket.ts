@@ -26,12 +26,12 @@ export function writeRawResponse (socket: Duplex, method: string | undefined, re
   socket.end(method === 'HEAD' ? head : Buffer.concat([Buffer.from(head, 'latin1'), response.body]))
 }
 
-export function writeRawNegotiated (req: IncomingMessage, socket: Duplex, pages: Negotiated): void {
-  writeRawResponse(socket, req.method, prefersJson(req.headers.accept) ? pages.json : pages.html)
+export function writeRawNegotiated (socket: Duplex, method: string | undefined, accept: string | undefined, pages: Negotiated): void {
+  writeRawResponse(socket, method, prefersJson(accept) ? pages.json : pages.html)
 }
 
 export interface UpgradeProxy {
-  proxy (req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void
+  proxy (req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext, accept: string | undefined): void
   /** Sockets currently tunnelled (for draining on shutdown). */
   readonly open: ReadonlySet<Duplex>
   destroyAll (): void
@@ -45,7 +45,7 @@ export function createUpgradeProxy (upstream: Upstream, timeoutMs: number, logge
 
   return {
     open,
-    proxy (req, socket, head, ctx) {
+    proxy (req, socket, head, ctx, accept) {
       const headers = forwardHeaders(req.rawHeaders, { ...ctx, upgrade: true }, upstream.host)
       let request = `${req.method ?? 'GET'} ${upstreamPath(upstream.basePath, req.url ?? '/')} HTTP/1.1\r\n`
       for (let i = 0; i < headers.length; i += 2) request += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`
@@ -64,7 +64,7 @@ export function createUpgradeProxy (upstream: Upstream, timeoutMs: number, logge
         clearTimeout(timer)
         target.unpipe(socket)
         target.destroy()
-        writeRawNegotiated(req, socket, pages)
+        writeRawNegotiated(socket, req.method, accept, pages)
       }
 
       // No response from the upstream in time: 504, like a plain request.

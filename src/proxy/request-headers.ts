@@ -1,0 +1,68 @@
+/**
+ * The few request headers the gateway decides on, read straight from
+ * `req.rawHeaders`. Touching `req.headers` makes Node build an object of every
+ * header on every request; a maintenance answer needs four of them.
+ */
+export interface RequestHeaders {
+  cookie: string | undefined
+  bypass: string | undefined
+  forwardedFor: string | undefined
+  forwardedProto: string | undefined
+  accept: string | undefined
+  contentLength: string | undefined
+  transferEncoding: string | undefined
+}
+
+/** True when `name` equals `lower` ignoring ASCII case (`lower` is lower-case letters and '-'). */
+function is (name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
+export function emptyRequestHeaders (): RequestHeaders {
+  return { cookie: undefined, bypass: undefined, forwardedFor: undefined, forwardedProto: undefined, accept: undefined, contentLength: undefined, transferEncoding: undefined }
+}
+
+/** Fills `out` (reused: the caller is synchronous) from a raw header list. Repeated headers join as Node does. */
+export function readRequestHeaders (raw: string[], out: RequestHeaders): RequestHeaders {
+  out.cookie = undefined
+  out.bypass = undefined
+  out.forwardedFor = undefined
+  out.forwardedProto = undefined
+  out.accept = undefined
+  out.contentLength = undefined
+  out.transferEncoding = undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    switch (name.length) {
+      case 6:
+        if (is(name, 'cookie')) {
+          const value = raw[i + 1] as string
+          out.cookie = out.cookie === undefined ? value : `${out.cookie}; ${value}`
+        } else if (is(name, 'accept')) {
+          out.accept ??= raw[i + 1]
+        }
+        break
+      case 14:
+        if (is(name, 'content-length')) out.contentLength ??= raw[i + 1]
+        break
+      case 15:
+        if (is(name, 'x-forwarded-for')) {
+          const value = raw[i + 1] as string
+          out.forwardedFor = out.forwardedFor === undefined ? value : `${out.forwardedFor}, ${value}`
+        }
+        break
+      case 17:
+        if (is(name, 'x-forwarded-proto')) out.forwardedProto ??= raw[i + 1]
+        else if (is(name, 'transfer-encoding')) out.transferEncoding ??= raw[i + 1]
+        break
+      case 19:
+        // A repeated bypass header is ambiguous: refuse it rather than pick one.
+        if (is(name, 'x-drawbridge-bypass')) out.bypass = out.bypass === undefined ? raw[i + 1] : ''
+        break
+    }
+  }
+  return out
+}
