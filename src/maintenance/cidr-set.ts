@@ -231,24 +231,26 @@ function lastStartAtOrBelow (starts: Float64Array, value: number, lo: number, hi
 const BUCKET_MIN_RANGES = 16
 
 /**
- * Bucket index over 16 key bits of each range start (sorted ascending): for
- * bucket b, [lo, hi] is the span of range indexes that can hold the last start
- * at or below an address whose key is b. A lookup reads two numbers and
- * searches a span that is almost always one or two ranges long, so 10,000
- * ranges cost what one does.
+ * Bucket index over 16 key bits of each range start (sorted ascending):
+ * entry b counts the ranges whose key is below b. For an address with key b
+ * the last range starting at or below it lies in [count(b) - 1, count(b+1) - 1],
+ * a span almost always one or two ranges long: a lookup reads two numbers and
+ * 10,000 ranges cost what one does. 256 KiB, built only for larger sets.
  */
 function buildBuckets (keys: Int32Array): Int32Array {
-  const buckets = new Int32Array(65536 * 2)
-  let below = 0 // ranges with key < b
-  let atOrBelow = 0 // ranges with key <= b
-  for (let b = 0; b < 65536; b++) {
+  const counts = new Int32Array(65537)
+  let below = 0
+  for (let b = 0; b <= 65536; b++) {
     while (below < keys.length && (keys[below] as number) < b) below++
-    if (atOrBelow < below) atOrBelow = below
-    while (atOrBelow < keys.length && (keys[atOrBelow] as number) <= b) atOrBelow++
-    buckets[2 * b] = below > 0 ? below - 1 : 0
-    buckets[2 * b + 1] = atOrBelow - 1
+    counts[b] = below
   }
-  return buckets
+  return counts
+}
+
+/** Search span [lo, hi] for key b (see buildBuckets). */
+function spanLo (counts: Int32Array, b: number): number {
+  const c = counts[b] as number
+  return c > 0 ? c - 1 : 0
 }
 
 /** The 16 bits of a 128-bit address (four words) starting at bit `offset` (0 = most significant), offset <= 112. */
@@ -380,8 +382,8 @@ export class CidrSet {
     if (buckets !== null) {
       if (cmp4(this.v6Start, 0, words) > 0 || cmp4(this.v6End, hi * 4, words) < 0) return false
       const b = bits16(words, 0, this.v6KeyOffset)
-      lo = buckets[2 * b] as number
-      hi = buckets[2 * b + 1] as number
+      lo = spanLo(buckets, b)
+      hi = (buckets[b + 1] as number) - 1
     }
     let found = -1
     while (lo <= hi) {
@@ -399,7 +401,7 @@ export class CidrSet {
       i = lastStartAtOrBelow(this.v4Start, value, 0, this.v4Start.length - 1)
     } else {
       const b = (value / 65536) | 0
-      i = lastStartAtOrBelow(this.v4Start, value, buckets[2 * b] as number, buckets[2 * b + 1] as number)
+      i = lastStartAtOrBelow(this.v4Start, value, spanLo(buckets, b), (buckets[b + 1] as number) - 1)
     }
     return i >= 0 && value <= (this.v4End[i] as number)
   }
