@@ -18,9 +18,9 @@ import { markServed } from './flag-usage.js'
  * Rules can also look at `ip` (the resolved client address), `path` (the
  * normalised path), `method` and `host`.
  *
- * Everything that depends only on the flags (gate matchers, a scratch array
- * for results) is prepared once per state change; with no flags a request
- * costs one pointer comparison.
+ * Everything that depends only on the flags (gate matchers, the per-identity
+ * answer cache) is prepared once per state change; with no flags a request
+ * costs one pointer comparison, and a returning user costs a Map lookup.
  */
 
 const NONE: { header: string, gateStatus: number } = Object.freeze({ header: '', gateStatus: 0 })
@@ -54,16 +54,55 @@ interface Plan {
   table: CompiledFlags
   /** Index into table.list and the matcher of its gate paths. */
   gates: Array<{ index: number, status: number, matches: PathMatcher }>
-  /** Scratch space for one request's results (requests are handled one at a time). */
-  results: Evaluation[]
+  /**
+   * Per-identity answers, when no rule looks at a per-request attribute: the
+   * same user then always gets the same evaluations until the flags change
+   * (a new table, so a new plan and an empty cache). Null when rules do.
+   */
+  byIdentity: Map<string, CachedAnswer> | null
 }
+
+interface CachedAnswer {
+  results: Evaluation[]
+  header: string
+  /** Last time usage was marked from this answer; remarked at most once a second. */
+  markedAt: number
+}
+
+/** Attributes that change from one request of the same user to the next. */
+const PER_REQUEST_ATTRIBUTES = new Set(['ip', 'path', 'method', 'host'])
+/** Enough for the active users of a large app; cleared wholesale when full (no LRU bookkeeping per hit). */
+const MAX_CACHED_IDENTITIES = 10_000
+const ANONYMOUS = '\u0000anonymous'
 
 function planFor (table: CompiledFlags): Plan {
   const gates: Plan['gates'] = []
+  let perRequest = false
   table.list.forEach((cf, index) => {
     if (cf.gate !== null) gates.push({ index, status: cf.gate.status, matches: compilePathMatcher(cf.gate.paths) })
+    for (const rule of cf.rules) if (PER_REQUEST_ATTRIBUTES.has(rule.attribute)) perRequest = true
   })
-  return { table, gates, results: new Array<Evaluation>(table.list.length) }
+  return { table, gates, byIdentity: perRequest ? null : new Map() }
+}
+
+function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, now: number): CachedAnswer {
+  const results = new Array<Evaluation>(list.length)
+  let header = ''
+  for (let i = 0; i < list.length; i++) {
+    const cf = list[i] as CompiledFlags['list'][number]
+    const ev = evaluateFlag(cf, evalCtx)
+    results[i] = ev
+    markServed(cf, ev, now)
+    if (!ev.value) continue
+    const item = ev.variant === null ? cf.key : cf.key + '=' + ev.variant
+    header = header === '' ? item : header + ',' + item
+  }
+  return { results, header, markedAt: now }
+}
+
+function markAll (list: CompiledFlags['list'], answer: CachedAnswer, now: number): void {
+  answer.markedAt = now
+  for (let i = 0; i < list.length; i++) markServed(list[i] as CompiledFlags['list'][number], answer.results[i] as Evaluation, now)
 }
 
 export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
@@ -77,32 +116,27 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
       if (table === null || table.list.length === 0) return NONE
       if (plan === null || plan.table !== table) plan = planFor(table)
       const list = table.list
-      const results = plan.results
-      const evalCtx: EvaluationContext = {
-        targetingKey: identity(req),
-        attributes: { ip, path: normalizedPath, method: req.method, host: req.headers.host }
-      }
       const now = Date.now()
-      for (let i = 0; i < list.length; i++) {
-        const cf = list[i] as CompiledFlags['list'][number]
-        const ev = evaluateFlag(cf, evalCtx)
-        results[i] = ev
-        markServed(cf, ev, now)
+      const targetingKey = identity(req)
+      let answer: CachedAnswer | undefined
+      const cache = plan.byIdentity
+      if (cache !== null) {
+        answer = cache.get(targetingKey ?? ANONYMOUS)
+        if (answer !== undefined && now - answer.markedAt > 1000) markAll(list, answer, now)
+      }
+      if (answer === undefined) {
+        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: req.headers.host } }, now)
+        if (cache !== null) {
+          if (cache.size >= MAX_CACHED_IDENTITIES) cache.clear()
+          cache.set(targetingKey ?? ANONYMOUS, answer)
+        }
       }
       const gates = plan.gates
       for (let g = 0; g < gates.length; g++) {
         const gate = gates[g] as Plan['gates'][number]
-        if (!(results[gate.index] as Evaluation).value && gate.matches(normalizedPath)) return { header: '', gateStatus: gate.status }
+        if (!(answer.results[gate.index] as Evaluation).value && gate.matches(normalizedPath)) return { header: '', gateStatus: gate.status }
       }
-      let header = ''
-      for (let i = 0; i < list.length; i++) {
-        const ev = results[i] as Evaluation
-        if (!ev.value) continue
-        const key = (list[i] as CompiledFlags['list'][number]).key
-        const item = ev.variant === null ? key : key + '=' + ev.variant
-        header = header === '' ? item : header + ',' + item
-      }
-      return header === '' ? NONE : { header, gateStatus: 0 }
+      return answer.header === '' ? NONE : { header: answer.header, gateStatus: 0 }
     }
   }
 }

@@ -97,3 +97,19 @@ t.test('identity from a cookie', async (t) => {
   t.equal((await get('/', { cookie: 'uid=someone-else' })).upstream?.headers['x-drawbridge-flags'], undefined)
   t.equal((await get('/', { 'x-user-id': 'a@b.example' })).upstream?.headers['x-drawbridge-flags'], undefined)
 })
+
+t.test('per-identity answers are reused only while flags are unchanged and no rule reads the request', async (t) => {
+  const { setFlags, get } = await start(t, ['--flags-identity', 'header:X-User-Id'])
+  const header = async (path: string, user: string) => (await get(path, { 'x-user-id': user })).upstream?.headers['x-drawbridge-flags']
+
+  await setFlags([makeFlag('beta', { rollout: { percentage: 0 } })])
+  t.equal(await header('/a', 'bob'), undefined, 'off for bob')
+  t.equal(await header('/a', 'bob'), undefined, 'same answer from the cache')
+  await setFlags([makeFlag('beta', { rollout: { percentage: 0 } })], { beta: { bob: { enabled: true } } })
+  t.equal(await header('/a', 'bob'), 'beta', 'an override change is seen at once: the cache belongs to the old flags')
+  t.equal(await header('/a', 'carol'), undefined, 'carol has no override')
+
+  await setFlags([makeFlag('api-path', { rollout: { percentage: 0 }, rules: [{ attribute: 'path', startsWith: ['/api/'] }] })])
+  t.equal(await header('/api/x', 'bob'), 'api-path', 'rule on path matches')
+  t.equal(await header('/a', 'bob'), undefined, 'same user, other path: a rule on the path disables the cache')
+})
