@@ -33,9 +33,15 @@ async function admin (gw, method, path, body) {
 
 async function startDrawbridge (upstream, extra = []) {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))
-  const gw = await startNode([join(root, 'bin/drawbridge.js'), 'serve',
-    '--upstream', `http://${upstream}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
-    '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra])
+  // Run the bin as users do (npx, the Docker entrypoint): through its shebang and its V8 flags.
+  // BENCH_DRAWBRIDGE_NODE_ARGS runs it under `node <args>` instead, to compare flags.
+  const nodeArgs = process.env.BENCH_DRAWBRIDGE_NODE_ARGS
+  const bin = join(root, 'bin/drawbridge.js')
+  const args = ['serve', '--upstream', `http://${upstream}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
+    '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra]
+  const gw = nodeArgs === undefined
+    ? await startNode(args, { command: bin })
+    : await startNode([...nodeArgs.split(' ').filter(Boolean), bin, ...args])
   processes.push(gw)
   return gw
 }
@@ -53,6 +59,7 @@ async function main () {
 
   const pass = await startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'])
   const idleRss = rssOf(pass.pid)
+  const bareIdleRss = rssOf(bare.pid)
   const maint = await startDrawbridge(upstream.address)
 
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
@@ -83,6 +90,18 @@ async function main () {
       const result = await runLoad({ url: s.url, duration, connections, headers: userHeader })
       samples.get(s.name).push({ ...result, rss: rssOf(s.pid) })
       console.log(`  round ${round + 1}: ${s.name.padEnd(40)} ${fmt(result.rps)} req/s  p99 ${fmt(result.p99, 2)} ms${result.errors ? '  errors: ' + result.errors : ''}`)
+    }
+  }
+
+  // The allowlist pair differs by less than run-to-run noise, so it gets extra
+  // back-to-back alternations of its own: the ratio compares neighbours in time.
+  const allowPair = [scenarios[3], scenarios[4]]
+  for (let i = 0; i < Number(process.env.BENCH_ALLOW_PAIRS ?? 3); i++) {
+    for (const s of i % 2 === 0 ? allowPair : [...allowPair].reverse()) {
+      await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: s.allow })
+      const result = await runLoad({ url: s.url, duration, connections, headers: userHeader })
+      samples.get(s.name).push({ ...result, rss: rssOf(s.pid) })
+      console.log(`  pair ${i + 1}:  ${s.name.padEnd(40)} ${fmt(result.rps)} req/s  p99 ${fmt(result.p99, 2)} ms`)
     }
   }
 
@@ -124,11 +143,11 @@ async function main () {
   if (propagation.skipped) console.log(`| toggle propagation p99 | skipped: ${propagation.skipped} | < 50 ms | |`)
   else console.log(`| toggle propagation between replicas (${propagation.count} toggles) | p50 ${fmt(propagation.p50, 1)} ms, p99 ${fmt(propagation.p99, 1)} ms | p99 < 50 ms | ${verdict(propagation.p99 < 50)} |`)
   console.log(`| streaming ${fmt(stream.bytes / 2 ** 20)} MiB: gateway RSS growth | ${fmt(stream.rssGrowthMB, 1)} MB (${fmt(stream.bytes / 2 ** 20 / stream.seconds)} MiB/s) | < 50 MB | ${verdict(stream.rssGrowthMB < 50)} |`)
-  console.log(`| idle RSS | ${fmt(idleRss / 2 ** 20, 1)} MB | < 80 MB | ${verdict(idleRss / 2 ** 20 < 80)} |`)
+  console.log(`| idle RSS (bare @fastify/http-proxy: ${fmt(bareIdleRss / 2 ** 20, 1)} MB) | ${fmt(idleRss / 2 ** 20, 1)} MB | < 80 MB | ${verdict(idleRss / 2 ** 20 < 80)} |`)
 
   const out = join(root, 'bench/results')
   mkdirSync(out, { recursive: true })
-  const report = { at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', duration, rounds, connections, table, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20 }
+  const report = { at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', duration, rounds, connections, table, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20, bareProxyIdleRssMB: bareIdleRss / 2 ** 20 }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2))
   console.log(`\nwrote ${join(out, 'latest.json')}`)
 }

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 /**
- * Starts a node process and resolves once it prints its ready line: either our
+ * Starts a node process (or an executable script, run through its shebang as
+ * users run it) and resolves once it prints its ready line: either our
  * bench servers' `{"ready":true,"address":…}` or Drawbridge's "drawbridge ready" log.
  */
-export function startNode (args, { env = {}, timeoutMs = 20_000 } = {}) {
-  const child = spawn(process.execPath, args, {
+export function startNode (args, { env = {}, timeoutMs = 20_000, command = process.execPath } = {}) {
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
