@@ -66,17 +66,26 @@ async function listenGateway (gateway: Gateway, config: Config): Promise<string>
   }
 }
 
+/** The ready line is the contract scripts wait for, so it is written even when the log level would hide info. */
+export function announceReady (logger: Logger, config: Config, gatewayAddress: string, adminAddress: string, extra: Record<string, unknown> = {}): void {
+  logger.child({}, { level: 'info' }).info({ gateway: gatewayAddress, admin: adminAddress, upstream: withoutCredentials(config.upstream), ...extra }, 'drawbridge ready')
+}
+
 /**
  * Assembles a running gateway: the store, the in-memory state holder, the
  * gateway port and the admin port. Throws ConfigError (before or instead of
  * listening) for anything the user must fix; whatever was already opened is
  * closed again first.
  */
-export async function startDrawbridge (config: Config, logger: Logger): Promise<RunningDrawbridge> {
-  if (config.workers > 1) {
-    // Issue 5 adds node:cluster workers sharing the ports; until then one process serves.
-    logger.warn({ workers: config.workers }, 'workers > 1 is not supported yet; running a single process')
-  }
+/** What one process serves; with `--workers N` only the first worker runs the admin port (see cli/cluster.ts). */
+export interface ServeRole {
+  /** Run the admin port, and with it webhooks and migration runs. */
+  admin: boolean
+  /** Log the "drawbridge ready" line (the cluster primary logs it once for all workers). */
+  announce: boolean
+}
+
+export async function startDrawbridge (config: Config, logger: Logger, role: ServeRole = { admin: true, announce: true }): Promise<RunningDrawbridge> {
   const store = createStore(config, logger)
   const holder = new StateHolder(store, logger.child({ component: 'state' }))
   // pg loads only when migrations are configured (idle memory of a plain gateway).
@@ -112,18 +121,17 @@ export async function startDrawbridge (config: Config, logger: Logger): Promise<
 
   try {
     // First: a webhook that cannot work is a ConfigError, raised before anything listens.
-    webhooks = startWebhooks(ctx)
+    if (role.admin) webhooks = startWebhooks(ctx)
     gateway = await buildGateway(ctx, { requestFlags: createRequestFlags(ctx) })
-    admin = await buildAdmin(ctx, { gatewayAddress: () => gatewayAddress })
+    if (role.admin) admin = await buildAdmin(ctx, { gatewayAddress: () => gatewayAddress })
     gatewayAddress = await listenGateway(gateway, config)
-    adminAddress = await listenAdmin(admin, config)
+    if (admin !== null) adminAddress = await listenAdmin(admin, config)
   } catch (err) {
     await shutdown(0)
     throw err
   }
 
-  // The ready line is the contract scripts wait for, so it is written even when the log level would hide info.
-  logger.child({}, { level: 'info' }).info({ gateway: gatewayAddress, admin: adminAddress, upstream: withoutCredentials(config.upstream) }, 'drawbridge ready')
+  if (role.announce) announceReady(logger, config, gatewayAddress, adminAddress)
 
   let closing: Promise<void> | null = null
   return {

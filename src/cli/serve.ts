@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TSchema } from '@sinclair/typebox'
 import { loadConfig } from '../config/load.js'
@@ -28,15 +29,13 @@ export function serveHelp (): string {
   return lines.join('\n') + '\n'
 }
 
-function nextSignal (): Promise<NodeJS.Signals> {
+function nextSignal (signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal)
-      process.off('SIGINT', onSignal)
+      for (const s of signals) process.off(s, onSignal)
       resolve(signal)
     }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
+    for (const s of signals) process.on(s, onSignal)
   })
 }
 
@@ -52,18 +51,27 @@ export async function run (args: string[]): Promise<number> {
   }
   const config = loadConfig(args, process.env)
   const logger = createLogger(config.logLevel)
+  if (config.workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./cluster.js')
+    return await runPrimary(config, logger)
+  }
+  const { workerIndex, reportReady } = await import('./cluster.js')
+  const index = workerIndex()
+  // In a cluster the primary coordinates shutdown: a terminal's Ctrl-C reaches every worker too, and must not count as a first signal.
+  if (index !== null) process.on('SIGINT', () => {})
   // Listen for signals before the ports open, so a SIGTERM during start-up still shuts down cleanly.
-  const firstSignal = nextSignal()
+  const firstSignal = nextSignal(index === null ? ['SIGTERM', 'SIGINT'] : ['SIGTERM'])
   // Loaded only once the config is valid, so a config error is reported without loading the proxy.
   const { startDrawbridge } = await import('../server.js')
-  const running = await startDrawbridge(config, logger)
+  const running = await startDrawbridge(config, logger, index === null ? undefined : { admin: index === 0, announce: false })
+  if (index !== null) reportReady(running.gatewayAddress, running.adminAddress)
 
   const signal = await firstSignal
   logger.info({ signal }, 'signal received')
   const abort = new AbortController()
   const code = await Promise.race([
     running.close().then(() => 0),
-    nextSignal().then((again) => {
+    nextSignal(index === null ? ['SIGTERM', 'SIGINT'] : ['SIGTERM']).then((again) => {
       logger.warn({ signal: again }, 'second signal: exiting without waiting for the drain')
       return 1
     }),
