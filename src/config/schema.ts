@@ -57,6 +57,7 @@ export const ConfigSchema = Type.Object({
   flagsStaleDays: Type.Integer({ default: 30, minimum: 1, description: 'A flag that served one value only for this many days is listed as stale.' }),
   publicUrl: Type.Optional(Type.String({ description: 'Public base URL of the gateway, used to print bypass URLs.' })),
   failPolicy: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open', description: 'Before any state has loaded: open (proxy) or closed (maintenance page).' }),
+  upstreamCaFile: Type.Optional(Type.String({ description: 'PEM file of CA certificates trusted for an https upstream (an internal CA, a self-signed certificate), in addition to the system CAs.' })),
   upstreamTimeoutMs: Type.Integer({ default: 30000, minimum: 1, description: 'Time to wait for the upstream\'s response headers before a 504.' }),
   upstreamConnections: Type.Integer({ default: 128, minimum: 1, description: 'Keep-alive connections to the upstream.' }),
   upstreamPipelining: Type.Integer({ default: 1, minimum: 1, description: 'Requests pipelined per upstream connection.' }),

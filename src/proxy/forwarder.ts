@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js'
 import { prefersJson, type Negotiated, type Rendered } from '../maintenance/page.js'
 import { BAD_GATEWAY, GATEWAY_TIMEOUT } from './error-pages.js'
 import { forwardHeaders, responseHeaders, type ForwardContext } from './headers.js'
+import { upstreamCa } from './upstream-tls.js'
 
 /**
  * Forwarding to the upstream through one undici Pool (keep-alive, optional
@@ -172,9 +173,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-export function createForwarder (config: Config, logger: Logger, metrics: Metrics): Forwarder {
+/** `ca`: CAs for an https upstream, read once at start (see upstream-tls.ts). */
+export function createForwarder (config: Config, logger: Logger, metrics: Metrics, ca = upstreamCa(config)): Forwarder {
   const upstream = parseUpstream(config.upstream)
   const pool = new Pool(upstream.origin, {
+    ...(ca === undefined ? {} : { connect: { ca } }),
     connections: config.upstreamConnections,
     pipelining: config.upstreamPipelining,
     headersTimeout: config.upstreamTimeoutMs,

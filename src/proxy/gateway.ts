@@ -15,6 +15,7 @@ import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
 import { emptyRequestHeaders, readRequestHeaders } from './request-headers.js'
+import { upstreamCa } from './upstream-tls.js'
 import { createUpgradeProxy, writeRawNegotiated, writeRawResponse } from './websocket.js'
 
 export interface RequestFlagsResolver {
@@ -77,8 +78,9 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     throw new ConfigError('trustedProxies', (err as Error).message)
   }
   const clientAddress = createClientAddress(trusted)
-  const forwarder = createForwarder(config, log, metrics)
-  const upgrades = createUpgradeProxy(forwarder.upstream, config.upstreamTimeoutMs, log)
+  const ca = upstreamCa(config)
+  const forwarder = createForwarder(config, log, metrics, ca)
+  const upgrades = createUpgradeProxy(forwarder.upstream, config.upstreamTimeoutMs, log, ca)
   const requestFlags = options.requestFlags ?? null
   const cookieTtl = config.bypassCookieTtlSeconds
 

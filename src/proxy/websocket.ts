@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { STATUS_CODES } from 'node:http'
-import { connect as netConnect, type Socket } from 'node:net'
+import { isIP, connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
@@ -37,7 +37,8 @@ export interface UpgradeProxy {
   destroyAll (): void
 }
 
-export function createUpgradeProxy (upstream: Upstream, timeoutMs: number, logger: Logger): UpgradeProxy {
+/** `ca`: CAs for an https upstream (see upstream-tls.ts); undefined keeps Node's defaults. */
+export function createUpgradeProxy (upstream: Upstream, timeoutMs: number, logger: Logger, ca?: string[]): UpgradeProxy {
   const open = new Set<Duplex>()
   const secure = upstream.url.protocol === 'https:'
   const port = Number(upstream.url.port) || (secure ? 443 : 80)
@@ -52,7 +53,7 @@ export function createUpgradeProxy (upstream: Upstream, timeoutMs: number, logge
       request += '\r\n'
 
       const target: Socket = secure
-        ? tlsConnect({ host: hostname, port, servername: hostname, ALPNProtocols: ['http/1.1'] })
+        ? tlsConnect({ host: hostname, port, servername: isIP(hostname) === 0 ? hostname : undefined, ALPNProtocols: ['http/1.1'], ca })
         : netConnect({ host: hostname, port })
       // connecting: nothing heard from the upstream yet (errors become 502/504 pages);
       // tunnel: bytes flow both ways; failed: an error page is being written.
