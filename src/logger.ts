@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino'
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino'
 
 /**
  * Paths that may hold a secret anywhere in a log object. Bypass secrets, tokens
@@ -27,11 +27,25 @@ export const REDACT_PATHS = [
   'after.secret'
 ]
 
-export function createLogger (level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+export function createLogger (level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
     base: { name: 'drawbridge' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' }
   }
-  return destination === undefined ? pino(options) : pino(options, destination)
+  return pino(options, destination ?? stdoutDestination())
+}
+
+/**
+ * Synchronous stdout, as pino's default, except when the reader is gone
+ * (`drawbridge serve | head`, a dead log shipper): sonic-boom's exit-time
+ * flushSync retries EPIPE forever, so the process would never exit on SIGTERM.
+ * Dropping the destination instead loses only logs nobody can read.
+ */
+function stdoutDestination (): DestinationStream {
+  const stdout = pino.destination({ dest: 1, sync: true })
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') stdout.destroy()
+  })
+  return stdout
 }
