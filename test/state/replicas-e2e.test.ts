@@ -52,11 +52,11 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.comment(`propagation: A→B ${aToB.toFixed(1)} ms, B→A ${bToA.toFixed(1)} ms`)
 
   // Traffic through both gateways while Redis is killed and comes back empty.
-  let stop = false
+  const halt = new AbortController()
   const failures: string[] = []
   let served = 0
   const traffic = (async () => {
-    while (!stop) {
+    while (!halt.signal.aborted) {
       for (const gw of [a, b]) {
         try {
           const code = await status(gw)
@@ -77,7 +77,7 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.equal(await patch(a, { enabled: true }), 503, 'a write while Redis is away is refused, not lost silently')
   redis = await startRedisServer(port)
   await sleep(1500)
-  stop = true
+  halt.abort()
   await traffic
   t.same(failures, [], `no request failed during the outage (${served} served)`)
 
