@@ -25,6 +25,9 @@ export interface RequestFlagsResolver {
 
 export interface GatewayOptions { requestFlags?: RequestFlagsResolver | null }
 
+const NONE_RESOLVED = Object.freeze({ header: '', gateStatus: 0 })
+const NO_FLAGS: RequestFlagsResolver = Object.freeze({ resolve: () => NONE_RESOLVED })
+
 export interface Gateway {
   listen (host: string, port: number): Promise<string /* bound host:port */>
   close (drainMs: number): Promise<void>
@@ -81,7 +84,8 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   const ca = upstreamCa(config)
   const forwarder = createForwarder(config, log, metrics, ca)
   const upgrades = createUpgradeProxy(forwarder.upstream, config.upstreamTimeoutMs, log, ca)
-  const requestFlags = options.requestFlags ?? null
+  // No flags configured: a resolver that always answers "no header, no gate", so the hot path never asks.
+  const requestFlags: RequestFlagsResolver = options.requestFlags ?? NO_FLAGS
   const cookieTtl = config.bypassCookieTtlSeconds
 
   // Counters bound once: counting is a property bump.
@@ -186,20 +190,16 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     let outcome: Outcome = decision.rule
     switch (decision.action) {
       case 'pass': {
-        let flags = ''
-        if (requestFlags !== null) {
-          const resolved = requestFlags.resolve(req, path, ip)
-          if (resolved.gateStatus !== 0) {
-            counters['flag-gate'].inc()
-            writeRendered(res, req.method, gateResponse(resolved.gateStatus))
-            return
-          }
-          flags = resolved.header
+        const flags = requestFlags.resolve(req, path, ip)
+        if (flags.gateStatus !== 0) {
+          counters['flag-gate'].inc()
+          writeRendered(res, req.method, gateResponse(flags.gateStatus))
+          return
         }
         counters[outcome].inc()
         if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, outcome, performance.now())
         const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
-        forwarder.forward(req, res, forwardContext(req, peer, flags), hasBody, headers.accept)
+        forwarder.forward(req, res, forwardContext(req, peer, flags.header), hasBody, headers.accept)
         return
       }
       case 'set-bypass':
@@ -242,16 +242,12 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     counters[decision.rule].inc()
     switch (decision.action) {
       case 'pass': {
-        let flags = ''
-        if (requestFlags !== null) {
-          const resolved = requestFlags.resolve(req, path, ip)
-          if (resolved.gateStatus !== 0) {
-            writeRawResponse(socket, req.method, gateResponse(resolved.gateStatus))
-            return
-          }
-          flags = resolved.header
+        const flags = requestFlags.resolve(req, path, ip)
+        if (flags.gateStatus !== 0) {
+          writeRawResponse(socket, req.method, gateResponse(flags.gateStatus))
+          return
         }
-        upgrades.proxy(req, socket, head, forwardContext(req, peer, flags), headers.accept)
+        upgrades.proxy(req, socket, head, forwardContext(req, peer, flags.header), headers.accept)
         return
       }
       case 'set-bypass': writeRawResponse(socket, req.method, bypassResponse(req, peer, now)); return
