@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js'
 import { readCookie } from '../maintenance/bypass-cookie.js'
 import { compilePathMatcher, type PathMatcher } from '../maintenance/paths.js'
 import type { RequestFlagsResolver } from '../proxy/gateway.js'
+import { readRawHeader } from '../proxy/request-headers.js'
 import type { CompiledFlags, Evaluation } from './compile.js'
 import { evaluateFlag, type EvaluationContext } from './evaluate.js'
 import { flagRuntime } from './flag-runtime.js'
@@ -27,7 +28,11 @@ const NONE: { header: string, gateStatus: number } = Object.freeze({ header: '',
 
 type Identity = (req: IncomingMessage) => string | undefined
 
-/** Reads the targeting key as configured; no identity configured: every request is anonymous. */
+/**
+ * Reads the targeting key as configured; no identity configured: every request
+ * is anonymous. Reads `rawHeaders`: touching `req.headers` would make Node
+ * build the whole header object on every proxied request.
+ */
 export function identityReader (spec: string | undefined): Identity {
   if (spec === undefined) return () => undefined
   const colon = spec.indexOf(':')
@@ -36,13 +41,12 @@ export function identityReader (spec: string | undefined): Identity {
   if (kind === 'header') {
     const header = name.toLowerCase()
     return (req) => {
-      const value = req.headers[header]
-      const first = Array.isArray(value) ? value[0] : value
-      return first === undefined || first === '' ? undefined : first
+      const value = readRawHeader(req.rawHeaders, header)
+      return value === undefined || value === '' ? undefined : value
     }
   }
   return (req) => {
-    const value = readCookie(req.headers.cookie, name)
+    const value = readCookie(readRawHeader(req.rawHeaders, 'cookie', '; '), name)
     if (value === undefined || value === '') return undefined
     if (value.indexOf('%') < 0) return value
     // Frameworks percent-encode cookie values; the id the application means is the decoded one.
@@ -125,7 +129,7 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
         if (answer !== undefined && now - answer.markedAt > 1000) markAll(list, answer, now)
       }
       if (answer === undefined) {
-        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: req.headers.host } }, now)
+        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: readRawHeader(req.rawHeaders, 'host') } }, now)
         if (cache !== null) {
           if (cache.size >= MAX_CACHED_IDENTITIES) cache.clear()
           cache.set(targetingKey ?? ANONYMOUS, answer)

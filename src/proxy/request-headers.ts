@@ -25,6 +25,25 @@ export function emptyRequestHeaders (): RequestHeaders {
   return { cookie: undefined, bypass: undefined, forwardedFor: undefined, forwardedProto: undefined, accept: undefined, contentLength: undefined, transferEncoding: undefined }
 }
 
+/**
+ * One header from a raw list, for the few readers outside the gateway's scan
+ * (the flags identity): `lower` is the lower-case name. Repeated headers join
+ * with `join` (Cookie: '; ') or, without it, the first one wins.
+ */
+export function readRawHeader (raw: string[], lower: string, join?: string): string | undefined {
+  let found: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    // toLowerCase only on a length match: names may hold characters `is` does not fold (digits, '_').
+    if (name.length !== lower.length || name.toLowerCase() !== lower) continue
+    const value = raw[i + 1] as string
+    if (found === undefined) found = value
+    else if (join === undefined) return found
+    else found = found + join + value
+  }
+  return found
+}
+
 /** Fills `out` (reused: the caller is synchronous) from a raw header list. Repeated headers join as Node does. */
 export function readRequestHeaders (raw: string[], out: RequestHeaders): RequestHeaders {
   out.cookie = undefined
