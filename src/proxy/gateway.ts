@@ -8,11 +8,11 @@ import { BYPASS_COOKIE, bypassSetCookie, readCookie } from '../maintenance/bypas
 import { CidrSet, unmapIp } from '../maintenance/cidr-set.js'
 import { compileFallback, compileMaintenance, type CompiledMaintenance } from '../maintenance/compile.js'
 import { decide } from '../maintenance/decide.js'
-import { loadPageTemplate, prefersJson } from '../maintenance/page.js'
+import { loadPageTemplate, prefersJson, type Rendered } from '../maintenance/page.js'
 import { isReservedPath, normalizePath, requestPath } from '../maintenance/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
 import { createClientAddress } from './client-address.js'
-import { createForwarder, writeRendered } from './forwarder.js'
+import { createForwarder, writeNegotiated, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
 import { emptyRequestHeaders, readRequestHeaders } from './request-headers.js'
 import { upstreamCa } from './upstream-tls.js'
@@ -26,6 +26,7 @@ export interface RequestFlagsResolver {
 export interface GatewayOptions { requestFlags?: RequestFlagsResolver | null }
 
 const NONE_RESOLVED = Object.freeze({ header: '', gateStatus: 0 })
+const EMPTY = Buffer.alloc(0)
 const NO_FLAGS: RequestFlagsResolver = Object.freeze({ resolve: () => NONE_RESOLVED })
 
 export interface Gateway {
@@ -140,28 +141,36 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     }
   }
 
-  function bypassResponse (req: IncomingMessage, peer: string, now: number): { status: number, headers: string[], body: Buffer } {
+  function bypassResponse (req: IncomingMessage, peer: string, now: number): Rendered {
     const value = compiled.signer?.issue(now, cookieTtl) ?? ''
     return {
       status: 302,
       headers: ['location', '/', 'set-cookie', bypassSetCookie(value, cookieTtl, isHttps(req, peer)), 'cache-control', 'no-store', 'content-length', '0'],
-      body: Buffer.alloc(0)
+      body: EMPTY
     }
   }
 
-  function redirectResponse (location: string): { status: number, headers: string[], body: Buffer } {
-    return { status: 307, headers: ['location', location, 'cache-control', 'no-store', 'content-length', '0'], body: Buffer.alloc(0) }
+  function redirectResponse (location: string): Rendered {
+    return { status: 307, headers: ['location', location, 'cache-control', 'no-store', 'content-length', '0'], body: EMPTY }
   }
 
-  function gateResponse (status: number): { status: number, headers: string[], body: Buffer } {
-    const text = STATUS_CODES[status] ?? 'Error'
+  // Gate answers depend only on the status and the negotiation: built once each.
+  const gateAnswers = new Map<number, Rendered>()
+  function gateResponse (status: number): Rendered {
     const json = prefersJson(headers.accept)
-    const body = Buffer.from(json ? JSON.stringify({ statusCode: status, error: text }) : text)
-    return {
-      status,
-      headers: ['content-type', json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'content-length', String(body.length), 'cache-control', 'no-store'],
-      body
+    const key = json ? -status : status
+    let answer = gateAnswers.get(key)
+    if (answer === undefined) {
+      const text = STATUS_CODES[status] ?? 'Error'
+      const body = Buffer.from(json ? JSON.stringify({ statusCode: status, error: text }) : text)
+      answer = {
+        status,
+        headers: ['content-type', json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'content-length', String(body.length), 'cache-control', 'no-store'],
+        body
+      }
+      gateAnswers.set(key, answer)
     }
+    return answer
   }
 
   function logAccess (req: IncomingMessage, res: ServerResponse, path: string, ip: string, rule: Outcome, started: number): void {
@@ -187,7 +196,6 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     const now = Date.now()
     const decision = decideFor(req, rawPath, path, ip, now)
     if (closing) res.shouldKeepAlive = false
-    let outcome: Outcome = decision.rule
     switch (decision.action) {
       case 'pass': {
         const flags = requestFlags.resolve(req, path, ip)
@@ -196,29 +204,30 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
           writeRendered(res, req.method, gateResponse(flags.gateStatus))
           return
         }
-        counters[outcome].inc()
-        if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, outcome, performance.now())
+        counted(req, res, path, ip, decision.rule)
         const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
         forwarder.forward(req, res, forwardContext(req, peer, flags.header), hasBody, headers.accept)
         return
       }
       case 'set-bypass':
         // Not access-logged: the path is the secret.
-        counters[outcome].inc()
+        counters[decision.rule].inc()
         writeRendered(res, req.method, bypassResponse(req, peer, now))
         return
       case 'redirect':
-        outcome = 'redirect'
+        counted(req, res, path, ip, decision.rule)
         writeRendered(res, req.method, redirectResponse(decision.location))
-        break
-      case 'block': {
-        const pages = compiled.responses(now)
-        writeRendered(res, req.method, prefersJson(headers.accept) ? pages.json : pages.html)
-        break
-      }
+        return
+      case 'block':
+        counted(req, res, path, ip, decision.rule)
+        writeNegotiated(res, req.method, headers.accept, compiled.responses(now))
     }
-    counters[outcome].inc()
-    if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, outcome, performance.now())
+  }
+
+  /** Counts the outcome and, when sampled, access-logs the request. */
+  function counted (req: IncomingMessage, res: ServerResponse, path: string, ip: string, rule: Outcome): void {
+    counters[rule].inc()
+    if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, rule, performance.now())
   }
 
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -239,10 +248,10 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     const ip = clientAddress.resolve(peer, headers.forwardedFor)
     const now = Date.now()
     const decision = decideFor(req, rawPath, path, ip, now)
-    counters[decision.rule].inc()
+    const flags = decision.action === 'pass' ? requestFlags.resolve(req, path, ip) : NONE_RESOLVED
+    counters[flags.gateStatus !== 0 ? 'flag-gate' : decision.rule].inc()
     switch (decision.action) {
       case 'pass': {
-        const flags = requestFlags.resolve(req, path, ip)
         if (flags.gateStatus !== 0) {
           writeRawResponse(socket, req.method, gateResponse(flags.gateStatus))
           return
