@@ -207,6 +207,12 @@ export class MigrationService {
       }
       await this.runs.insert(run, lock.pid)
       recorder = new RunRecorder(run, this.runs, this.log.child({ component: 'migrations' }))
+      const { metrics } = this.ctx
+      recorder.subscribe((event) => {
+        if (event.type !== 'end') return
+        metrics.migrationRuns.inc({ outcome: event.run.status, dry_run: String(event.run.options.dryRun) })
+        metrics.migrationRunDuration.observe((event.run.durationMs ?? 0) / 1000)
+      })
     } catch (err) {
       await lock.release()
       throw (err as { code?: string }).code?.startsWith('DRAWBRIDGE_ERR_') === true ? err : databaseError(err)
