@@ -4,8 +4,8 @@
  * A target is parsed strictly: one with `#`, a backslash, a control byte,
  * DEL, raw non-ASCII, a bad percent escape, or a spelling that common
  * upstreams resolve differently (a leading `//`, an encoded `/`, `\` or
- * control byte, double encoding, `..` above the root, dot segments hidden
- * behind `;params` or trailing spaces) is refused with 400.
+ * control byte, double encoding, `..` above the root or after `//`, dot
+ * segments hidden behind `;params` or trailing spaces) is refused with 400.
  *
  * What is left is normalised (RFC 3986 section 6: percent-encoded unreserved
  * characters decoded, other escapes upper-cased, `.`/`..` resolved, duplicate
@@ -113,20 +113,26 @@ function normalizeSlow (path: string, query: string, out: Target): boolean {
   const decoded: string[] = []
   const encoded: string[] = []
   let trailingSlash = false
+  let sawEmpty = false
   for (let i = 1; i < raws.length; i++) {
     const seg = segment(raws[i] as string)
     if (seg === null) return false
     const last = i === raws.length - 1
     const d = seg.decoded
     if (d === '' || d === '.') {
+      if (d === '' && !last) sawEmpty = true
       trailingSlash = last
     } else if (d === '..') {
-      if (decoded.length === 0) return false
+      // Above the root; or after `//` (or `/;x/`), where WHATWG URL pops the
+      // empty segment and Tomcat (slashes merged first) the named one before it.
+      if (decoded.length === 0 || sawEmpty) return false
       decoded.pop()
       encoded.pop()
       trailingSlash = last
     } else {
       if (ambiguousDots(d)) return false
+      // `;x` alone is an empty segment to a servlet container: a later `..` pops differently there.
+      if (d.charCodeAt(0) === 0x3b) sawEmpty = true
       decoded.push(d)
       encoded.push(seg.encoded)
       trailingSlash = false

@@ -38,7 +38,7 @@ t.test('refused targets (400)', async (t) => {
     '/%2Fhealth', '/a%2fb', '/a%5Cb', '/x%00', '/x%0d%0a', '/x%7F',
     '/a%252Fb', '/%2561dmin',
     '/..', '/../etc/passwd', '/a/../..', '/%2e%2e/x',
-    '/health/..;/admin', '/health/.;x/admin', '/health/...', '/a/.%20/b', '/a/..%20/b', '/a/..%3B/b',
+    '/health/..;/admin', '/health/.;x/admin', '/v2/.////..', '/a//../b', '/health/;jsessionid=1/%2E./admin', '/health/;x/..', '/health/...', '/a/.%20/b', '/a/..%20/b', '/a/..%3B/b',
     'admin', '', 'ftp://h/a', 'http://user@h/a', 'http:///a'
   ]
   for (const input of refused) t.equal(normalizeTarget(input), null, JSON.stringify(input))
