@@ -31,7 +31,7 @@ export async function patchMaintenance (ctx: AppContext, actor: string, patch: M
   const state = await storeCall(async () => await ctx.store.update((draft) => {
     before = draft.maintenance
     const next: MaintenanceState = { ...draft.maintenance, ...changes, updatedAt: new Date().toISOString(), updatedBy: actor }
-    checkMerged(next)
+    checkMerged(next, { publicUrl: ctx.config.publicUrl })
     return { ...draft, maintenance: next }
   }))
   const after = state.maintenance
