@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
+import { withOwnDicts } from './state-codec.js'
 import { encodeStateFile, readStateFile, writeFileAtomic } from './state-file.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
@@ -62,7 +63,7 @@ export class MemoryStore implements StateStore {
     return this.serial(async () => {
       const current = this.state ?? initialState()
       const next = await mutate(structuredClone(current))
-      const committed: SharedState = { ...next, version: current.version + 1 }
+      const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
       await this.persist(committed, this.audit)
       this.state = committed
       this.notify(committed)
