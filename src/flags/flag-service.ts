@@ -2,6 +2,7 @@ import { recordAudit } from '../admin/audit.js'
 import { storeCall } from '../admin/store-call.js'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
+import { stateProblem } from '../state/state-schema.js'
 import { deleteOwn, emptyDict, getOwn, setOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, SharedState } from '../state/types.js'
 import { checkFlag, flagFromPatch, flagFromPut, overrideFromBody } from './flag-validate.js'
@@ -18,7 +19,13 @@ type Ctx = Pick<AppContext, 'store' | 'holder' | 'logger' | 'events' | 'appliedM
 
 /** The newest state this process knows; loads it when the holder has none yet. */
 export async function currentState (ctx: Pick<AppContext, 'store' | 'holder'>): Promise<SharedState> {
-  return ctx.holder.current ?? await storeCall(async () => await ctx.store.load())
+  const held = ctx.holder.current
+  if (held !== null) return held
+  const loaded = await storeCall(async () => await ctx.store.load())
+  // A state the holder refused (see state-holder.ts) is not compiled here either.
+  const problem = stateProblem(loaded)
+  if (problem !== null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`the stored state is invalid: ${problem}`)
+  return loaded
 }
 
 export async function getFlag (ctx: Pick<AppContext, 'store' | 'holder'>, key: string): Promise<Flag> {

@@ -8,6 +8,7 @@ import { CONNECT_TIMEOUT_MS } from './redis-options.js'
 import { CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
 import { newRedisClient } from './redis-client.js'
 import { parseState, withOwnDicts } from './state-codec.js'
+import { checkWritable } from './state-schema.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
 export interface RedisStoreOptions {
@@ -119,6 +120,7 @@ export class RedisStore implements StateStore {
         const current = await this.call(() => this.readOrCreate())
         const next = await mutate(structuredClone(current))
         const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
+        checkWritable(current, committed)
         const json = JSON.stringify(committed)
         const written = await this.call(() => this.eval(CAS, current.version, json, committed.version, this.keys.channel))
         if (written === 1) {
