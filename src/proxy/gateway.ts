@@ -12,11 +12,12 @@ import { loadPageTemplate, prefersJson, type Rendered } from '../maintenance/pag
 import { isReservedPath, normalizePath, requestPath } from '../maintenance/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
 import { createClientAddress } from './client-address.js'
-import { createForwarder, writeNegotiated, writeRendered } from './forwarder.js'
+import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
 import { emptyRequestHeaders, readRequestHeaders } from './request-headers.js'
+import { createResponseRecorders, watchConnections, type ResponseRecorder } from './response-metrics.js'
 import { upstreamCa } from './upstream-tls.js'
-import { createUpgradeProxy, writeRawNegotiated, writeRawResponse } from './websocket.js'
+import { createUpgradeProxy, writeRawResponse } from './websocket.js'
 
 export interface RequestFlagsResolver {
   /** Called for requests that are going to be proxied. header: value for X-Drawbridge-Flags ('' = none); gateStatus: 0 = not gated, else answer that status. */
@@ -84,19 +85,27 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   const clientAddress = createClientAddress(trusted)
   const ca = upstreamCa(config)
   const forwarder = createForwarder(config, log, metrics, ca)
-  const upgrades = createUpgradeProxy(forwarder.upstream, config.upstreamTimeoutMs, log, ca)
+  const upgrades = createUpgradeProxy(forwarder.upstream, { upstreamTimeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, logger: log, ca })
+  const bodyTimeoutMs = config.bodyTimeoutMs
   // No flags configured: a resolver that always answers "no header, no gate", so the hot path never asks.
   const requestFlags: RequestFlagsResolver = options.requestFlags ?? NO_FLAGS
   const cookieTtl = config.bypassCookieTtlSeconds
 
   // Counters bound once: counting is a property bump.
   const counters = {} as Record<Outcome, { inc: (by?: number) => void }>
+  const recorders = createResponseRecorders(metrics, [...new Set(Object.values(RULE_ACTION))])
+  const responses = {} as Record<Outcome, ResponseRecorder>
   for (const rule of Object.keys(RULE_ACTION) as Outcome[]) {
     counters[rule] = metrics.requests.labels({ decision: RULE_ACTION[rule], rule })
+    responses[rule] = recorders.get(RULE_ACTION[rule]) as ResponseRecorder
   }
+  metrics.inFlight.source(() => forwarder.inFlight)
+  metrics.openTunnels.source(() => upgrades.tunnels.size)
 
   let compiled: CompiledMaintenance = compileFallback(config.failPolicy, template, cookieTtl)
   const stopWatching = ctx.holder.onChange((state) => {
+    // After every listener (the flags runtime too) has seen the new state.
+    setImmediate(recheckTunnels)
     compiled = compileMaintenance(state.maintenance, {
       signingKey: config.signingKey ?? state.signingKey,
       template,
@@ -173,68 +182,110 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     return answer
   }
 
-  function logAccess (req: IncomingMessage, res: ServerResponse, path: string, ip: string, rule: Outcome, started: number): void {
+  function logAccess (req: IncomingMessage, res: ServerResponse | null, status: number, path: string, ip: string, rule: Outcome, started: number): void {
     // Never log the bypass path (it is the secret), nor any query string.
     const secretPath = compiled.secretPath
     const shown = secretPath !== null && path.length === secretPath.length && compiled.matchSecret?.(path.slice(1)) === true ? '[redacted]' : path
-    res.once('finish', () => {
-      accessLog?.info({ method: req.method, path: shown, status: res.statusCode, ms: Math.round(performance.now() - started), ip, rule }, 'request')
-    })
+    const write = (): void => {
+      accessLog?.info({ method: req.method, path: shown, status: res?.statusCode ?? status, ms: Math.round(performance.now() - started), ip, rule }, 'request')
+    }
+    if (res === null) write()
+    else res.once('finish', write)
   }
 
-  function onRequest (req: IncomingMessage, res: ServerResponse, fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): void {
-    const rawPath = requestPath(req.url ?? '/')
-    const path = normalizePath(rawPath)
-    if (isReservedPath(path)) {
-      counters.reserved.inc()
-      fastifyHandler(req, res)
-      return
-    }
+  /**
+   * The one pipeline, for plain requests and upgrades alike (CONTRACT
+   * section 2): client address, decision, flags, counting. It fills `routed`
+   * (reused: everything up to the writer is synchronous); the two writers
+   * below only turn it into an HTTP response or bytes on a raw socket.
+   */
+  interface Routed { rule: Outcome, ip: string, peer: string, flags: string, answer: Rendered | null }
+  const routed: Routed = { rule: 'maintenance-off', ip: '', peer: '', flags: '', answer: null }
+
+  function route (req: IncomingMessage, rawPath: string, path: string, now: number): Routed {
     readRequestHeaders(req.rawHeaders, headers)
     const peer = req.socket.remoteAddress ?? ''
     const ip = clientAddress.resolve(peer, headers.forwardedFor)
-    const now = Date.now()
     const decision = decideFor(req, rawPath, path, ip, now)
-    if (closing) res.shouldKeepAlive = false
+    routed.ip = ip
+    routed.peer = peer
+    routed.flags = ''
+    routed.answer = null
+    routed.rule = decision.rule
     switch (decision.action) {
       case 'pass': {
         const flags = requestFlags.resolve(req, path, ip)
         if (flags.gateStatus !== 0) {
-          counters['flag-gate'].inc()
-          writeRendered(res, req.method, gateResponse(flags.gateStatus))
-          return
+          routed.rule = 'flag-gate'
+          routed.answer = gateResponse(flags.gateStatus)
+        } else {
+          routed.flags = flags.header
         }
-        counted(req, res, path, ip, decision.rule)
-        const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
-        forwarder.forward(req, res, forwardContext(req, peer, flags.header), hasBody, headers.accept)
-        return
+        break
       }
-      case 'set-bypass':
-        // Not access-logged: the path is the secret.
-        counters[decision.rule].inc()
-        writeRendered(res, req.method, bypassResponse(req, peer, now))
-        return
-      case 'redirect':
-        counted(req, res, path, ip, decision.rule)
-        writeRendered(res, req.method, redirectResponse(decision.location))
-        return
-      case 'block':
-        counted(req, res, path, ip, decision.rule)
-        writeNegotiated(res, req.method, headers.accept, compiled.responses(now))
+      case 'set-bypass': routed.answer = bypassResponse(req, peer, now); break
+      case 'redirect': routed.answer = redirectResponse(decision.location); break
+      case 'block': routed.answer = prefersJson(headers.accept) ? compiled.responses(now).json : compiled.responses(now).html
     }
+    counters[routed.rule].inc()
+    return routed
   }
 
-  /** Counts the outcome and, when sampled, access-logs the request. */
-  function counted (req: IncomingMessage, res: ServerResponse, path: string, ip: string, rule: Outcome): void {
-    counters[rule].inc()
-    if (accessLog !== null && Math.random() < sample) logAccess(req, res, path, ip, rule, performance.now())
+  /** Access-logs a sampled request (never the bypass URL: its path is the secret). */
+  function record (req: IncomingMessage, res: ServerResponse | null, path: string, r: Routed): void {
+    if (accessLog !== null && r.rule !== 'bypass-url' && Math.random() < sample) logAccess(req, res, r.answer?.status ?? 101, path, r.ip, r.rule, performance.now())
   }
 
+  /**
+   * A request body that stops moving for bodyTimeoutMs is cut (nginx's
+   * client_body_timeout). The socket timeout measures inactivity, so a long
+   * upload that keeps sending is never cut. The handlers are created once and
+   * take the request as `this`: nothing allocated per request.
+   */
+  function watchBody (req: IncomingMessage): void {
+    req.setTimeout(bodyTimeoutMs, onStalledBody)
+    req.once('end', onBodyEnd)
+  }
+  function onStalledBody (this: IncomingMessage): void { this.socket.destroy() }
+  function onBodyEnd (this: IncomingMessage): void {
+    this.off('timeout', onStalledBody)
+    // Only our own timer: after an early response Node may have armed its keep-alive timeout instead.
+    const socket = this.socket as Socket & { timeout?: number }
+    if (socket.timeout === bodyTimeoutMs) socket.setTimeout(0)
+  }
+
+  /** Writer for plain requests. `expectsContinue`: the client waits for `100 Continue` before sending its body. */
+  function onRequest (req: IncomingMessage, res: ServerResponse, fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void, expectsContinue = false): void {
+    const started = performance.now()
+    const rawPath = requestPath(req.url ?? '/')
+    const path = normalizePath(rawPath)
+    if (isReservedPath(path)) {
+      counters.reserved.inc()
+      if (expectsContinue) res.writeContinue()
+      fastifyHandler(req, res)
+      return
+    }
+    const r = route(req, rawPath, path, Date.now())
+    if (closing) res.shouldKeepAlive = false
+    record(req, res, path, r)
+    if (r.answer !== null) {
+      // Refused before the body was asked for: answer now, never read it (the connection closes instead).
+      if (expectsContinue) res.shouldKeepAlive = false
+      writeRendered(res, req.method, r.answer)
+      responses[r.rule].record(req.method, r.answer.status, started)
+      return
+    }
+    if (expectsContinue) res.writeContinue()
+    const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
+    if (hasBody && bodyTimeoutMs > 0) watchBody(req)
+    forwarder.forward(req, res, forwardContext(req, r.peer, r.flags), hasBody, headers.accept, responses[r.rule], started)
+  }
+
+  /** Writer for upgrades: the same answers as bytes on the socket, or a tunnel once the upstream says 101. */
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
     const rawPath = requestPath(req.url ?? '/')
     const path = normalizePath(rawPath)
-    readRequestHeaders(req.rawHeaders, headers)
     if (closing) {
       writeRawResponse(socket, req.method, gateResponse(503))
       return
@@ -244,26 +295,31 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       writeRawResponse(socket, req.method, gateResponse(404))
       return
     }
-    const peer = req.socket.remoteAddress ?? ''
-    const ip = clientAddress.resolve(peer, headers.forwardedFor)
+    const r = route(req, rawPath, path, Date.now())
+    record(req, null, path, r)
+    responses[r.rule].record(req.method, r.answer?.status ?? 101, null)
+    if (r.answer !== null) writeRawResponse(socket, req.method, r.answer)
+    else upgrades.proxy(req, socket, head, forwardContext(req, r.peer, r.flags), headers.accept)
+  }
+
+  /**
+   * Tunnels were let through under the gate as it was when they opened. When
+   * it changes (maintenance on, a window starts, a gate applies), each is
+   * decided again with its handshake's facts; the ones now refused are closed
+   * (WebSocket close 1012 "service restart", then the connection).
+   */
+  function recheckTunnels (): void {
+    if (upgrades.tunnels.size === 0) return
     const now = Date.now()
-    const decision = decideFor(req, rawPath, path, ip, now)
-    const flags = decision.action === 'pass' ? requestFlags.resolve(req, path, ip) : NONE_RESOLVED
-    counters[flags.gateStatus !== 0 ? 'flag-gate' : decision.rule].inc()
-    switch (decision.action) {
-      case 'pass': {
-        if (flags.gateStatus !== 0) {
-          writeRawResponse(socket, req.method, gateResponse(flags.gateStatus))
-          return
-        }
-        upgrades.proxy(req, socket, head, forwardContext(req, peer, flags.header), headers.accept)
-        return
-      }
-      case 'set-bypass': writeRawResponse(socket, req.method, bypassResponse(req, peer, now)); return
-      case 'redirect': writeRawResponse(socket, req.method, redirectResponse(decision.location)); return
-      case 'block': writeRawNegotiated(socket, req.method, headers.accept, compiled.responses(now))
+    for (const tunnel of upgrades.tunnels) {
+      const req = tunnel.req
+      const rawPath = requestPath(req.url ?? '/')
+      const r = route(req, rawPath, normalizePath(rawPath), now)
+      if (r.answer !== null) upgrades.close(tunnel, 1012)
     }
   }
+  const tunnelSweep = setInterval(recheckTunnels, 1000)
+  tunnelSweep.unref()
 
   let server: Server | null = null
   const app = Fastify({
@@ -272,13 +328,22 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     forceCloseConnections: false,
     routerOptions: { ignoreDuplicateSlashes: true },
     serverFactory: (handler) => {
-      // requestTimeout 0: long uploads are the upstream's business; slow
-      // headers are still cut by Node's headersTimeout.
-      const created = createServer({ requestTimeout: 0 }, (req, res) => { onRequest(req, res, handler) })
+      // requestTimeout 0: a long upload is fine while it keeps moving (bodyTimeoutMs
+      // cuts one that stalls). headersTimeout must be explicit: Node derives
+      // it from requestTimeout, and 0 would let a slowloris client drip forever.
+      // The checking interval bounds how late past headersTimeout the cut comes.
+      const created = createServer({
+        requestTimeout: 0,
+        headersTimeout: config.headersTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs)
+      }, (req, res) => { onRequest(req, res, handler) })
+      // Expect: 100-continue is answered only once the request is let through (Node would send it unasked).
+      created.on('checkContinue', (req, res) => { onRequest(req, res, handler, true) })
       // Longer than the idle timeouts of the load balancers usually in front
       // (60 s), so they never reuse a connection the gateway is closing. Fastify's default.
       created.keepAliveTimeout = 72_000
       created.on('upgrade', onUpgrade)
+      watchConnections(created, metrics)
       server = created
       return created
     }
@@ -309,6 +374,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       if (closing) return
       closing = true
       stopWatching()
+      clearInterval(tunnelSweep)
       const srv = server
       // Stop accepting; idle keep-alive connections close now, busy ones after their response.
       const closed = app.close()
