@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
 import { encodeStateFile, readStateFile, writeFileAtomic } from './state-file.js'
+import { acquireStateFileLock, type StateFileLock } from './state-file-lock.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
 export const DEFAULT_AUDIT_LIMIT = 1000
@@ -31,17 +32,25 @@ export class MemoryStore implements StateStore {
   private readonly logger: Logger
   private writeError: string | null = null
   private closed = false
+  private readonly lock: StateFileLock | null = null
 
-  /** Throws ConfigError when the state file is corrupt, unreadable or in a missing directory. */
+  /** Throws ConfigError when the state file is corrupt, unreadable, in a missing directory, or owned by another process. */
   constructor (options: MemoryStoreOptions) {
     this.logger = options.logger
     this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
     this.stateFile = options.stateFile === undefined ? null : resolve(options.stateFile)
     if (this.stateFile !== null) {
-      const contents = readStateFile(this.stateFile)
-      if (contents !== null) {
-        this.state = contents.state
-        this.audit = contents.audit.slice(0, this.auditLimit)
+      // Before reading: the owner may be writing it.
+      this.lock = acquireStateFileLock(this.stateFile, this.logger)
+      try {
+        const contents = readStateFile(this.stateFile)
+        if (contents !== null) {
+          this.state = contents.state
+          this.audit = contents.audit.slice(0, this.auditLimit)
+        }
+      } catch (err) {
+        this.lock.release()
+        throw err
       }
     }
   }
@@ -98,6 +107,7 @@ export class MemoryStore implements StateStore {
     this.closed = true
     this.listeners.clear()
     await this.chain.catch(() => {})
+    this.lock?.release()
   }
 
   /** Runs `task` after every task queued before it; a failed task does not stop the chain. */
