@@ -36,7 +36,13 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
     // Flag keys (128 characters) and user ids (256) are path parameters; Fastify's default limit is 100.
     routerOptions: { maxParamLength: 512 },
     schemaErrorFormatter: formatSchemaErrors,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A slow or silent client must not hold a connection (and a file descriptor)
+    // on the port that controls the gateway. Node checks these timeouts every
+    // connectionsCheckingInterval; answers may take as long as they need
+    // (SSE streams, analysis), only the request itself is bounded.
+    http: { headersTimeout: ctx.config.adminHeadersTimeoutMs, requestTimeout: ctx.config.adminRequestTimeoutMs, connectionsCheckingInterval: Math.min(1000, ctx.config.adminHeadersTimeoutMs) },
+    keepAliveTimeout: ctx.config.adminKeepAliveTimeoutMs
   })
   app.setValidatorCompiler(createValidatorCompiler())
   app.setErrorHandler(adminErrorHandler)

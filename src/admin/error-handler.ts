@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
+import { closeIfBodyUnread } from './close-unread.js'
 
 /** The one error body the admin API answers, whatever went wrong. */
 export interface ErrorBody {
@@ -48,5 +49,6 @@ export function adminErrorHandler (err: FastifyError, request: FastifyRequest, r
     }
   }
   if (body.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="drawbridge"')
+  closeIfBodyUnread(request, reply)
   void reply.code(body.statusCode).send(body)
 }
