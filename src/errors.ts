@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import { maskCredentials } from './config/mask-credentials.js'
 
 /**
  * Every error an API client can see, in one place. The key is the `code` the
@@ -27,7 +28,8 @@ export type ErrorCode = keyof typeof errors
 export class ConfigError extends Error {
   readonly setting: string
   constructor (setting: string, problem: string) {
-    super(`${setting}: ${problem}`)
+    // A mistyped DRAWBRIDGE_DATABASE_URL is echoed to help fix it, never with its password.
+    super(maskCredentials(`${setting}: ${problem}`))
     this.name = 'ConfigError'
     this.setting = setting
   }

@@ -38,9 +38,9 @@ t.test('SIGHUP during traffic reloads the page template and the config file; no 
   const failures: string[] = []
   const bodies = new Set<string>()
   let served = 0
-  let running = true
+  const traffic$ = { running: true }
   const client = async (path: string): Promise<void> => {
-    while (running) {
+    while (traffic$.running) {
       try {
         const r = await request(`http://${gw.gateway}${path}`, { dispatcher: agent, headers: { accept: 'text/html' } })
         const text = await r.body.text()
@@ -82,7 +82,7 @@ t.test('SIGHUP during traffic reloads the page template and the config file; no 
   t.notMatch(gw.logs(), /a-new-token-that-must-not-be-logged/)
 
   await sleep(200)
-  running = false
+  traffic$.running = false
   await traffic
   t.same(failures, [], `no request failed (${served} served)`)
   t.ok(served > 50)
