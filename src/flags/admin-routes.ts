@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { etagOf, preconditionsOf } from '../admin/etag.js'
 import type { AdminPluginOptions } from '../admin/types.js'
+import { own } from '../state/own.js'
 import type { Flag } from '../state/types.js'
 import { compiledFor } from './compile.js'
 import { evaluateFlag, ofrepValue, ofrepVariant } from './evaluate.js'
@@ -88,7 +89,7 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
     const { key } = request.params as { key: string }
     await getFlag(ctx, key)
     const state = await currentState(ctx)
-    const overrides = Object.entries(state.overrides[key] ?? {}).map(([userId, o]) => ({ key, userId, ...o }))
+    const overrides = Object.entries(own(state.overrides, key) ?? {}).map(([userId, o]) => ({ key, userId, ...o }))
     return { key, overrides }
   })
 

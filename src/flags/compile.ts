@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CidrSet } from '../maintenance/cidr-set.js'
+import { own } from '../state/own.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
 import { compareSemver, parseSemver, type SemVer } from './semver.js'
 
@@ -214,7 +215,7 @@ export function compileFlags (state: SharedState): CompiledFlags {
   const digest = createHash('sha1')
   for (const key of keys) {
     const flag = state.flags[key] as Flag
-    const overrides = state.overrides[key]
+    const overrides = own(state.overrides, key)
     const compiled = compileFlag(flag, overrides)
     list.push(compiled)
     byKey.set(key, compiled)

@@ -3,6 +3,7 @@ import { checkPreconditions, type Preconditions } from '../admin/etag.js'
 import { storeCall } from '../admin/store-call.js'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
+import { own, setOwn } from '../state/own.js'
 import type { Flag, FlagOverride, SharedState } from '../state/types.js'
 import { checkFlag, flagFromPatch, flagFromPut, overrideFromBody } from './flag-validate.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
@@ -23,7 +24,7 @@ export async function currentState (ctx: Pick<AppContext, 'store' | 'holder'>): 
 }
 
 export async function getFlag (ctx: Pick<AppContext, 'store' | 'holder'>, key: string): Promise<Flag> {
-  const flag = (await currentState(ctx)).flags[key]
+  const flag = own((await currentState(ctx)).flags, key)
   if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
   return flag
 }
@@ -63,12 +64,12 @@ export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagB
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = draft.flags[key]
+    before = own(draft.flags, key)
     checkPreconditions(pre, before, `flag ${key}`)
     after = flagFromPut(key, body, before, new Date().toISOString())
     checkFlag(after)
     await checkRequires(ctx, before, after)
-    draft.flags[key] = after
+    setOwn(draft.flags, key, after)
     return draft
   }))
   const flag = after as unknown as Flag
@@ -81,13 +82,13 @@ export async function patchFlag (ctx: Ctx, actor: string, key: string, body: Fla
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = draft.flags[key]
+    before = own(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     checkPreconditions(pre, before, `flag ${key}`)
     after = flagFromPatch(before, body, new Date().toISOString())
     checkFlag(after)
     await checkRequires(ctx, before, after)
-    draft.flags[key] = after
+    setOwn(draft.flags, key, after)
     return draft
   }))
   const flag = after as unknown as Flag
@@ -103,11 +104,11 @@ export async function setFlagEnabled (ctx: Ctx, actor: string, key: string, enab
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = draft.flags[key]
+    before = own(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     after = { ...before, enabled, updatedAt: new Date().toISOString() }
     await checkRequires(ctx, before, after)
-    draft.flags[key] = after
+    setOwn(draft.flags, key, after)
     return draft
   }))
   const flag = after as unknown as Flag
@@ -120,10 +121,10 @@ export async function deleteFlag (ctx: Ctx, actor: string, key: string, pre?: Pr
   let before: Flag | undefined
   let overrides: Record<string, FlagOverride> | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
-    before = draft.flags[key]
+    before = own(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     checkPreconditions(pre, before, `flag ${key}`)
-    overrides = draft.overrides[key]
+    overrides = own(draft.overrides, key)
     delete draft.flags[key]
     delete draft.overrides[key]
     return draft
@@ -135,13 +136,13 @@ export async function setOverride (ctx: Ctx, actor: string, key: string, userId:
   let before: FlagOverride | undefined
   let after: FlagOverride | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
-    const flag = draft.flags[key]
+    const flag = own(draft.flags, key)
     if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     after = overrideFromBody(flag, body)
-    const forFlag = draft.overrides[key] ?? {}
-    before = forFlag[userId]
-    forFlag[userId] = after
-    draft.overrides[key] = forFlag
+    const forFlag = own(draft.overrides, key) ?? {}
+    before = own(forFlag, userId)
+    setOwn(forFlag, userId, after)
+    setOwn(draft.overrides, key, forFlag)
     return draft
   }))
   const override = after as unknown as FlagOverride
@@ -152,9 +153,9 @@ export async function setOverride (ctx: Ctx, actor: string, key: string, userId:
 export async function deleteOverride (ctx: Ctx, actor: string, key: string, userId: string): Promise<void> {
   let before: FlagOverride | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
-    if (draft.flags[key] === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
-    const forFlag = draft.overrides[key]
-    before = forFlag?.[userId]
+    if (own(draft.flags, key) === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    const forFlag = own(draft.overrides, key)
+    before = forFlag === undefined ? undefined : own(forFlag, userId)
     if (forFlag === undefined || before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No override of flag ${key} for user ${userId}`)
     delete forFlag[userId]
     if (Object.keys(forFlag).length === 0) delete draft.overrides[key]

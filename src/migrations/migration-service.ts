@@ -4,6 +4,7 @@ import pg from 'pg'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
 import { setFlagEnabled } from '../flags/flag-service.js'
+import { own } from '../state/own.js'
 import { tryRunLock, type RunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
 import { takeBackup } from './backup.js'
@@ -477,7 +478,7 @@ export class MigrationService {
         rec.endStep(p.step, 'rolled-back', `executed in ${ms} ms, then rolled back`)
         rec.log('info', `${p.file.name}: ok in ${ms} ms (rolled back)`)
         for (const key of p.file.directives.activates) {
-          const known = (await this.ctx.store.load()).flags[key] !== undefined
+          const known = own((await this.ctx.store.load()).flags, key) !== undefined
           rec.log(known ? 'info' : 'warn', known ? `would enable flag ${key}` : `would enable flag ${key}, which does not exist`)
         }
       }
