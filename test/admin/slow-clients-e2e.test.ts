@@ -60,6 +60,24 @@ t.test('admin port: unauthenticated dripping bodies, slow headers, slow bodies a
   })
   t.ok(idle < 3000, `an idle keep-alive connection is closed after ${idle.toFixed(0)} ms`)
 
+  // Expect: 100-continue invites the body only from a known token.
+  const expect = async (authorization: string): Promise<string> => await new Promise((resolve) => {
+    const [host, port] = gw.admin.split(/:(?=\d+$)/) as [string, string]
+    const socket = connect(Number(port), host)
+    let got = ''
+    socket.setEncoding('utf8').on('data', (d: string) => {
+      got += d
+      if (got.includes('\r\n\r\n')) {
+        socket.destroy()
+        resolve(got.slice(0, got.indexOf('\r\n')))
+      }
+    })
+    socket.write(`PATCH /v1/maintenance HTTP/1.1\r\nHost: x\r\n${authorization}Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n`)
+  })
+  t.equal(await expect(''), 'HTTP/1.1 401 Unauthorized', 'no 100 Continue without a token')
+  t.equal(await expect('Authorization: Bearer wrong-token\r\n'), 'HTTP/1.1 401 Unauthorized', 'nor with a wrong one')
+  t.equal(await expect(`Authorization: Bearer ${TOKEN}\r\n`), 'HTTP/1.1 100 Continue', 'a known token is invited to send')
+
   // The port still serves.
   const res = await fetch(`http://${gw.admin}/healthz`)
   t.equal(res.status, 200)
