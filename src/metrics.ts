@@ -68,7 +68,7 @@ export class Histogram implements Metric {
   private readonly counts: number[]
   private sum = 0
   private count = 0
-  constructor (readonly name: string, readonly help: string, private readonly buckets: number[]) {
+  constructor (readonly name: string, readonly help: string, private readonly buckets: readonly number[]) {
     this.counts = buckets.map(() => 0)
   }
 
@@ -92,10 +92,63 @@ export class Histogram implements Metric {
   }
 }
 
+/** Gauges whose value is read when scraped (open connections, tunnels): nothing to keep up to date. */
+export class SampledGauge implements Metric {
+  private read: () => number = () => 0
+  constructor (readonly name: string, readonly help: string) {}
+  source (read: () => number): void { this.read = read }
+  render (): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n${this.name} ${this.read()}\n`
+  }
+}
+
+/** Counters read from a running total when scraped (bytes through the sockets). */
+export class SampledCounter implements Metric {
+  private read: () => number = () => 0
+  constructor (readonly name: string, readonly help: string) {}
+  source (read: () => number): void { this.read = read }
+  render (): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n${this.name} ${this.read()}\n`
+  }
+}
+
+export const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const
+
+/** Methods get their own label value; anything else is `other` (a client cannot mint series). */
+export const METHOD_LABELS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'other'] as const
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
+
+export function methodIndex (method: string | undefined): number {
+  switch (method) {
+    case 'GET': return 0
+    case 'HEAD': return 1
+    case 'POST': return 2
+    case 'PUT': return 3
+    case 'PATCH': return 4
+    case 'DELETE': return 5
+    case 'OPTIONS': return 6
+    default: return 7
+  }
+}
+
+export function statusClassIndex (status: number): number {
+  return Math.min(4, Math.max(0, Math.floor(status / 100) - 1))
+}
+
 export class Metrics {
   private readonly all: Metric[] = []
 
+  readonly buildInfo = this.add(new Gauge('drawbridge_build_info', 'Always 1; the labels say which build is running.'))
   readonly requests = this.add(new Counter('drawbridge_requests_total', 'Gateway requests by decision rule and outcome.'))
+  readonly responses = this.add(new Counter('drawbridge_responses_total', 'Gateway responses by decision, status class and method.'))
+  readonly requestDuration = this.add(new Histogram('drawbridge_request_duration_seconds', 'Gateway requests end to end: from the request to the end of the response (tunnels excluded).', DURATION_BUCKETS))
+  readonly bytesReceived = this.add(new SampledCounter('drawbridge_received_bytes_total', 'Bytes read from gateway clients (headers and bodies, tunnels included).'))
+  readonly bytesSent = this.add(new SampledCounter('drawbridge_sent_bytes_total', 'Bytes written to gateway clients (headers and bodies, tunnels included).'))
+  readonly openConnections = this.add(new SampledGauge('drawbridge_open_connections', 'Client connections open on the gateway port.'))
+  readonly openTunnels = this.add(new SampledGauge('drawbridge_open_tunnels', 'WebSocket (upgrade) tunnels open through the gateway.'))
+  readonly inFlight = this.add(new SampledGauge('drawbridge_requests_in_flight', 'Requests forwarded to the upstream and not finished yet.'))
+  readonly migrationRuns = this.add(new Counter('drawbridge_migration_runs_total', 'Migration runs by outcome.'))
+  readonly migrationRunDuration = this.add(new Histogram('drawbridge_migration_run_seconds', 'Duration of finished migration runs.', [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]))
   readonly upstreamErrors = this.add(new Counter('drawbridge_upstream_errors_total', 'Upstream failures answered by the gateway, by status.'))
   readonly upstreamLatency = this.add(new Histogram('drawbridge_upstream_response_seconds', 'Time from forwarding a request to the upstream\'s response headers.',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]))
@@ -111,5 +164,11 @@ export class Metrics {
 
   render (): string {
     return this.all.map((m) => m.render()).join('')
+  }
+
+  /** render() plus the process_* and nodejs_* families (see process-metrics.ts). */
+  async renderAll (): Promise<string> {
+    const { processMetrics } = await import('./process-metrics.js')
+    return this.render() + await processMetrics()
   }
 }

@@ -12,6 +12,7 @@ import { createRequestFlags } from './flags/request-flags.js'
 import { Metrics } from './metrics.js'
 import { buildGateway, type Gateway } from './proxy/gateway.js'
 import { createStore } from './state/create-store.js'
+import { packageVersion } from './version.js'
 import { StateHolder } from './state/state-holder.js'
 import { startWebhooks, type WebhooksHandle } from './webhooks/start-webhooks.js'
 
@@ -114,6 +115,7 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
     metrics: new Metrics(),
     appliedMigrations
   }
+  ctx.metrics.buildInfo.set(1, { version: packageVersion(), node: process.version })
   // Never throws: an unreachable store is retried in the background and the
   // gateway follows failPolicy until the first state arrives.
   await holder.start()

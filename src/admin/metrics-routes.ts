@@ -10,6 +10,6 @@ export async function metricsRoutes (app: FastifyInstance, { ctx }: AdminPluginO
     ctx.metrics.stateVersion.set(state?.version ?? 0)
     ctx.metrics.storeConnected.set(ctx.store.health().ok ? 1 : 0)
     ctx.metrics.maintenanceEnabled.set(state?.maintenance.enabled === true ? 1 : 0)
-    return await reply.type(PROMETHEUS_CONTENT_TYPE).send(ctx.metrics.render())
+    return await reply.type(PROMETHEUS_CONTENT_TYPE).send(await ctx.metrics.renderAll())
   })
 }
