@@ -64,3 +64,23 @@ t.test('allowAdd: 25 concurrent clients without If-Match, every addition survive
   const final = await call(gw.admin, 'GET', '/v1/maintenance')
   t.same([...(final.body.allow as string[])].sort(), [...wanted].sort())
 })
+
+t.test('a flag: 25 clients GET, append to a rule and PATCH with If-Match; every value survives', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await spawnGateway(t, ['--upstream', upstream.url, '--admin-token', TOKEN])
+  const url = '/v1/flags/beta'
+  t.equal((await call(gw.admin, 'PUT', url, { enabled: true, rules: [{ attribute: 'plan', in: ['seed'], enabled: true }] })).status, 201)
+  const wanted = Array.from({ length: CLIENTS }, (_, i) => `plan-${i}`)
+  await Promise.all(wanted.map(async (value) => {
+    for (;;) {
+      const read = await call(gw.admin, 'GET', url)
+      const rules = read.body.rules as Array<{ attribute: string, in: string[], enabled: boolean }>
+      const first = rules[0] as { attribute: string, in: string[], enabled: boolean }
+      const write = await call(gw.admin, 'PATCH', url, { rules: [{ ...first, in: [...first.in, value] }] }, { 'if-match': read.etag as string })
+      if (write.status === 200) return
+      if (write.status !== 412) throw new Error(`PATCH answered ${write.status}`)
+    }
+  }))
+  const final = await call(gw.admin, 'GET', url)
+  t.same([...(final.body.rules as Array<{ in: string[] }>)[0]?.in ?? []].sort(), ['seed', ...wanted].sort())
+})
