@@ -72,3 +72,10 @@ export function checkPreconditions (pre: Preconditions | undefined, current: obj
     }
   }
 }
+
+/** Conditional GET (RFC 9110 §13.1.2): true when If-None-Match lists `etag` (weak comparison) or is `*`. */
+export function notModified (ifNoneMatch: string | string[] | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false
+  const header = Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch
+  return tagsOf(header).some((t) => t === '*' || t.replace(/^W\//, '') === etag)
+}

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
 import type { MaintenanceMode, MaintenanceState } from '../state/types.js'
-import { etagOf, preconditionsOf } from './etag.js'
+import { etagOf, notModified, preconditionsOf } from './etag.js'
 import { MAX_RETRY_AFTER } from './maintenance-patch.js'
 import { patchMaintenance, type MaintenancePatch } from './maintenance-service.js'
 import { REDACTED } from './redact.js'
@@ -76,11 +76,13 @@ export async function maintenanceRoutes (app: FastifyInstance, { ctx, gatewayAdd
   const base = (): string => bypassBase(ctx.config, gatewayAddress())
 
   app.get('/v1/maintenance', {
-    schema: { response: { 200: MaintenanceViewSchema } }
+    schema: { response: { 200: MaintenanceViewSchema, 304: Type.Null() } }
   }, async (request, reply) => {
     const state = ctx.holder.current
     if (state === null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(ctx.holder.health().reason ?? 'state not loaded')
-    void reply.header('etag', etagOf(state.maintenance))
+    const etag = etagOf(state.maintenance)
+    void reply.header('etag', etag)
+    if (notModified(request.headers['if-none-match'], etag)) return await reply.code(304).send()
     return maintenanceView(state.maintenance, base(), request.role)
   })
 

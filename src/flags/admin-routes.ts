@@ -52,6 +52,7 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
   }, async (request, reply) => {
     const { key } = request.params as { key: string }
     const flag = await getFlag(ctx, key)
+    // No 304 here: the answer also carries lastEvaluatedAt, which moves without the flag changing.
     void reply.header('etag', etagOf(flag))
     return view(flag, await runtime.snapshot())
   })

@@ -10,6 +10,9 @@ t.test('maintenance: ETag on GET and PATCH; a stale If-Match is a 412 and change
   t.match(tag, /^"[A-Za-z0-9_-]{16,}"$/, 'a strong ETag')
   const again = await app.inject({ method: 'GET', url: '/v1/maintenance', headers: admin })
   t.equal(again.headers.etag, tag, 'stable while nothing changes')
+  const cached = await app.inject({ method: 'GET', url: '/v1/maintenance', headers: { ...admin, 'if-none-match': tag } })
+  t.equal(cached.statusCode, 304, 'a conditional GET of an unchanged resource')
+  t.equal(cached.body, '')
 
   const write = await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: { ...admin, 'if-match': tag }, payload: { message: 'first' } })
   t.equal(write.statusCode, 200)
