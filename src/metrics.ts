@@ -92,23 +92,16 @@ export class Histogram implements Metric {
   }
 }
 
-/** Gauges whose value is read when scraped (open connections, tunnels): nothing to keep up to date. */
-export class SampledGauge implements Metric {
+/**
+ * A value read when scraped rather than kept up to date: open connections and
+ * tunnels (gauges), bytes through the sockets (counters, from running totals).
+ */
+export class Sampled implements Metric {
   private read: () => number = () => 0
-  constructor (readonly name: string, readonly help: string) {}
+  constructor (readonly name: string, readonly help: string, private readonly type: 'gauge' | 'counter') {}
   source (read: () => number): void { this.read = read }
   render (): string {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n${this.name} ${this.read()}\n`
-  }
-}
-
-/** Counters read from a running total when scraped (bytes through the sockets). */
-export class SampledCounter implements Metric {
-  private read: () => number = () => 0
-  constructor (readonly name: string, readonly help: string) {}
-  source (read: () => number): void { this.read = read }
-  render (): string {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n${this.name} ${this.read()}\n`
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.name} ${this.read()}\n`
   }
 }
 
@@ -142,11 +135,11 @@ export class Metrics {
   readonly requests = this.add(new Counter('drawbridge_requests_total', 'Gateway requests by decision rule and outcome.'))
   readonly responses = this.add(new Counter('drawbridge_responses_total', 'Gateway responses by decision, status class and method.'))
   readonly requestDuration = this.add(new Histogram('drawbridge_request_duration_seconds', 'Gateway requests end to end: from the request to the end of the response (tunnels excluded).', DURATION_BUCKETS))
-  readonly bytesReceived = this.add(new SampledCounter('drawbridge_received_bytes_total', 'Bytes read from gateway clients (headers and bodies, tunnels included).'))
-  readonly bytesSent = this.add(new SampledCounter('drawbridge_sent_bytes_total', 'Bytes written to gateway clients (headers and bodies, tunnels included).'))
-  readonly openConnections = this.add(new SampledGauge('drawbridge_open_connections', 'Client connections open on the gateway port.'))
-  readonly openTunnels = this.add(new SampledGauge('drawbridge_open_tunnels', 'WebSocket (upgrade) tunnels open through the gateway.'))
-  readonly inFlight = this.add(new SampledGauge('drawbridge_requests_in_flight', 'Requests forwarded to the upstream and not finished yet.'))
+  readonly bytesReceived = this.add(new Sampled('drawbridge_received_bytes_total', 'Bytes read from gateway clients (headers and bodies, tunnels included).', 'counter'))
+  readonly bytesSent = this.add(new Sampled('drawbridge_sent_bytes_total', 'Bytes written to gateway clients (headers and bodies, tunnels included).', 'counter'))
+  readonly openConnections = this.add(new Sampled('drawbridge_open_connections', 'Client connections open on the gateway port.', 'gauge'))
+  readonly openTunnels = this.add(new Sampled('drawbridge_open_tunnels', 'WebSocket (upgrade) tunnels open through the gateway.', 'gauge'))
+  readonly inFlight = this.add(new Sampled('drawbridge_requests_in_flight', 'Requests forwarded to the upstream and not finished yet.', 'gauge'))
   readonly migrationRuns = this.add(new Counter('drawbridge_migration_runs_total', 'Migration runs by outcome.'))
   readonly migrationRunDuration = this.add(new Histogram('drawbridge_migration_run_seconds', 'Duration of finished migration runs.', [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]))
   readonly upstreamErrors = this.add(new Counter('drawbridge_upstream_errors_total', 'Upstream failures answered by the gateway, by status.'))
