@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import { maskCredentials } from './config/mask-credentials.js'
 
 /**
  * Every error an API client can see, in one place. The key is the `code` the
@@ -10,6 +11,7 @@ export const errors = {
   DRAWBRIDGE_ERR_INVALID: createError('DRAWBRIDGE_ERR_INVALID', '%s', 400),
   DRAWBRIDGE_ERR_NOT_FOUND: createError('DRAWBRIDGE_ERR_NOT_FOUND', '%s', 404),
   DRAWBRIDGE_ERR_CONFLICT: createError('DRAWBRIDGE_ERR_CONFLICT', '%s', 409),
+  DRAWBRIDGE_ERR_PRECONDITION_FAILED: createError('DRAWBRIDGE_ERR_PRECONDITION_FAILED', '%s', 412),
   DRAWBRIDGE_ERR_STORE_UNAVAILABLE: createError('DRAWBRIDGE_ERR_STORE_UNAVAILABLE', 'State store unavailable: %s', 503),
   DRAWBRIDGE_ERR_FLAG_REQUIRES_MIGRATION: createError('DRAWBRIDGE_ERR_FLAG_REQUIRES_MIGRATION', 'Flag %s requires migration %s, which is not applied', 409),
   DRAWBRIDGE_ERR_MIGRATION_LOCKED: createError('DRAWBRIDGE_ERR_MIGRATION_LOCKED', 'Another migration run holds the lock', 409),
@@ -26,7 +28,8 @@ export type ErrorCode = keyof typeof errors
 export class ConfigError extends Error {
   readonly setting: string
   constructor (setting: string, problem: string) {
-    super(`${setting}: ${problem}`)
+    // A mistyped DRAWBRIDGE_DATABASE_URL is echoed to help fix it, never with its password.
+    super(maskCredentials(`${setting}: ${problem}`))
     this.name = 'ConfigError'
     this.setting = setting
   }

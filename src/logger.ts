@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino'
+import { maskCredentials } from './config/mask-credentials.js'
 
 /**
  * Paths that may hold a secret anywhere in a log object. Bypass secrets, tokens
@@ -24,14 +25,29 @@ export const REDACT_PATHS = [
   'bypassUrl',
   '*.bypassUrl',
   'before.secret',
-  'after.secret'
+  'after.secret',
+  'databaseUrl',
+  'redisUrl',
+  'stateUrl',
+  '*.databaseUrl',
+  '*.redisUrl',
+  '*.stateUrl'
 ]
+
+/** pino's error serializer, with connection-string passwords masked in the message and stack. */
+function errSerializer (err: Error): Record<string, unknown> {
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>
+  if (typeof out.message === 'string') out.message = maskCredentials(out.message)
+  if (typeof out.stack === 'string') out.stack = maskCredentials(out.stack)
+  return out
+}
 
 export function createLogger (level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
     base: { name: 'drawbridge' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' }
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: errSerializer }
   }
   return pino(options, destination ?? stdoutDestination())
 }

@@ -23,6 +23,13 @@ export interface RunningDrawbridge {
   ctx: AppContext
   /** Stop accepting, drain in-flight requests (bounded by drainTimeoutMs), close the admin port and the store. Idempotent. */
   close (): Promise<void>
+  /**
+   * SIGHUP: apply what can change without a restart (the page template, from
+   * `next.page` when a re-read config is given) and log the settings that
+   * changed but need one. Never throws and never drops a connection: a page
+   * that cannot be read is logged and the old one kept.
+   */
+  reload (next?: Config): void
 }
 
 function withoutCredentials (url: string | undefined): string | undefined {
@@ -31,6 +38,12 @@ function withoutCredentials (url: string | undefined): string | undefined {
   parsed.username = ''
   parsed.password = ''
   return parsed.toString()
+}
+
+/** Keys whose values differ between two configs (compared as JSON). */
+function changedSettings (a: Config, b: Config): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+  return [...keys].filter((key) => JSON.stringify((a as Record<string, unknown>)[key]) !== JSON.stringify((b as Record<string, unknown>)[key])).sort()
 }
 
 /** A listen failure the user can fix in their settings, named as they gave it. */
@@ -136,10 +149,26 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
   if (role.announce) announceReady(logger, config, gatewayAddress, adminAddress)
 
   let closing: Promise<void> | null = null
+  let page = config.page
   return {
     gatewayAddress,
     adminAddress,
     ctx,
+    reload (next) {
+      const wanted = next === undefined ? page : next.page
+      try {
+        gateway?.reloadPage(wanted)
+        page = wanted
+        logger.info({ page: wanted ?? 'default' }, 'reloaded the maintenance page template')
+      } catch (err) {
+        logger.error({ problem: (err as Error).message }, 'reload: keeping the previous page template')
+      }
+      if (next !== undefined) {
+        const restart = changedSettings(config, next).filter((key) => key !== 'page')
+        // Names only: values may be credentials.
+        if (restart.length > 0) logger.warn({ settings: restart }, 'reload: these changed settings take effect only after a restart')
+      }
+    },
     async close () {
       closing ??= (async () => {
         logger.info({ drainTimeoutMs: config.drainTimeoutMs }, 'shutting down: draining in-flight requests')

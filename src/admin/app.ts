@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
@@ -6,7 +7,7 @@ import { flagAdminRoutes } from '../flags/admin-routes.js'
 import { ofrepRoutes } from '../flags/ofrep-routes.js'
 import { migrationRoutes } from '../migrations/admin-routes.js'
 import { auditRoutes } from './audit-routes.js'
-import { createAuthHook } from './auth.js'
+import { bearerMatcher, createAuthHook, isOpen } from './auth.js'
 import { explainRoutes } from './explain-routes.js'
 import { adminErrorHandler } from './error-handler.js'
 import { healthRoutes } from './health-routes.js'
@@ -37,7 +38,22 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
     // Flag keys (128 characters) and user ids (256) are path parameters; Fastify's default limit is 100.
     routerOptions: { maxParamLength: 512 },
     schemaErrorFormatter: formatSchemaErrors,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A slow or silent client must not hold a connection (and a file descriptor)
+    // on the port that controls the gateway. Node checks these timeouts every
+    // connectionsCheckingInterval; answers may take as long as they need
+    // (SSE streams, analysis), only the request itself is bounded.
+    http: { headersTimeout: ctx.config.adminHeadersTimeoutMs, requestTimeout: ctx.config.adminRequestTimeoutMs, connectionsCheckingInterval: Math.min(1000, ctx.config.adminHeadersTimeoutMs) },
+    keepAliveTimeout: ctx.config.adminKeepAliveTimeoutMs
+  })
+  // Node answers `Expect: 100-continue` by itself, inviting the body before
+  // anyone looked at the token. Only a known token is invited; anyone else
+  // gets the 401 first (and the connection closed, see close-unread.ts).
+  const open = isOpen(ctx.config)
+  const known = bearerMatcher(ctx.config)
+  app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (open || known(req.headers.authorization) !== null) res.writeContinue()
+    app.server.emit('request', req, res)
   })
   // Fastify's own JSON parser (prototype-poisoning keys refused), plus a depth
   // limit: what handles a body later (ajv, structuredClone, JSON.stringify into

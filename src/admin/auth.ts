@@ -23,6 +23,29 @@ function knownTokens (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'
   return known
 }
 
+/**
+ * The token a bearer `Authorization` header presents, or null. Every known
+ * token is compared (see createAuthHook) so timing says nothing about which.
+ */
+export function bearerMatcher (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): (header: string | undefined) => KnownToken | null {
+  const known = knownTokens(config)
+  return (header) => {
+    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header ?? '')
+    if (match === null) return null
+    const presented = digest(match[1] as string)
+    let found: KnownToken | null = null
+    for (const token of known) {
+      if (timingSafeEqual(token.digest, presented) && found === null) found = token
+    }
+    return found
+  }
+}
+
+/** True when no token is configured at all (the API is open, on loopback only). */
+export function isOpen (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): boolean {
+  return knownTokens(config).length === 0
+}
+
 function requiredRole (request: FastifyRequest): Role {
   const configured = request.routeOptions.config.role
   if (configured !== undefined) return configured
@@ -38,8 +61,8 @@ function requiredRole (request: FastifyRequest): Role {
  * a loopback address) and the caller is recorded as "anonymous".
  */
 export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): onRequestHookHandler {
-  const known = knownTokens(config)
-  const open = known.length === 0
+  const match = bearerMatcher(config)
+  const open = isOpen(config)
 
   return function authenticate (request, _reply, done) {
     if (request.routeOptions.config.public === true) {
@@ -51,16 +74,7 @@ export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' 
     let actor = 'anonymous'
     let role: Role = 'admin'
     if (!open) {
-      const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(request.headers.authorization ?? '')
-      if (match === null) {
-        done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
-        return
-      }
-      const presented = digest(match[1] as string)
-      let found: KnownToken | null = null
-      for (const token of known) {
-        if (timingSafeEqual(token.digest, presented) && found === null) found = token
-      }
+      const found = match(request.headers.authorization)
       if (found === null) {
         done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
         return

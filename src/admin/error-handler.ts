@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { maskCredentials } from '../config/mask-credentials.js'
 import { errors } from '../errors.js'
+import { closeIfBodyUnread } from './close-unread.js'
 
 /** The one error body the admin API answers, whatever went wrong. */
 export interface ErrorBody {
@@ -26,7 +28,8 @@ function codeForStatus (statusCode: number): keyof typeof errors {
 }
 
 export function errorBody (statusCode: number, code: string, message: string): ErrorBody {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, code }
+  // Driver errors (pg, ioredis) may quote a connection string.
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: maskCredentials(message), code }
 }
 
 export function adminErrorHandler (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -48,5 +51,6 @@ export function adminErrorHandler (err: FastifyError, request: FastifyRequest, r
     }
   }
   if (body.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="drawbridge"')
+  closeIfBodyUnread(request, reply)
   void reply.code(body.statusCode).send(body)
 }

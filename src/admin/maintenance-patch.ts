@@ -15,7 +15,29 @@ import type { MaintenanceState } from '../state/types.js'
  * callers get the same guarantees, and add what a schema cannot say.
  */
 
-export type MaintenancePatch = Partial<Omit<MaintenanceState, 'secret' | 'updatedAt' | 'updatedBy'>> & { secret?: string | true | null }
+export type MaintenancePatch = Partial<Omit<MaintenanceState, 'secret' | 'updatedAt' | 'updatedBy'>> & { secret?: string | true | null } & Partial<ListEdits>
+
+/**
+ * Edits of single list entries, applied to the newest state inside the store's
+ * atomic update, so concurrent clients that each add one CIDR never lose one
+ * another's addition (no read-modify-write on the client side).
+ */
+export interface ListEdits {
+  allowAdd: string[]
+  allowRemove: string[]
+  exceptPathsAdd: string[]
+  exceptPathsRemove: string[]
+  pathsAdd: string[]
+  pathsRemove: string[]
+}
+
+type ListField = 'allow' | 'exceptPaths' | 'paths'
+const LIST_EDITS: ReadonlyArray<readonly [ListField, keyof ListEdits, keyof ListEdits]> = [
+  ['allow', 'allowAdd', 'allowRemove'],
+  ['exceptPaths', 'exceptPathsAdd', 'exceptPathsRemove'],
+  ['paths', 'pathsAdd', 'pathsRemove']
+]
+const EDIT_KEYS = new Set<string>(LIST_EDITS.flatMap(([, add, remove]) => [add, remove]))
 
 /** Path-safe, so `/<secret>` needs no encoding; long enough not to be guessed. */
 export const SECRET_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/
@@ -58,7 +80,20 @@ function redirectTarget (value: unknown): string | null {
   return value
 }
 
-const KNOWN = new Set(['enabled', 'message', 'retryAfter', 'startsAt', 'endsAt', 'allow', 'exceptPaths', 'paths', 'mode', 'redirect', 'secret'])
+const KNOWN = new Set(['enabled', 'message', 'retryAfter', 'startsAt', 'endsAt', 'allow', 'exceptPaths', 'paths', 'mode', 'redirect', 'secret', ...EDIT_KEYS])
+
+function cidrList (value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw invalid(`${field} must be array`)
+  value.forEach((cidr: unknown, i) => {
+    try {
+      parseCidr(cidr as string)
+    } catch (err) {
+      if (err instanceof CidrError) throw invalid(`${field}/${i} ${err.message}`)
+      throw err
+    }
+  })
+  return value as string[]
+}
 
 /**
  * Checks a patch and returns it normalised (dates as ISO strings in UTC, a
@@ -92,16 +127,7 @@ export function normalizePatch (patch: MaintenancePatch): Partial<MaintenanceSta
         out[key] = isoDate(value, key)
         break
       case 'allow':
-        if (!Array.isArray(value)) throw invalid('allow must be array')
-        value.forEach((cidr: unknown, i) => {
-          try {
-            parseCidr(cidr as string)
-          } catch (err) {
-            if (err instanceof CidrError) throw invalid(`allow/${i} ${err.message}`)
-            throw err
-          }
-        })
-        out.allow = value as string[]
+        out.allow = cidrList(value, 'allow')
         break
       case 'exceptPaths':
         out.exceptPaths = pathList(value, 'exceptPaths')
@@ -174,6 +200,70 @@ function checkRedirectLoop (next: MaintenanceState, publicUrl: string | undefine
   if (!inScope || compileAllowMatcher(next.exceptPaths)(normalized)) return
   throw invalid(`redirect ${JSON.stringify(next.redirect)} points inside the maintenance scope, so blocked clients would be redirected forever; ` +
     'add its path to exceptPaths, leave it out of paths, or redirect to another site')
+}
+
+/**
+ * Checks the add/remove edits of a patch. Throws DRAWBRIDGE_ERR_INVALID when
+ * an edit is combined with a replacement of the same list, or names an entry
+ * both to add and to remove (which one should win is not obvious).
+ */
+export function normalizeEdits (patch: MaintenancePatch): Partial<ListEdits> {
+  const out: Partial<ListEdits> = {}
+  for (const [field, add, remove] of LIST_EDITS) {
+    const adding = patch[add]
+    const removing = patch[remove]
+    if (adding === undefined && removing === undefined) continue
+    if (patch[field] !== undefined) throw invalid(`${field} replaces the whole list; it cannot be combined with ${adding === undefined ? remove : add}`)
+    const check = field === 'allow' ? cidrList : pathList
+    if (adding !== undefined) out[add] = check(adding, add)
+    if (removing !== undefined) out[remove] = pathOrAny(removing, remove)
+    const both = (out[add] ?? []).find((entry) => (out[remove] ?? []).includes(entry))
+    if (both !== undefined) throw invalid(`${JSON.stringify(both)} is in both ${add} and ${remove}`)
+  }
+  return out
+}
+
+/** Removing an entry that is not in the list is not an error (idempotent), so removals are only type-checked. */
+function pathOrAny (value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw invalid(`${field} must be array`)
+  value.forEach((entry, i) => { if (typeof entry !== 'string') throw invalid(`${field}/${i} must be string`) })
+  return value as string[]
+}
+
+/**
+ * Applies the edits to the newest lists: additions are appended unless already
+ * present, removals drop every equal entry. `pathsAdd` on an unscoped state
+ * (paths null: every path) starts a scope; removing the last scoped path is a
+ * 400, since falling back to every path would widen maintenance silently.
+ */
+export function applyEdits (m: MaintenanceState, edits: Partial<ListEdits>): MaintenanceState {
+  const next = { ...m }
+  for (const [field, add, remove] of LIST_EDITS) {
+    const adding = edits[add]
+    const removing = edits[remove]
+    if (adding === undefined && removing === undefined) continue
+    let list = [...(m[field] ?? [])]
+    if (removing !== undefined) {
+      const drop = new Set(removing)
+      list = list.filter((entry) => !drop.has(entry))
+    }
+    if (adding !== undefined) {
+      const have = new Set(list)
+      for (const entry of adding) {
+        if (!have.has(entry)) {
+          have.add(entry)
+          list.push(entry)
+        }
+      }
+    }
+    if (field === 'paths') {
+      if (list.length === 0 && m.paths !== null) throw invalid('pathsRemove would leave no path prefix; set "paths": null to apply maintenance to every path')
+      next.paths = list.length === 0 ? null : list
+    } else {
+      next[field] = list
+    }
+  }
+  return next
 }
 
 /** Checks that need the merged state: the window must end after it starts; the redirect must not loop. */

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
 import type { MaintenanceMode, MaintenanceState } from '../state/types.js'
 import { MAX_RETRY_AFTER } from '../maintenance/retry-after.js'
+import { etagOf, notModified, preconditionsOf } from './etag.js'
 import { patchMaintenance, type MaintenancePatch } from './maintenance-service.js'
 import { REDACTED } from './redact.js'
 import type { AdminPluginOptions, Role } from './types.js'
@@ -24,7 +25,14 @@ export const MaintenancePatchSchema = Type.Object({
   // enum rather than a union of literals: ajv then names both allowed values in its message.
   mode: Type.Optional(Type.Unsafe<MaintenanceMode>({ type: 'string', enum: ['full', 'read-only'] })),
   redirect: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
-  secret: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Literal(true), Type.Null()]))
+  secret: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Literal(true), Type.Null()])),
+  // Single-entry edits applied to the newest lists (docs/concurrency.md).
+  allowAdd: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })),
+  allowRemove: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })),
+  exceptPathsAdd: Type.Optional(Type.Array(Path, { maxItems: 10_000 })),
+  exceptPathsRemove: Type.Optional(Type.Array(Path, { maxItems: 10_000 })),
+  pathsAdd: Type.Optional(Type.Array(Path, { maxItems: 10_000 })),
+  pathsRemove: Type.Optional(Type.Array(Path, { maxItems: 10_000 }))
 }, { additionalProperties: false })
 
 export const MaintenanceViewSchema = Type.Object({
@@ -68,17 +76,21 @@ export async function maintenanceRoutes (app: FastifyInstance, { ctx, gatewayAdd
   const base = (): string => bypassBase(ctx.config, gatewayAddress())
 
   app.get('/v1/maintenance', {
-    schema: { response: { 200: MaintenanceViewSchema } }
-  }, async (request) => {
+    schema: { response: { 200: MaintenanceViewSchema, 304: Type.Null() } }
+  }, async (request, reply) => {
     const state = ctx.holder.current
     if (state === null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(ctx.holder.health().reason ?? 'state not loaded')
+    const etag = etagOf(state.maintenance)
+    void reply.header('etag', etag)
+    if (notModified(request.headers['if-none-match'], etag)) return await reply.code(304).send()
     return maintenanceView(state.maintenance, base(), request.role)
   })
 
   app.patch('/v1/maintenance', {
     schema: { body: MaintenancePatchSchema, response: { 200: MaintenanceViewSchema } }
-  }, async (request) => {
-    const next = await patchMaintenance(ctx, request.actor, request.body as MaintenancePatch)
+  }, async (request, reply) => {
+    const next = await patchMaintenance(ctx, request.actor, request.body as MaintenancePatch, preconditionsOf(request.headers))
+    void reply.header('etag', etagOf(next))
     return maintenanceView(next, base(), request.role)
   })
 }

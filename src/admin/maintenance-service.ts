@@ -3,7 +3,8 @@ import type { AppContext } from '../context.js'
 import type { DrawbridgeEvent } from '../events.js'
 import type { MaintenanceState } from '../state/types.js'
 import { recordAudit } from './audit.js'
-import { checkMerged, normalizePatch, type MaintenancePatch } from './maintenance-patch.js'
+import { checkPreconditions, type Preconditions } from './etag.js'
+import { applyEdits, checkMerged, normalizeEdits, normalizePatch, type MaintenancePatch } from './maintenance-patch.js'
 import { redactSecrets } from './redact.js'
 import { storeCall } from './store-call.js'
 
@@ -31,16 +32,22 @@ export function eventFor (before: MaintenanceState, after: MaintenanceState, now
 /**
  * Merges `patch` into the maintenance state in one atomic store update: fields
  * left out keep their value, `null` clears, `secret: true` generates a new one.
+ * `allowAdd`/`allowRemove` (and the same for exceptPaths and paths) edit single
+ * entries of the newest lists. With preconditions (If-Match), a stale one
+ * throws DRAWBRIDGE_ERR_PRECONDITION_FAILED and nothing is written.
  * A bad patch throws DRAWBRIDGE_ERR_INVALID before anything is written; an
  * unreachable store throws DRAWBRIDGE_ERR_STORE_UNAVAILABLE. The change is
  * audited (secret redacted) and published on ctx.events once committed.
  */
-export async function patchMaintenance (ctx: AppContext, actor: string, patch: MaintenancePatch): Promise<MaintenanceState> {
+export async function patchMaintenance (ctx: AppContext, actor: string, patch: MaintenancePatch, pre?: Preconditions): Promise<MaintenanceState> {
   const changes = normalizePatch(patch)
+  const edits = normalizeEdits(patch)
   let before: MaintenanceState | null = null
   const state = await storeCall(async () => await ctx.store.update((draft) => {
     before = draft.maintenance
-    const next: MaintenanceState = { ...draft.maintenance, ...changes, updatedAt: new Date().toISOString(), updatedBy: actor }
+    // Against the newest state, inside the atomic update: see docs/concurrency.md.
+    checkPreconditions(pre, draft.maintenance, 'the maintenance state')
+    const next: MaintenanceState = { ...applyEdits(draft.maintenance, edits), ...changes, updatedAt: new Date().toISOString(), updatedBy: actor }
     // A new generation whenever the secret changes, even back to an earlier
     // value, so cookies issued for that earlier generation stay void.
     if (changes.secret !== undefined && changes.secret !== draft.maintenance.secret) next.secretId = changes.secret === null ? null : randomUUID()
@@ -50,7 +57,7 @@ export async function patchMaintenance (ctx: AppContext, actor: string, patch: M
   const after = state.maintenance
   const previous = before as MaintenanceState | null ?? after
 
-  ctx.logger.info({ actor, enabled: after.enabled, fields: Object.keys(changes), version: state.version }, 'maintenance updated')
+  ctx.logger.info({ actor, enabled: after.enabled, fields: [...Object.keys(changes), ...Object.keys(edits)], version: state.version }, 'maintenance updated')
   await recordAudit(ctx, {
     actor,
     action: 'maintenance.update',

@@ -2,14 +2,20 @@ import type { MaintenanceView } from '../admin/maintenance-routes.js'
 import { parseIsoDateTime } from '../input/iso-date.js'
 import { redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'
+import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
 import { createAdminClient } from './admin-client.js'
 import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
 import { printJson, printLine, relativeTime, reportApiError, table, UsageError } from './output.js'
 
 export const MAINTENANCE_HELP = `Usage: drawbridge maintenance on|off|status [options]
        (down is on, up is off, as with Laravel's artisan)
+       drawbridge maintenance allow|except|paths add|remove VALUE... [options]
 
 Turn maintenance mode on or off, or show it, through the admin API.
+
+allow|except|paths add|remove edits single entries of the allowlist (CIDRs),
+the except paths or the scoped paths. The server applies the edit to its
+newest list, so concurrent edits never lose one another (docs/concurrency.md).
 
 Each "on" starts a fresh window: message, retry, start, end, mode, paths and
 redirect are what this command gives, and anything left out is reset (use
@@ -48,6 +54,8 @@ Connection:
 Examples:
   drawbridge maintenance on --message "Upgrading the database" --ends-at +30m --secret
   drawbridge maintenance on --allow 10.0.0.0/8 --except /healthz
+  drawbridge maintenance allow add 10.0.0.0/8 2001:db8::/32
+  drawbridge maintenance except remove /healthz
   drawbridge maintenance status
   drawbridge maintenance off
 `
@@ -201,15 +209,66 @@ export function describeMaintenance (m: MaintenanceView, now = Date.now()): stri
   return `${headline(m, now)}\n${table(rows)}`
 }
 
+const LISTS = {
+  allow: { field: 'allow', add: 'allowAdd', remove: 'allowRemove', what: 'CIDR' },
+  except: { field: 'exceptPaths', add: 'exceptPathsAdd', remove: 'exceptPathsRemove', what: 'path' },
+  paths: { field: 'paths', add: 'pathsAdd', remove: 'pathsRemove', what: 'path' }
+} as const
+
+/** `allow add 10.0.0.0/8` → `{"allowAdd": ["10.0.0.0/8"]}`; bad values are usage errors (exit 2) before any request. */
+export function buildListEdit (list: string, args: string[]): { field: string, body: Record<string, string[]> } {
+  const spec = Object.hasOwn(LISTS, list) ? LISTS[list as keyof typeof LISTS] : undefined
+  if (spec === undefined) throw new UsageError(`maintenance: unknown list "${list}"`)
+  const [verb, ...values] = args
+  if (verb !== 'add' && verb !== 'remove') {
+    throw new UsageError(`maintenance ${list}: expected add or remove${verb === undefined ? '' : ` (got "${verb}")`}`, `drawbridge maintenance ${list} add ${spec.what === 'CIDR' ? '10.0.0.0/8' : '/healthz'}`)
+  }
+  if (values.length === 0) throw new UsageError(`maintenance ${list} ${verb}: give at least one ${spec.what}`)
+  for (const value of values) {
+    if (spec.what === 'CIDR') {
+      try {
+        parseCidr(value)
+      } catch (err) {
+        if (err instanceof CidrError) throw new UsageError(`maintenance ${list} ${verb}: ${err.message}`)
+        throw err
+      }
+    } else if (!value.startsWith('/')) {
+      throw new UsageError(`maintenance ${list} ${verb}: "${value}" is not a path (it must start with /)`)
+    }
+  }
+  return { field: spec.field, body: { [verb === 'add' ? spec.add : spec.remove]: values } }
+}
+
+async function runListEdit (list: string, rest: string[]): Promise<number> {
+  const parsed = parseArgs(rest, {})
+  if (parsed.options.help === true) {
+    process.stdout.write(MAINTENANCE_HELP)
+    return 0
+  }
+  const { field, body } = buildListEdit(list, parsed.positionals)
+  const client = createAdminClient({ url: stringOption(parsed, 'admin-url'), token: stringOption(parsed, 'admin-token') })
+  const res = await client.request<MaintenanceView>('PATCH', '/v1/maintenance', body)
+  const json = parsed.options.json === true
+  if (res.status !== 200) return reportApiError(res.status, res.body, json)
+  if (json) {
+    printJson(res.body)
+  } else {
+    const entries = (res.body as unknown as Record<string, string[] | null>)[field]
+    printLine(`${field}: ${entries === null || entries === undefined || entries.length === 0 ? (field === 'paths' ? 'all paths' : '-') : entries.join(', ')}`)
+  }
+  return 0
+}
+
 export async function run (args: string[]): Promise<number> {
   const [action, ...rest] = args
   if (action === undefined || action === '--help' || action === '-h' || action === 'help') {
     process.stdout.write(MAINTENANCE_HELP)
     return action === undefined ? 2 : 0
   }
+  if (action === 'allow' || action === 'except' || action === 'paths') return await runListEdit(action, rest)
   const verb = action === 'down' ? 'on' : action === 'up' ? 'off' : action
   if (verb !== 'on' && verb !== 'off' && verb !== 'status') {
-    throw new UsageError(`maintenance: unknown action "${action}" (expected on, off, status, or down/up)`, 'drawbridge maintenance --help')
+    throw new UsageError(`maintenance: unknown action "${action}" (expected on, off, status, down/up, or allow/except/paths add|remove)`, 'drawbridge maintenance --help')
   }
   const parsed = parseArgs(rest, OPTIONS)
   if (parsed.options.help === true) {

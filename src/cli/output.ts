@@ -1,3 +1,5 @@
+import { maskCredentials } from '../config/mask-credentials.js'
+
 /**
  * Everything the CLI prints goes through here: human text or `--json` on
  * stdout, one-line errors on stderr. Exit codes: 0 ok, 1 the operation failed
@@ -29,7 +31,7 @@ export function printJson (value: unknown): void {
 }
 
 export function printError (text: string): void {
-  process.stderr.write(`drawbridge: ${text}\n`)
+  process.stderr.write(`drawbridge: ${maskCredentials(text)}\n`)
 }
 
 /** `  key        value` rows with the values aligned. */

@@ -2,9 +2,10 @@ import cluster from 'node:cluster'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TSchema } from '@sinclair/typebox'
 import { loadConfig } from '../config/load.js'
-import { ConfigSchema } from '../config/schema.js'
+import { ConfigSchema, type Config } from '../config/schema.js'
 import { SETTINGS } from '../config/settings.js'
 import { createLogger } from '../logger.js'
+import type { RunningDrawbridge } from '../server.js'
 
 /** `drawbridge serve --help`, generated from the config schema so it can never drift from it. */
 export function serveHelp (): string {
@@ -62,15 +63,33 @@ export async function run (args: string[]): Promise<number> {
   // Listen for signals before the ports open, so a SIGTERM during start-up still shuts down cleanly.
   const firstSignal = nextSignal(index === null ? ['SIGTERM', 'SIGINT'] : ['SIGTERM'])
   // Loaded only once the config is valid, so a config error is reported without loading the proxy.
+  // SIGHUP would kill the process by default; operators send it to reload (nginx -s reload).
+  let running: RunningDrawbridge | null = null
+  process.on('SIGHUP', () => {
+    if (running === null) {
+      logger.info({ signal: 'SIGHUP' }, 'SIGHUP during start-up: nothing to reload yet')
+      return
+    }
+    logger.info({ signal: 'SIGHUP' }, 'SIGHUP: reloading the page template and re-reading the config')
+    let next: Config | undefined
+    try {
+      next = loadConfig(args, process.env)
+    } catch (err) {
+      // The process keeps running with the config it started with.
+      logger.error({ problem: (err as Error).message }, 'reload: the config is invalid now; keeping the running config')
+    }
+    running.reload(next)
+  })
   const { startDrawbridge } = await import('../server.js')
-  const running = await startDrawbridge(config, logger, index === null ? undefined : { admin: index === 0, announce: false })
+  running = await startDrawbridge(config, logger, index === null ? undefined : { admin: index === 0, announce: false })
   if (index !== null) reportReady(running.gatewayAddress, running.adminAddress)
 
   const signal = await firstSignal
   logger.info({ signal }, 'signal received')
+  const current = running
   const abort = new AbortController()
   const code = await Promise.race([
-    running.close().then(() => 0),
+    current.close().then(() => 0),
     nextSignal(index === null ? ['SIGTERM', 'SIGINT'] : ['SIGTERM']).then((again) => {
       logger.warn({ signal: again }, 'second signal: exiting without waiting for the drain')
       return 1

@@ -1,16 +1,19 @@
 /**
- * A URL setting as it may be shown in an error or a log line: whatever stands
- * before the last `@` (user, password, or a token used as the user name) is
- * replaced by `***`, and `password=` parameters are blanked. Works on text that
- * is not a valid URL, because that is exactly when the value gets quoted back
- * (`postgres//admin:hunter2@db` is a typo, and still a password).
+ * Hides credentials in a text (an error message, a setting echoed back), in a
+ * URL or not: a mistyped URL (`postgres//app:pw@db`) is exactly the one that
+ * cannot be parsed, and it still holds the password. The password of every
+ * `user:password@host` is replaced (the user name is kept so the message still
+ * says which account it was; a password may itself contain `@`, so it runs to
+ * the last `@` before whitespace, a quote or a `/`), and `password=`-style
+ * parameters are blanked.
  */
+const USERINFO = /([\w.%+~-]*):([^\s"'<>/]+)@/g
+const PARAMS = /([?&;\s](?:password|pass|pwd|secret|token)=)[^&;\s]*/gi
+
+export const MASK = '****'
+
 export function maskCredentials (text: string): string {
-  let out = text.replace(/([?&;\s](?:password|pass|pwd|secret|token)=)[^&;\s]*/gi, '$1***')
-  const at = out.lastIndexOf('@')
-  if (at >= 0) {
-    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*(?::\/*|\/\/)/.exec(out)?.[0] ?? ''
-    out = scheme + '***' + out.slice(at)
-  }
-  return out
+  const out = text.replace(PARAMS, `$1${MASK}`)
+  if (!out.includes('@')) return out
+  return out.replace(USERINFO, (_all, user: string) => `${user}:${MASK}@`)
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { etagOf, preconditionsOf } from '../admin/etag.js'
 import type { AdminPluginOptions } from '../admin/types.js'
 import { getOwn } from '../state/dict.js'
 import type { Flag } from '../state/types.js'
@@ -48,9 +49,11 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
 
   app.get('/v1/flags/:key', {
     schema: { params: KeyParams, response: { 200: FlagViewSchema } }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { key } = request.params as { key: string }
     const flag = await getFlag(ctx, key)
+    // No 304 here: the answer also carries lastEvaluatedAt, which moves without the flag changing.
+    void reply.header('etag', etagOf(flag))
     return view(flag, await runtime.snapshot())
   })
 
@@ -58,23 +61,26 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
     schema: { params: KeyParams, body: FlagPutSchema, response: { 200: FlagViewSchema, 201: FlagViewSchema } }
   }, async (request, reply) => {
     const { key } = request.params as { key: string }
-    const { flag, created } = await putFlag(ctx, request.actor, key, request.body as FlagBody)
+    const { flag, created } = await putFlag(ctx, request.actor, key, request.body as FlagBody, preconditionsOf(request.headers))
     if (created) void reply.code(201)
+    void reply.header('etag', etagOf(flag))
     return view(flag, runtime.usage)
   })
 
   app.patch('/v1/flags/:key', {
     schema: { params: KeyParams, body: FlagPatchSchema, response: { 200: FlagViewSchema } }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { key } = request.params as { key: string }
-    return view(await patchFlag(ctx, request.actor, key, request.body as FlagBody), runtime.usage)
+    const flag = await patchFlag(ctx, request.actor, key, request.body as FlagBody, preconditionsOf(request.headers))
+    void reply.header('etag', etagOf(flag))
+    return view(flag, runtime.usage)
   })
 
   app.delete('/v1/flags/:key', {
     schema: { params: KeyParams }
   }, async (request, reply) => {
     const { key } = request.params as { key: string }
-    await deleteFlag(ctx, request.actor, key)
+    await deleteFlag(ctx, request.actor, key, preconditionsOf(request.headers))
     return await reply.code(204).send()
   })
 

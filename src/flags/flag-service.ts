@@ -1,4 +1,5 @@
 import { recordAudit } from '../admin/audit.js'
+import { checkPreconditions, type Preconditions } from '../admin/etag.js'
 import { storeCall } from '../admin/store-call.js'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
@@ -12,7 +13,8 @@ import type { FlagBody, OverrideBody } from './schemas.js'
  * Every flag change goes through here: one atomic `ctx.store.update`, then an
  * audit entry (who, before → after) and a `flag.changed` event. Validation and
  * the `requires` check run inside the update against the newest state, so a
- * concurrent change on another replica cannot slip between check and write.
+ * concurrent change on another replica cannot slip between check and write;
+ * the same holds for If-Match (docs/concurrency.md).
  */
 
 type Ctx = Pick<AppContext, 'store' | 'holder' | 'logger' | 'events' | 'appliedMigrations'>
@@ -65,11 +67,12 @@ async function changed (ctx: Ctx, actor: string, action: string, target: string,
 }
 
 /** PUT: create or replace. `created` tells the route whether to answer 201. */
-export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagBody): Promise<{ flag: Flag, created: boolean }> {
+export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagBody, pre?: Preconditions): Promise<{ flag: Flag, created: boolean }> {
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
     before = getOwn(draft.flags, key)
+    checkPreconditions(pre, before, `flag ${key}`)
     after = flagFromPut(key, body, before, new Date().toISOString())
     checkFlag(after)
     await checkRequires(ctx, before, after)
@@ -82,12 +85,13 @@ export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagB
   return { flag, created }
 }
 
-export async function patchFlag (ctx: Ctx, actor: string, key: string, body: FlagBody): Promise<Flag> {
+export async function patchFlag (ctx: Ctx, actor: string, key: string, body: FlagBody, pre?: Preconditions): Promise<Flag> {
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
     before = getOwn(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    checkPreconditions(pre, before, `flag ${key}`)
     after = flagFromPatch(before, body, new Date().toISOString())
     checkFlag(after)
     await checkRequires(ctx, before, after)
@@ -120,12 +124,13 @@ export async function setFlagEnabled (ctx: Ctx, actor: string, key: string, enab
 }
 
 /** Removes the flag and every override of it. */
-export async function deleteFlag (ctx: Ctx, actor: string, key: string): Promise<void> {
+export async function deleteFlag (ctx: Ctx, actor: string, key: string, pre?: Preconditions): Promise<void> {
   let before: Flag | undefined
   let overrides: Record<string, FlagOverride> | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
     before = getOwn(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    checkPreconditions(pre, before, `flag ${key}`)
     overrides = getOwn(draft.overrides, key)
     deleteOwn(draft.flags, key)
     deleteOwn(draft.overrides, key)

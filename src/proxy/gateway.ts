@@ -11,6 +11,7 @@ import { decide } from '../maintenance/decide.js'
 import { loadPageTemplate, prefersJson, type Rendered } from '../maintenance/page.js'
 import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../maintenance/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
+import type { SharedState } from '../state/types.js'
 import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
@@ -33,6 +34,8 @@ const NO_FLAGS: RequestFlagsResolver = Object.freeze({ resolve: () => NONE_RESOL
 export interface Gateway {
   listen (host: string, port: number): Promise<string /* bound host:port */>
   close (drainMs: number): Promise<void>
+  /** Re-reads the page template (SIGHUP) and re-renders the answers; throws ConfigError, keeping the old page, when it cannot be read. */
+  reloadPage (path: string | undefined): void
 }
 
 type Outcome = DecisionRule | 'flag-gate'
@@ -77,7 +80,7 @@ function firstValue (value: string | string[] | undefined): string | undefined {
 export async function buildGateway (ctx: AppContext, options: GatewayOptions = {}): Promise<Gateway> {
   const { config, logger, metrics } = ctx
   const log = logger.child({ component: 'gateway' })
-  const template = loadPageTemplate(config.page)
+  let template = loadPageTemplate(config.page)
   let trusted: CidrSet
   try {
     trusted = CidrSet.compile(config.trustedProxies)
@@ -107,9 +110,11 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   let compiled: CompiledMaintenance = compileFallback(config.failPolicy, template, cookieTtl)
   // Matchers of the secrets this process has seen retired: their paths stay out of the access log.
   const retiredSecrets: Array<(path: string) => boolean> = []
+  let lastState: SharedState | null = null
   const stopWatching = ctx.holder.onChange((state) => {
     // After every listener (the flags runtime too) has seen the new state.
     setImmediate(recheckTunnels)
+    lastState = state
     const previous = compiled
     compiled = compileMaintenance(state.maintenance, {
       signingKey: config.signingKey ?? state.signingKey,
@@ -409,6 +414,13 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       const address = server?.address()
       if (address === null || address === undefined || typeof address === 'string') return `${host}:${port}`
       return formatAddress(address.address, address.port)
+    },
+    reloadPage (path) {
+      template = loadPageTemplate(path)
+      // One assignment: requests in flight keep the answers they started with.
+      compiled = lastState === null
+        ? compileFallback(config.failPolicy, template, cookieTtl)
+        : compileMaintenance(lastState.maintenance, { signingKey: config.signingKey ?? lastState.signingKey, template, cookieTtlSeconds: cookieTtl })
     },
     async close (drainMs) {
       if (closing) return

@@ -5,6 +5,7 @@ import { initialState } from './initial-state.js'
 import { withOwnDicts } from './state-codec.js'
 import { checkWritable } from './state-schema.js'
 import { encodeStateFile, readStateFile, StateFileInvalid, writeFileAtomic } from './state-file.js'
+import { acquireStateFileLock, type StateFileLock } from './state-file-lock.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
 export const DEFAULT_AUDIT_LIMIT = 1000
@@ -35,17 +36,27 @@ export class MemoryStore implements StateStore {
   /** Why the state file cannot be used; while set, nothing is loaded from or written to it. */
   private fileInvalid: string | null = null
   private closed = false
+  private lock: StateFileLock | null = null
 
   /**
-   * Throws ConfigError when the state file is unreadable or in a missing
-   * directory. A corrupt file does not throw: load and writes are refused
-   * (503, naming the file) until it is repaired or removed.
+   * Throws ConfigError when the state file is unreadable, in a missing
+   * directory, or owned by another process. A corrupt file does not throw:
+   * load and writes are refused (503, naming the file) until it is repaired or removed.
    */
   constructor (options: MemoryStoreOptions) {
     this.logger = options.logger
     this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
     this.stateFile = options.stateFile === undefined ? null : resolve(options.stateFile)
-    if (this.stateFile !== null) this.readFile(this.stateFile)
+    if (this.stateFile !== null) {
+      // Before reading: the owner may be writing it.
+      this.lock = acquireStateFileLock(this.stateFile, this.logger)
+      try {
+        this.readFile(this.stateFile)
+      } catch (err) {
+        this.lock.release()
+        throw err
+      }
+    }
   }
 
   private readFile (path: string): void {
@@ -133,6 +144,7 @@ export class MemoryStore implements StateStore {
     this.closed = true
     this.listeners.clear()
     await this.chain.catch(() => {})
+    this.lock?.release()
   }
 
   /** Runs `task` after every task queued before it; a failed task does not stop the chain. */

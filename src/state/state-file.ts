@@ -58,7 +58,8 @@ export function readStateFile (path: string): StateFileContents | null {
   }
 }
 
-function checkDirectory (path: string): void {
+/** ConfigError when the directory that should hold `path` does not exist. */
+export function checkDirectory (path: string): void {
   const dir = dirname(path)
   let isDir = false
   try {
