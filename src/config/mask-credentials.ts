@@ -15,5 +15,6 @@ export const MASK = '****'
 export function maskCredentials (text: string): string {
   const out = text.replace(PARAMS, `$1${MASK}`)
   if (!out.includes('@')) return out
-  return out.replace(USERINFO, (_all, user: string) => `${user}:${MASK}@`)
+  // A user name alone may be a token (redis://token@host): masked too.
+  return out.replace(USERINFO, (_all, user: string) => `${user}:${MASK}@`).replace(/(\/\/|^|[\s"'])([^\s/@:"']+)@/g, `$1${MASK}@`)
 }

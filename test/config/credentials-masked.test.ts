@@ -7,13 +7,13 @@ const PASSWORD = 'hunter2-s3cret'
 
 t.test('a mistyped database or Redis URL exits 2 naming the setting, without the password', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
-    ['DRAWBRIDGE_DATABASE_URL', `postgres//admin:${PASSWORD}@db:5432/app`, /DRAWBRIDGE_DATABASE_URL: "postgres\/\/\*\*\*@db:5432\/app" is not a URL/],
-    ['DRAWBRIDGE_DATABASE_URL', `mysql://admin:${PASSWORD}@db/app`, /DRAWBRIDGE_DATABASE_URL: "mysql:\/\/\*\*\*@db\/app" must use postgres/],
-    ['DRAWBRIDGE_DATABASE_URL', `db:5432/app?user=admin&password=${PASSWORD}`, /DRAWBRIDGE_DATABASE_URL: .*password=\*\*\*/],
-    ['DRAWBRIDGE_REDIS_URL', `redis//default:${PASSWORD}@cache:6379`, /DRAWBRIDGE_REDIS_URL: "redis\/\/\*\*\*@cache:6379" is not a URL/],
+    ['DRAWBRIDGE_DATABASE_URL', `postgres//admin:${PASSWORD}@db:5432/app`, /DRAWBRIDGE_DATABASE_URL: "postgres\/\/admin:\*\*\*\*@db:5432\/app" is not a URL/],
+    ['DRAWBRIDGE_DATABASE_URL', `mysql://admin:${PASSWORD}@db/app`, /DRAWBRIDGE_DATABASE_URL: "mysql:\/\/admin:\*\*\*\*@db\/app" must use postgres/],
+    ['DRAWBRIDGE_DATABASE_URL', `db:5432/app?user=admin&password=${PASSWORD}`, /DRAWBRIDGE_DATABASE_URL: .*password=\*\*\*\*/],
+    ['DRAWBRIDGE_REDIS_URL', `redis//default:${PASSWORD}@cache:6379`, /DRAWBRIDGE_REDIS_URL: "redis\/\/default:\*\*\*\*@cache:6379" is not a URL/],
     ['DRAWBRIDGE_REDIS_URL', `https://default:${PASSWORD}@cache:6379`, /DRAWBRIDGE_REDIS_URL: .* must use redis or rediss/],
-    ['DRAWBRIDGE_REDIS_URL', `redis://:${PASSWORD}@cache:99999`, /DRAWBRIDGE_REDIS_URL: "redis:\/\/\*\*\*@cache:99999"/],
-    ['DRAWBRIDGE_REDIS_URL', `${PASSWORD}@cache`, /DRAWBRIDGE_REDIS_URL: "\*\*\*@cache"/]
+    ['DRAWBRIDGE_REDIS_URL', `redis://:${PASSWORD}@cache:99999`, /DRAWBRIDGE_REDIS_URL: "redis:\/\/:\*\*\*\*@cache:99999"/],
+    ['DRAWBRIDGE_REDIS_URL', `${PASSWORD}@cache`, /DRAWBRIDGE_REDIS_URL: "\*\*\*\*@cache"/]
   ]
   const results = await Promise.all(cases.map(async ([env, value]) => await runDrawbridge(['serve', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { [env]: value })))
   cases.forEach(([env, value, message], i) => {
@@ -25,7 +25,7 @@ t.test('a mistyped database or Redis URL exits 2 naming the setting, without the
 })
 
 t.test('maskCredentials', async (t) => {
-  t.equal(maskCredentials('postgres://u:p@ss@db/app'), 'postgres://***@db/app', 'a password containing @')
-  t.equal(maskCredentials('redis://token@cache:6379'), 'redis://***@cache:6379', 'a token as user name')
+  t.equal(maskCredentials('postgres://u:p@ss@db/app'), 'postgres://u:****@db/app', 'a password containing @')
+  t.equal(maskCredentials('redis://token@cache:6379'), 'redis://****@cache:6379', 'a token as user name')
   t.equal(maskCredentials('redis://cache:6379/0'), 'redis://cache:6379/0', 'nothing to mask')
 })
