@@ -24,11 +24,11 @@ const GROUPS: Record<string, Record<string, unknown>> = {
 }
 
 /** null when the object is valid, else what is wrong with it. */
-export function schemaErrors (obj: { apiVersion?: string, kind?: string }): string | null {
-  const model = GROUPS[obj.apiVersion ?? '']?.[obj.kind ?? ''] as Validating | undefined
-  if (model === undefined) return `no schema for ${obj.apiVersion ?? '?'} ${obj.kind ?? '?'}`
+export function schemaErrors (obj: { apiVersion?: string, kind?: string, [field: string]: unknown }): string | null {
+  const Model = GROUPS[obj.apiVersion ?? '']?.[obj.kind ?? ''] as Validating | undefined
+  if (Model === undefined) return `no schema for ${obj.apiVersion ?? '?'} ${obj.kind ?? '?'}`
   try {
-    new model(obj).validate()
+    new Model(obj).validate()
     return null
   } catch (err) {
     return (err as Error).message

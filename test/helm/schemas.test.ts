@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { findHelm } from '../../scripts/helm-binary.js'
 import { CHART_DIR, EXAMPLES_DIR, helmTemplate, readCommittedExample, withSidecarDependency } from '../../scripts/render-helm-examples.js'
@@ -13,8 +13,6 @@ function check (t: Test, name: string, text: string): void {
   t.ok(objs.length > 0, `${name}: renders objects`)
   for (const obj of objs) t.equal(schemaErrors(obj), null, `${name}: ${obj.kind ?? '?'} ${obj.metadata?.name ?? '?'} matches the schema`)
 }
-
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('the validator catches what the API server would refuse', async (t) => {
   const deploy = parseAllDocuments(readCommittedExample('standalone-minimal.yaml')).map((d) => d.toJS()).find((o) => o?.kind === 'Deployment')
