@@ -104,7 +104,11 @@ function run (helm: string): void {
       t.equal(init.restartPolicy, 'Always')
       t.same(init.startupProbe.httpGet, { path: '/readyz', port: 'admin' }, 'the app starts once Drawbridge has its state')
       t.equal(init.env.find((e: { name: string }) => e.name === 'DRAWBRIDGE_UPSTREAM').value, 'http://127.0.0.1:3000')
+      // The app sleeps 5 + 10 s, exits, then Drawbridge gets its own preStop (5 s) and SIGTERM: 5 + 10 + 5 + 5 extra.
+      t.equal(pod.terminationGracePeriodSeconds, 25, 'the native sidecar\'s own preStop comes after the app\'s')
+      t.same(pod.containers[0].lifecycle.preStop.exec.command, ['sleep', '15'])
       const plain = find(objects(helmTemplate(helm, 'shop', dir, ['--kube-version', '1.29.0'])), 'Deployment').spec.template.spec
+      t.equal(plain.terminationGracePeriodSeconds, 20)
       t.equal(plain.containers[1].restartPolicy, undefined, 'a regular container has no restartPolicy')
     })
   })

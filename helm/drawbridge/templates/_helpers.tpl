@@ -105,8 +105,14 @@ place so both modes (and the sidecar include) enforce the same rules.
 {{- end -}}
 {{- end -}}
 
+{{/*
+preStop sleep + drain + extra. A native sidecar only gets its SIGTERM (and
+runs its own preStop sleep) once the app containers have exited after their
+preStop sleep (drawbridge.appPreStopSleepSeconds), so its sleep comes on top.
+*/}}
 {{- define "drawbridge.terminationGracePeriodSeconds" -}}
-{{- add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainTimeoutSeconds) (int .Values.shutdown.extraGraceSeconds) -}}
+{{- $native := and (eq .Values.mode "sidecar") .Values.sidecar.native -}}
+{{- add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainTimeoutSeconds) (int .Values.shutdown.extraGraceSeconds) (ternary (int .Values.shutdown.preStopSleepSeconds) 0 $native) -}}
 {{- end -}}
 
 {{/*
