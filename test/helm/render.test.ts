@@ -87,7 +87,7 @@ function run (helmBin: string): void {
 
   t.test('standalone: deployment, services, secret, configmap, pdb; probes and shutdown timing', async (t) => {
     const objs = objects(helmTemplate(helmBin, 'gate', CHART_DIR, [...BASE, '--set', 'shutdown.preStopSleepSeconds=7', '--set', 'shutdown.drainTimeoutSeconds=25', '--set', 'shutdown.extraGraceSeconds=3']))
-    t.same(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'Service'])
+    t.same(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'ServiceAccount'])
     const deploy = find(objs, 'Deployment')
     const pod = deploy.spec.template.spec
     t.equal(deploy.spec.replicas, 1)
@@ -138,9 +138,9 @@ function run (helmBin: string): void {
     t.ok(find(objs, 'NetworkPolicy'))
   })
 
-  t.test('sidecar: the chart alone renders config only; the include adds the container beside the app', async (t) => {
+  t.test('sidecar: the chart alone renders no workload; the include adds the container beside the app', async (t) => {
     const own = objects(readCommittedExample('sidecar.yaml'))
-    t.same(own.map((o) => o.kind).sort(), ['ConfigMap', 'Secret'])
+    t.same(own.map((o) => o.kind).sort(), ['ConfigMap', 'PodDisruptionBudget', 'PodMonitor', 'Secret', 'ServiceAccount'])
     const app = objects(readCommittedExample('sidecar-app.yaml'))
     const deploy = find(app, 'Deployment')
     const containers = deploy.spec.template.spec.containers as any[]

@@ -45,6 +45,27 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/* Takes (dict "Values" v "Release" r), like the names above. */}}
+{{- define "drawbridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "drawbridge.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Labels of the application's pods in sidecar mode (sidecar.podSelector), each
+value rendered with tpl so it may name the release. Takes the chart's root context.
+*/}}
+{{- define "drawbridge.podSelector" -}}
+{{- $labels := dict -}}
+{{- range $k, $v := .Values.sidecar.podSelector -}}
+{{- $_ := set $labels $k (tpl $v $) -}}
+{{- end -}}
+{{- toYaml $labels -}}
+{{- end -}}
+
 {{- define "drawbridge.authSecretName" -}}
 {{- default (include "drawbridge.fullname" .) .Values.auth.existingSecret -}}
 {{- end -}}
@@ -79,10 +100,28 @@ place so both modes (and the sidecar include) enforce the same rules.
 {{- if and (eq .Values.mode "standalone") (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) (not .Values.redis.url) (not .Values.redis.existingSecret) -}}
 {{- fail "drawbridge: redis.url (or redis.existingSecret) is required when replicaCount > 1 or autoscaling is enabled: replicas share the maintenance state through Redis, and without it each replica would have its own" -}}
 {{- end -}}
+{{- if and (eq .Values.mode "sidecar") .Values.serviceMonitor.enabled (not .Values.sidecar.podSelector) -}}
+{{- fail "drawbridge: serviceMonitor.enabled in sidecar mode renders a PodMonitor for the application's pods: set sidecar.podSelector to their labels, e.g. --set sidecar.podSelector.app=my-app" -}}
+{{- end -}}
 {{- end -}}
 
+{{/*
+preStop sleep + drain + extra. A native sidecar only gets its SIGTERM (and
+runs its own preStop sleep) once the app containers have exited after their
+preStop sleep (drawbridge.appPreStopSleepSeconds), so its sleep comes on top.
+*/}}
 {{- define "drawbridge.terminationGracePeriodSeconds" -}}
-{{- add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainTimeoutSeconds) (int .Values.shutdown.extraGraceSeconds) -}}
+{{- $native := and (eq .Values.mode "sidecar") .Values.sidecar.native -}}
+{{- add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainTimeoutSeconds) (int .Values.shutdown.extraGraceSeconds) (ternary (int .Values.shutdown.preStopSleepSeconds) 0 $native) -}}
+{{- end -}}
+
+{{/*
+The preStop sleep for the application container beside the sidecar: both get
+SIGTERM together, so the app must outlive Drawbridge's preStop sleep and drain.
+Takes (dict "Values" v).
+*/}}
+{{- define "drawbridge.appPreStopSleepSeconds" -}}
+{{- add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainTimeoutSeconds) -}}
 {{- end -}}
 
 {{/*
@@ -93,6 +132,10 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
 - name: drawbridge
   image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
   imagePullPolicy: {{ .Values.image.pullPolicy }}
+  {{- if .native }}
+  # A native sidecar: an init container that keeps running beside the app.
+  restartPolicy: Always
+  {{- end }}
   args: ["serve"]
   ports:
     - name: http
@@ -237,6 +280,12 @@ For other charts: the Drawbridge container to put beside an application
 container in the same pod, proxying to http://127.0.0.1:<appPort>. Add this
 chart as a dependency (mode: sidecar), then in the pod spec:
 
+  serviceAccountName: {{ include "drawbridge.serviceAccountName" (dict "Values" .Values.drawbridge "Release" .Release) }}
+  automountServiceAccountToken: false
+  {{- with include "drawbridge.sidecarInitContainers" (dict "root" $ "values" .Values.drawbridge "appPort" 3000) }}
+  initContainers:
+    {{- . | nindent 4 }}
+  {{- end }}
   containers:
     - name: app
       ...
@@ -247,15 +296,33 @@ chart as a dependency (mode: sidecar), then in the pod spec:
 and point the pod's Service at the container port named "http" (the gateway).
 appPort defaults to values.sidecar.appPort. Pass "replicas" (the pod's replica
 count) to have the chart insist on Redis when there is more than one.
+With sidecar.native the container comes from "drawbridge.sidecarInitContainers"
+and "drawbridge.sidecar" renders nothing; without it, the reverse. Include both,
+and the values alone choose.
 */}}
-{{- define "drawbridge.sidecar" -}}
+{{- define "drawbridge.sidecarContainer" -}}
 {{- $ctx := dict "Values" .values "Release" .root.Release -}}
 {{- include "drawbridge.validate" $ctx -}}
 {{- if and (gt (int (default 1 .replicas)) 1) (not .values.redis.url) (not .values.redis.existingSecret) -}}
 {{- fail "drawbridge: redis.url (or redis.existingSecret) is required when the pod has more than one replica: replicas share the maintenance state through Redis" -}}
 {{- end -}}
 {{- $appPort := default .values.sidecar.appPort .appPort -}}
-{{- include "drawbridge.container" (merge (dict "upstream" (printf "http://127.0.0.1:%v" $appPort)) $ctx) -}}
+{{- include "drawbridge.container" (merge (dict "upstream" (printf "http://127.0.0.1:%v" $appPort) "native" .values.sidecar.native) $ctx) -}}
+{{- end -}}
+
+{{- define "drawbridge.sidecar" -}}
+{{- if not .values.sidecar.native -}}
+{{- include "drawbridge.sidecarContainer" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.sidecarInitContainers" -}}
+{{- if .values.sidecar.native -}}
+{{- if not (semverCompare ">=1.29.0-0" .root.Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "drawbridge: sidecar.native needs Kubernetes >= 1.29 (init containers with restartPolicy: Always), this cluster is %s; unset it, or pass --kube-version to helm template" .root.Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+{{- include "drawbridge.sidecarContainer" . -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "drawbridge.sidecarVolumes" -}}
