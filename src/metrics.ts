@@ -6,6 +6,29 @@
 
 type LabelValues = Record<string, string>
 
+/**
+ * How one metric's samples from several workers become one: counters and
+ * histograms add up; a gauge says which value stands for the cluster. The
+ * names are prom-client's (AggregatorRegistry), whose cluster scrape this follows.
+ */
+export type Aggregator = 'sum' | 'min' | 'max' | 'first'
+
+export interface Sample {
+  /** Full sample name (a histogram's `_bucket`, `_sum`, `_count`). */
+  name: string
+  labels: LabelValues
+  value: number
+}
+
+/** One metric's samples as plain data: what a worker sends the primary, and what is rendered. */
+export interface MetricFamily {
+  name: string
+  help: string
+  type: 'counter' | 'gauge' | 'histogram'
+  aggregator: Aggregator
+  samples: Sample[]
+}
+
 function escapeLabel (value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
@@ -17,7 +40,17 @@ function labelText (labels: LabelValues): string {
 }
 
 interface Metric {
-  render (): string
+  snapshot (): MetricFamily
+}
+
+/** The Prometheus text format (0.0.4) of `families`. */
+export function renderFamilies (families: MetricFamily[]): string {
+  let out = ''
+  for (const family of families) {
+    out += `# HELP ${family.name} ${family.help}\n# TYPE ${family.name} ${family.type}\n`
+    for (const sample of family.samples) out += `${sample.name}${labelText(sample.labels)} ${sample.value}\n`
+  }
+  return out
 }
 
 export class Counter implements Metric {
@@ -38,16 +71,15 @@ export class Counter implements Metric {
 
   inc (labels: LabelValues = {}, by = 1): void { this.labels(labels).inc(by) }
 
-  render (): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
-    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value}\n`
-    return out
+  snapshot (): MetricFamily {
+    const samples = [...this.values.values()].map(({ labels, value }) => ({ name: this.name, labels, value }))
+    return { name: this.name, help: this.help, type: 'counter', aggregator: 'sum', samples }
   }
 }
 
 export class Gauge implements Metric {
   private readonly values = new Map<string, { labels: LabelValues, value: number }>()
-  constructor (readonly name: string, readonly help: string, private readonly collect?: () => void) {}
+  constructor (readonly name: string, readonly help: string, private readonly aggregator: Aggregator = 'sum', private readonly collect?: () => void) {}
 
   set (value: number, labels: LabelValues = {}): void {
     const key = labelText(labels)
@@ -56,11 +88,10 @@ export class Gauge implements Metric {
     else entry.value = value
   }
 
-  render (): string {
+  snapshot (): MetricFamily {
     this.collect?.()
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n`
-    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value}\n`
-    return out
+    const samples = [...this.values.values()].map(({ labels, value }) => ({ name: this.name, labels, value }))
+    return { name: this.name, help: this.help, type: 'gauge', aggregator: this.aggregator, samples }
   }
 }
 
@@ -80,15 +111,17 @@ export class Histogram implements Metric {
     }
   }
 
-  render (): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`
+  snapshot (): MetricFamily {
+    const samples: Sample[] = []
     let cumulative = 0
     for (let i = 0; i < this.buckets.length; i++) {
       cumulative += this.counts[i] as number
-      out += `${this.name}_bucket{le="${this.buckets[i]}"} ${cumulative}\n`
+      samples.push({ name: `${this.name}_bucket`, labels: { le: String(this.buckets[i]) }, value: cumulative })
     }
-    out += `${this.name}_bucket{le="+Inf"} ${this.count}\n${this.name}_sum ${this.sum}\n${this.name}_count ${this.count}\n`
-    return out
+    samples.push({ name: `${this.name}_bucket`, labels: { le: '+Inf' }, value: this.count })
+    samples.push({ name: `${this.name}_sum`, labels: {}, value: this.sum })
+    samples.push({ name: `${this.name}_count`, labels: {}, value: this.count })
+    return { name: this.name, help: this.help, type: 'histogram', aggregator: 'sum', samples }
   }
 }
 
@@ -100,16 +133,21 @@ export class Metrics {
   readonly upstreamLatency = this.add(new Histogram('drawbridge_upstream_response_seconds', 'Time from forwarding a request to the upstream\'s response headers.',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]))
 
-  readonly stateVersion = this.add(new Gauge('drawbridge_state_version', 'Version of the shared state this process holds.'))
-  readonly storeConnected = this.add(new Gauge('drawbridge_store_connected', '1 when the state store is reachable, else 0.'))
-  readonly maintenanceEnabled = this.add(new Gauge('drawbridge_maintenance_enabled', '1 when maintenance is enabled (window aside), else 0.'))
+  // Across workers: the oldest version any worker holds, 0 if any worker lost the store, 1 if any worker has maintenance on.
+  readonly stateVersion = this.add(new Gauge('drawbridge_state_version', 'Version of the shared state this process holds (the lowest of its workers).', 'min'))
+  readonly storeConnected = this.add(new Gauge('drawbridge_store_connected', '1 when the state store is reachable (from every worker), else 0.', 'min'))
+  readonly maintenanceEnabled = this.add(new Gauge('drawbridge_maintenance_enabled', '1 when maintenance is enabled (window aside), else 0.', 'max'))
 
   add<T extends Metric> (metric: T): T {
     this.all.push(metric)
     return metric
   }
 
+  snapshot (): MetricFamily[] {
+    return this.all.map((m) => m.snapshot())
+  }
+
   render (): string {
-    return this.all.map((m) => m.render()).join('')
+    return renderFamilies(this.snapshot())
   }
 }
