@@ -26,6 +26,11 @@ export class IpcStateRelay {
     })
   }
 
+  /** Creates the initial state (persisting it with a state file) before any worker asks. */
+  async load (): Promise<SharedState> {
+    return await this.store.load()
+  }
+
   /** Serves one worker's channel until detach (its exit). */
   attach (peer: IpcPeer): void {
     this.peers.add(peer)
