@@ -11,11 +11,11 @@ import { MemoryStore } from '../state/memory-store.js'
 import { usesRedis } from '../state/redis-options.js'
 
 /**
- * `--workers N`: node:cluster workers sharing the gateway port (the primary
- * hands connections out round-robin), each with its own in-memory copy of the
- * state. With Redis the workers share it through Redis pub/sub; with the
- * embedded store (memory or state file) the primary holds the store and
- * relays it to the workers over IPC (state/ipc-primary.ts). Only worker 0 runs
+ * `--workers N`: node:cluster workers sharing the gateway port (each accepts
+ * from the one listening socket, see chooseSchedulingPolicy), each with its
+ * own in-memory copy of the state. With Redis the workers share it through
+ * Redis pub/sub; with the embedded store (memory or state file) the primary
+ * holds the store and relays it to the workers over IPC (state/ipc-primary.ts). Only worker 0 runs
  * the admin port, so migration runs, webhooks and SSE streams live in one
  * process; its /metrics asks the primary, which gathers every worker's. The
  * primary serves no traffic itself: it holds the embedded store, starts the
@@ -43,7 +43,21 @@ export function reportReady (gateway: string, admin: string): void {
 
 interface Slot { worker: Worker, peer: IpcPeer, startedAt: number }
 
+/**
+ * Workers accept from the shared listening socket themselves (SCHED_NONE)
+ * rather than the primary accepting and handing each connection over (Node's
+ * round-robin default on Linux). With round-robin, a connection in transit to
+ * a worker that dies is held open by the primary forever: its client hangs.
+ * With a shared socket, connections the dead worker had not accepted yet stay
+ * in the kernel's queue for the others; only those it was serving are reset.
+ * NODE_CLUSTER_SCHED_POLICY=rr still selects round-robin.
+ */
+function chooseSchedulingPolicy (): void {
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE
+}
+
 export async function runPrimary (config: Config, logger: Logger): Promise<number> {
+  chooseSchedulingPolicy()
   // The embedded store lives here, once for all workers; a corrupt state file is a ConfigError before any worker starts.
   const relay = usesRedis(config) ? null : new IpcStateRelay(new MemoryStore({ logger: logger.child({ component: 'state' }), stateFile: config.stateFile }))
   // Created (and with a state file persisted) before the first worker asks, so the signing key exists once.
@@ -92,7 +106,7 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
         if (index === 0 && !announced) for (let i = 1; i < config.workers; i++) fork(i)
         if (!announced && readyOnce.size === config.workers) {
           announced = true
-          announceReady(logger, config, gateway, admin, { workers: config.workers })
+          announceReady(logger, config, gateway, admin, { workers: config.workers, workerPids: [...slots.keys()].sort((a, b) => a - b).map((i) => slots.get(i)?.worker.process.pid) })
         }
       })
       worker.on('exit', (code, signal) => {

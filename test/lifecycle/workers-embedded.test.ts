@@ -1,0 +1,159 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { request } from 'undici'
+import { startUpstream } from '../helpers/upstream.js'
+import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
+
+/** `--workers 2` on the embedded store: the primary holds it and relays it to the workers over IPC. */
+
+const TOKEN = 'workers-embedded-admin-token-0123'
+
+function childPids (pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+function workerPids (gw: SpawnedGateway): number[] {
+  const line = gw.logs().split('\n').find((l) => l.includes('"drawbridge ready"')) as string
+  return (JSON.parse(line) as { workerPids: number[] }).workerPids
+}
+
+/** One request on a fresh connection (no keep-alive), so the primary's round-robin spreads them over the workers. */
+async function status (gw: SpawnedGateway, path = '/x'): Promise<number> {
+  const res = await request(`http://${gw.gateway}${path}`, { reset: true, headersTimeout: 3000, bodyTimeout: 3000 })
+  await res.body.dump()
+  return res.statusCode
+}
+
+async function patchMaintenance (gw: SpawnedGateway, body: unknown): Promise<void> {
+  const res = await request(`http://${gw.admin}/v1/maintenance`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body)
+  })
+  await res.body.dump()
+  if (res.statusCode !== 200) throw new Error(`PATCH answered ${res.statusCode}`)
+}
+
+async function scrape (gw: SpawnedGateway): Promise<string> {
+  const res = await request(`http://${gw.admin}/metrics`)
+  return await res.body.text()
+}
+
+function requestsTotal (metrics: string): number {
+  let sum = 0
+  for (const m of metrics.matchAll(/^drawbridge_requests_total\{[^}]*\} (\d+)$/gm)) sum += Number(m[1])
+  return sum
+}
+
+/** Milliseconds until `count` answers in a row, each on a fresh connection, are `expected`. */
+async function msUntilAll (gw: SpawnedGateway, expected: number, count: number, timeoutMs: number): Promise<number> {
+  const start = performance.now()
+  let streak = 0
+  while (streak < count) {
+    if (performance.now() - start > timeoutMs) throw new Error(`not every answer was ${expected} within ${timeoutMs} ms`)
+    streak = (await status(gw)) === expected ? streak + 1 : 0
+  }
+  return performance.now() - start
+}
+
+t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts both, a killed worker comes back', async (t) => {
+  const upstream = await startUpstream(t)
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-workers-embedded-'))
+  const stateFile = join(dir, 'state.json')
+  const gw = await spawnGateway(t, ['--upstream', upstream.url, '--state-file', stateFile, '--admin-token', TOKEN, '--workers', '2'])
+  const pids = workerPids(gw)
+  t.same(childPids(gw.proc.pid as number).sort(), [...pids].sort(), 'two workers under the primary, as announced')
+
+  for (let i = 0; i < 10; i++) t.equal(await status(gw), 200, 'proxied')
+
+  t.test('a toggle through the admin port reaches both workers within a second', async (t) => {
+    await patchMaintenance(gw, { enabled: true })
+    const on = await msUntilAll(gw, 503, 20, 1000)
+    t.comment(`every answer 503 ${Math.round(on)} ms after the PATCH answered`)
+    await patchMaintenance(gw, { enabled: false })
+    const off = await msUntilAll(gw, 200, 20, 1000)
+    t.comment(`every answer 200 ${Math.round(off)} ms after the PATCH answered`)
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { state: { version: number, maintenance: { enabled: boolean } } }
+    t.equal(saved.state.maintenance.enabled, false, 'the primary persisted the writes to the state file')
+    t.ok(saved.state.version >= 2)
+  })
+
+  t.test('/metrics shows the sum of both workers\' requests', async (t) => {
+    const before = requestsTotal(await scrape(gw))
+    for (let i = 0; i < 30; i++) await status(gw)
+    const text = await scrape(gw)
+    t.equal(requestsTotal(text) - before, 30, 'all 30 requests counted, whichever worker served them')
+    t.equal(text.match(/^# TYPE drawbridge_requests_total counter$/gm)?.length, 1, 'one family, aggregated')
+    t.match(text, /^drawbridge_store_connected 1$/m)
+  })
+
+  t.test('SIGKILL one worker under load: the other keeps serving, the primary restarts it', async (t) => {
+    const victim = pids[1] as number
+    let stop = false
+    let ok = 0
+    const failures: number[] = []
+    let killedAt = 0
+    // Four clients, each a loop of requests on fresh connections (no keep-alive).
+    const clients = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          const code = await status(gw)
+          if (code === 200) ok++
+          else failures.push(performance.now() - killedAt)
+        } catch (err) {
+          t.comment(`failed: ${String(err)}`)
+          failures.push(performance.now() - killedAt)
+        }
+      }
+    })
+    await sleep(500)
+    const okBefore = ok
+    killedAt = performance.now()
+    process.kill(victim, 'SIGKILL')
+    await sleep(1500)
+    const okDuring = ok - okBefore
+    stop = true
+    await Promise.all(clients)
+    t.comment(`${ok} requests succeeded, ${failures.length} failed (at ${failures.map(Math.round).join(', ')} ms after the kill), ${okDuring} succeeded in the 1.5 s after it`)
+    t.ok(failures.length <= 4, 'at most the requests in flight on the killed worker failed')
+    t.ok(failures.every((ms) => ms >= 0 && ms < 200), 'and only at the moment of the kill')
+    t.ok(okDuring > 50, 'the other worker kept serving the port')
+
+    let replaced: number[] = []
+    const start = performance.now()
+    while (performance.now() - start < 10_000) {
+      replaced = childPids(gw.proc.pid as number)
+      if (replaced.length === 2 && !replaced.includes(victim)) break
+      await sleep(100)
+    }
+    t.equal(replaced.length, 2, 'two workers again')
+    t.notOk(replaced.includes(victim), 'the killed one replaced')
+    t.match(gw.logs(), /"signal":"SIGKILL","restartInMs":1000,"msg":"worker exited; restarting it"/)
+    await sleep(0)
+    const again = performance.now()
+    while (!gw.logs().includes('"msg":"worker restarted"')) {
+      if (performance.now() - again > 10_000) throw new Error('worker not ready again')
+      await sleep(100)
+    }
+    // The new worker loads the state from the primary and obeys it.
+    await patchMaintenance(gw, { enabled: true })
+    t.ok(await msUntilAll(gw, 503, 20, 1000) < 1000, 'a toggle reaches the restarted worker too')
+    const text = await scrape(gw)
+    t.match(text, /^drawbridge_state_version [1-9]\d*$/m, 'every worker holds the state')
+  })
+
+  t.test('SIGTERM stops the primary and its workers', async (t) => {
+    const workers = childPids(gw.proc.pid as number)
+    t.equal(await gw.stop('SIGTERM'), 0)
+    await sleep(200)
+    for (const pid of workers) t.throws(() => process.kill(pid, 0), 'worker is gone')
+  })
+})
