@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
 import { IpcPeer, childChannel } from '../cluster/ipc-peer.js'
-import { IPC_METRICS, gatherMetrics } from '../cluster/metrics-gather.js'
+import { IPC_METRICS, MetricsGatherer } from '../cluster/metrics-gather.js'
 import { nextRestartDelay } from '../cluster/restart-backoff.js'
 import type { Config } from '../config/schema.js'
 import { announceReady } from '../server.js'
@@ -74,6 +74,7 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
   const readyOnce = new Set<number>()
   // Kept referenced: should every worker be dead at once, a pending restart is what keeps the primary alive.
   const restarts = new Set<NodeJS.Timeout>()
+  const metrics = new MetricsGatherer()
   const peers = (): IpcPeer[] => [...slots.values()].map((s) => s.peer)
 
   const exitCode = await new Promise<number>((resolve) => {
@@ -92,7 +93,7 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
       const worker = cluster.fork({ ...workerEnv, [WORKER_INDEX_ENV]: String(index) })
       const peer = new IpcPeer(childChannel(worker))
       relay?.attach(peer)
-      peer.handle(IPC_METRICS.gather, async () => await gatherMetrics(peers(), (err) => {
+      peer.handle(IPC_METRICS.gather, async () => await metrics.gather(peers(), (err) => {
         logger.warn({ err }, 'a worker did not answer the metrics scrape; left out of it')
       }))
       slots.set(index, { worker, peer, startedAt: Date.now() })
@@ -114,6 +115,7 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
         slots.delete(index)
         peer.close('worker exited')
         relay?.detach(peer)
+        metrics.retire(peer)
         if (stopping) {
           exitCode = Math.max(exitCode, code ?? 1)
           if (slots.size === 0) resolve(exitCode)
@@ -128,6 +130,7 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
         }
         const delay = nextRestartDelay(lastDelay.get(index) ?? null, Date.now() - (slot?.startedAt ?? 0))
         lastDelay.set(index, delay)
+        metrics.restarts.inc()
         logger.error({ worker: index, code, signal, restartInMs: delay }, 'worker exited; restarting it')
         const timer = setTimeout(() => {
           restarts.delete(timer)

@@ -93,6 +93,8 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
     t.equal(requestsTotal(text) - before, 30, 'all 30 requests counted, whichever worker served them')
     t.equal(text.match(/^# TYPE drawbridge_requests_total counter$/gm)?.length, 1, 'one family, aggregated')
     t.match(text, /^drawbridge_store_connected 1$/m)
+    t.match(text, /^drawbridge_workers_scraped 2$/m, 'both workers answered')
+    t.match(text, /^drawbridge_worker_restarts_total 0$/m)
   })
 
   t.test('SIGKILL one worker under load: the other keeps serving, the primary restarts it', async (t) => {
@@ -115,13 +117,14 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
       }
     })
     await sleep(500)
+    const countedBefore = requestsTotal(await scrape(gw))
     const okBefore = ok
     killedAt = performance.now()
     process.kill(victim, 'SIGKILL')
     await sleep(1500)
-    const okDuring = ok - okBefore
     load.running = false
     await Promise.all(clients)
+    const okDuring = ok - okBefore
     t.comment(`${ok} requests succeeded, ${failures.length} failed (at ${failures.map(Math.round).join(', ')} ms after the kill), ${okDuring} succeeded in the 1.5 s after it`)
     t.ok(failures.length <= 4, 'at most the requests in flight on the killed worker failed')
     t.ok(failures.every((ms) => ms >= 0 && ms < 200), 'and only at the moment of the kill')
@@ -142,11 +145,16 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
       if (performance.now() - again > 10_000) throw new Error('worker not ready again')
       await sleep(100)
     }
+    // The dead worker's counts (as of the scrape before the kill) stay in the sum: every request answered since comes on top.
+    const counted = requestsTotal(await scrape(gw))
+    t.ok(counted >= countedBefore + okDuring - 8, `the replica's request count did not go down: ${countedBefore} before the kill, ${counted} after, ${okDuring} answered in between`)
     // The new worker loads the state from the primary and obeys it.
     await patchMaintenance(gw, { enabled: true })
     t.ok(await msUntilAll(gw, 503, 20, 1000) < 1000, 'a toggle reaches the restarted worker too')
     const text = await scrape(gw)
     t.match(text, /^drawbridge_state_version [1-9]\d*$/m, 'every worker holds the state')
+    t.match(text, /^drawbridge_workers_scraped 2$/m, 'the restarted worker is in the scrape')
+    t.match(text, /^drawbridge_worker_restarts_total 1$/m)
   })
 
   t.test('SIGTERM stops the primary and its workers', async (t) => {
