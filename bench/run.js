@@ -7,7 +7,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { runLoad, hasWrk } from './lib/load.js'
-import { startNode, stop, rssOf } from './lib/processes.js'
+import { startNode, stop, rssOf, pinning } from './lib/processes.js'
+import { hasHaproxy, hasNginx, startHaproxy, startNginx } from './lib/c-proxies.js'
+import { readFileSync } from 'node:fs'
 import { allowlist, benchFlags } from './lib/fixtures.js'
 import { measurePropagation } from './lib/propagation.js'
 
@@ -50,12 +52,18 @@ function fmt (n, digits = 0) { return Number.isFinite(n) ? n.toFixed(digits) : '
 
 async function main () {
   console.log(`drawbridge bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ` +
-    `${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${duration}s x ${rounds} rounds`)
+    `${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${duration}s x ${rounds} rounds, ` +
+    (pinning ? 'servers pinned to core 0, load to core 1' : 'unpinned'))
 
   const upstream = await startNode([join(root, 'bench/servers/upstream.js')])
   const bare = await startNode([join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`])
   const fixed = await startNode([join(root, 'bench/servers/bare-fastify.js'), join(root, 'static/maintenance.html')])
-  processes.push(upstream, bare, fixed)
+  const floor = await startNode([join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`])
+  processes.push(upstream, bare, fixed, floor)
+  const page = readFileSync(join(root, 'static/maintenance.html'))
+  const nginx = hasNginx ? await startNginx(upstream.address, page) : null
+  const haproxy = hasHaproxy ? await startHaproxy(upstream.address) : null
+  for (const p of [nginx, haproxy]) if (p !== null) processes.push(p)
 
   const pass = await startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'])
   const idleRss = rssOf(pass.pid)
@@ -66,20 +74,30 @@ async function main () {
   const allow = { one: allowlist(1), thousand: allowlist(1000), tenThousand: allowlist(10_000) }
   await admin(maint, 'PATCH', '/v1/maintenance', { enabled: true, message: 'Back soon', retryAfter: 300 })
 
-  // Each scenario: a URL, and the state to set before it runs (the allowlist size).
+  // Each scenario: an id (ratios are computed by id), a URL, and the state to set before it runs (the allowlist size).
+  const json = { ...userHeader, accept: 'application/json' }
   const scenarios = [
-    { name: 'upstream (direct)', url: `http://${upstream.address}/`, pid: upstream.pid },
-    { name: 'bare @fastify/http-proxy', url: `http://${bare.address}/`, pid: bare.pid },
-    { name: 'drawbridge pass, 1k allow + 100 flags', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.thousand },
-    { name: 'drawbridge pass, 10k allow', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.tenThousand },
-    { name: 'drawbridge pass, 1 allow', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.one },
-    { name: 'bare fastify fixed 503', url: `http://${fixed.address}/`, pid: fixed.pid },
-    { name: 'drawbridge maintenance 503', url: `http://${maint.address}/`, pid: maint.pid }
-  ]
+    { id: 'upstream', name: 'upstream (direct)', url: `http://${upstream.address}/`, pid: upstream.pid },
+    { id: 'bareProxy', name: 'bare @fastify/http-proxy', url: `http://${bare.address}/`, pid: bare.pid },
+    { id: 'floor', name: "Node's floor (node:http + undici Pool)", url: `http://${floor.address}/`, pid: floor.pid },
+    nginx && { id: 'nginx', name: 'nginx proxy_pass (keepalive)', url: `http://${nginx.proxy}/`, pid: nginx.pid },
+    haproxy && { id: 'haproxy', name: 'HAProxy (http-reuse)', url: `http://${haproxy.address}/`, pid: haproxy.pid },
+    { id: 'pass', name: 'drawbridge pass, 1k allow + 100 flags', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.thousand },
+    { id: 'pass10k', name: 'drawbridge pass, 10k allow', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.tenThousand },
+    { id: 'pass1', name: 'drawbridge pass, 1 allow', url: `http://${pass.address}/`, pid: pass.pid, allow: allow.one },
+    { id: 'fixed', name: 'bare fastify fixed 503', url: `http://${fixed.address}/`, pid: fixed.pid },
+    nginx && { id: 'nginxStatic', name: 'nginx static 503', url: `http://${nginx.static}/`, pid: nginx.pid },
+    { id: 'maint', name: 'drawbridge maintenance 503', url: `http://${maint.address}/`, pid: maint.pid },
+    { id: 'fixedJson', name: 'bare fastify fixed 503, JSON', url: `http://${fixed.address}/`, pid: fixed.pid, headers: json },
+    { id: 'maintJson', name: 'drawbridge maintenance 503, JSON', url: `http://${maint.address}/`, pid: maint.pid, headers: json },
+    { id: 'fixedHead', name: 'bare fastify fixed 503, HEAD (undici)', url: `http://${fixed.address}/`, pid: fixed.pid, method: 'HEAD' },
+    { id: 'maintHead', name: 'drawbridge maintenance 503, HEAD (undici)', url: `http://${maint.address}/`, pid: maint.pid, method: 'HEAD' }
+  ].filter(Boolean)
+  const load = (s, seconds) => runLoad({ url: s.url, duration: seconds, connections, headers: s.headers ?? userHeader, method: s.method })
 
   for (const s of scenarios) { // warm-up: JIT, pools, page cache
     if (s.allow) await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: s.allow })
-    await runLoad({ url: s.url, duration: 2, connections, headers: userHeader })
+    await load(s, 2)
   }
 
   const samples = new Map(scenarios.map((s) => [s.name, []]))
@@ -87,7 +105,7 @@ async function main () {
     const order = round % 2 === 0 ? scenarios : [...scenarios].reverse()
     for (const s of order) {
       if (s.allow) await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: s.allow })
-      const result = await runLoad({ url: s.url, duration, connections, headers: userHeader })
+      const result = await load(s, duration)
       samples.get(s.name).push({ ...result, rss: rssOf(s.pid) })
       console.log(`  round ${round + 1}: ${s.name.padEnd(40)} ${fmt(result.rps)} req/s  p99 ${fmt(result.p99, 2)} ms${result.errors ? '  errors: ' + result.errors : ''}`)
     }
@@ -95,11 +113,12 @@ async function main () {
 
   // The allowlist pair differs by less than run-to-run noise, so it gets extra
   // back-to-back alternations of its own: the ratio compares neighbours in time.
-  const allowPair = [scenarios[3], scenarios[4]]
+  const byId = (id) => scenarios.find((s) => s.id === id)
+  const allowPair = [byId('pass10k'), byId('pass1')]
   for (let i = 0; i < Number(process.env.BENCH_ALLOW_PAIRS ?? 3); i++) {
     for (const s of i % 2 === 0 ? allowPair : [...allowPair].reverse()) {
       await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: s.allow })
-      const result = await runLoad({ url: s.url, duration, connections, headers: userHeader })
+      const result = await load(s, duration)
       samples.get(s.name).push({ ...result, rss: rssOf(s.pid) })
       console.log(`  pair ${i + 1}:  ${s.name.padEnd(40)} ${fmt(result.rps)} req/s  p99 ${fmt(result.p99, 2)} ms`)
     }
@@ -108,14 +127,21 @@ async function main () {
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
   const table = scenarios.map((s) => {
     const xs = samples.get(s.name)
-    return { name: s.name, rps: mean(xs.map((x) => x.rps)), p50: mean(xs.map((x) => x.p50)), p99: mean(xs.map((x) => x.p99)), rssMB: Math.max(...xs.map((x) => x.rss)) / 2 ** 20 }
+    return { id: s.id, name: s.name, rps: mean(xs.map((x) => x.rps)), p50: mean(xs.map((x) => x.p50)), p99: mean(xs.map((x) => x.p99)), rssMB: Math.max(...xs.map((x) => x.rss)) / 2 ** 20 }
   })
-  const row = (i) => table[i]
+  const row = (id) => table.find((r) => r.id === id)
+  const vs = (a, b) => (row(a) && row(b) ? row(a).rps / row(b).rps : null)
   const ratios = {
-    passVsBareProxy: row(2).rps / row(1).rps,
-    passP99VsBareProxy: row(2).p99 / row(1).p99,
-    maintenanceVsBareFastify: row(6).rps / row(5).rps,
-    allow10kVs1: row(3).rps / row(4).rps
+    passVsBareProxy: vs('pass', 'bareProxy'),
+    passP99VsBareProxy: row('pass').p99 / row('bareProxy').p99,
+    passVsNodeFloor: vs('pass', 'floor'),
+    passVsNginx: vs('pass', 'nginx'),
+    passVsHaproxy: vs('pass', 'haproxy'),
+    maintenanceVsBareFastify: vs('maint', 'fixed'),
+    maintenanceVsNginxStatic: vs('maint', 'nginxStatic'),
+    maintenanceJsonVsBareFastify: vs('maintJson', 'fixedJson'),
+    maintenanceHeadVsBareFastify: vs('maintHead', 'fixedHead'),
+    allow10kVs1: vs('pass10k', 'pass1')
   }
 
   // Streaming: download through the gateway, sampling its RSS.
@@ -138,7 +164,14 @@ async function main () {
   console.log('\n| target | measured | goal | |\n| --- | ---: | ---: | --- |')
   console.log(`| passthrough (1k allow, 100 flags) vs bare proxy, req/s | ${fmt(ratios.passVsBareProxy, 2)}x | >= 1.25x | ${verdict(ratios.passVsBareProxy >= 1.25)} |`)
   console.log(`| passthrough p99 vs bare proxy p99 | ${fmt(ratios.passP99VsBareProxy, 2)}x | <= 1.00x | ${verdict(ratios.passP99VsBareProxy <= 1)} |`)
+  const info = (label, r) => { if (r !== null) console.log(`| ${label} | ${fmt(r, 2)}x | (reference) | |`) }
+  info('passthrough vs Node\'s floor, req/s', ratios.passVsNodeFloor)
+  info('passthrough vs nginx proxy_pass, req/s', ratios.passVsNginx)
+  info('passthrough vs HAProxy, req/s', ratios.passVsHaproxy)
   console.log(`| maintenance 503 vs bare Fastify fixed buffer | ${fmt(ratios.maintenanceVsBareFastify, 2)}x | >= 0.90x | ${verdict(ratios.maintenanceVsBareFastify >= 0.9)} |`)
+  console.log(`| maintenance 503 JSON vs bare Fastify JSON | ${fmt(ratios.maintenanceJsonVsBareFastify, 2)}x | >= 0.90x | ${verdict(ratios.maintenanceJsonVsBareFastify >= 0.9)} |`)
+  console.log(`| maintenance 503 HEAD vs bare Fastify HEAD | ${fmt(ratios.maintenanceHeadVsBareFastify, 2)}x | >= 0.90x | ${verdict(ratios.maintenanceHeadVsBareFastify >= 0.9)} |`)
+  info('maintenance 503 vs nginx static 503, req/s', ratios.maintenanceVsNginxStatic)
   console.log(`| 10k-CIDR allowlist vs 1 | ${fmt(ratios.allow10kVs1, 3)}x | within 5% | ${verdict(Math.abs(1 - ratios.allow10kVs1) <= 0.05)} |`)
   if (propagation.skipped) console.log(`| toggle propagation p99 | skipped: ${propagation.skipped} | < 50 ms | |`)
   else console.log(`| toggle propagation between replicas (${propagation.count} toggles) | p50 ${fmt(propagation.p50, 1)} ms, p99 ${fmt(propagation.p99, 1)} ms | p99 < 50 ms | ${verdict(propagation.p99 < 50)} |`)
@@ -147,7 +180,7 @@ async function main () {
 
   const out = join(root, 'bench/results')
   mkdirSync(out, { recursive: true })
-  const report = { at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', duration, rounds, connections, table, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20, bareProxyIdleRssMB: bareIdleRss / 2 ** 20 }
+  const report = { at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', pinned: pinning, duration, rounds, connections, table, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20, bareProxyIdleRssMB: bareIdleRss / 2 ** 20 }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2))
   console.log(`\nwrote ${join(out, 'latest.json')}`)
 }

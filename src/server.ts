@@ -14,6 +14,7 @@ import { createRequestFlags } from './flags/request-flags.js'
 import { Metrics } from './metrics.js'
 import { buildGateway, type Gateway } from './proxy/gateway.js'
 import { createStore } from './state/create-store.js'
+import { packageVersion } from './version.js'
 import { StateHolder } from './state/state-holder.js'
 import { startWebhooks, type WebhooksHandle } from './webhooks/start-webhooks.js'
 
@@ -105,6 +106,7 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
     metrics: new Metrics(),
     appliedMigrations
   }
+  ctx.metrics.buildInfo.set(1, { version: packageVersion(), node: process.version })
   if (role.primary !== undefined) {
     ctx.cluster = role.primary
     serveWorkerMetrics(role.primary, ctx)

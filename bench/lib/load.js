@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import autocannon from 'autocannon'
+import { Pool } from 'undici'
+import { pinned } from './processes.js'
 
 export const hasWrk = spawnSync('wrk', ['--version']).error === undefined
 
@@ -13,7 +15,8 @@ function toMs (text) {
 function runWrk ({ url, duration, connections, headers }) {
   const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency']
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
-  const out = execFileSync('wrk', [...args, url], { encoding: 'utf8' })
+  const [cmd, ...rest] = pinned(['wrk', ...args, url], 1)
+  const out = execFileSync(cmd, rest, { encoding: 'utf8' })
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '')
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '')
@@ -31,7 +34,36 @@ async function runAutocannon ({ url, duration, connections, headers }) {
   }
 }
 
+/**
+ * HEAD under load: wrk and autocannon wait for a body after a HEAD answer's
+ * Content-Length and stall, so this drives it with undici (costlier per request
+ * than wrk: compare HEAD rows with each other only).
+ */
+export async function runHead ({ url, duration, connections, headers }) {
+  const { origin, pathname } = new URL(url)
+  const pool = new Pool(origin, { connections, pipelining: 1 })
+  const latencies = []
+  let errors = 0
+  const end = Date.now() + duration * 1000
+  const worker = async () => {
+    while (Date.now() < end) {
+      const started = performance.now()
+      try {
+        const res = await pool.request({ path: pathname, method: 'HEAD', headers })
+        await res.body.dump()
+        latencies.push(performance.now() - started)
+      } catch { errors++ }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, worker))
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN
+  return { rps: latencies.length / duration, p50: at(0.5), p99: at(0.99), errors: errors > 0 ? `${errors} errors` : null }
+}
+
 /** Drives one URL for `duration` seconds: wrk when installed (it costs less CPU), else autocannon. */
 export function runLoad (options) {
+  if (options.method === 'HEAD') return runHead(options)
   return hasWrk ? runWrk(options) : runAutocannon(options)
 }

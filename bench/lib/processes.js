@@ -1,6 +1,20 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
+
+/**
+ * With two cores or more, servers run on core 0 and the load generator on
+ * core 1 (BENCH_PIN=0 turns it off): the contenders then compete for the same
+ * single core as the load tool never does, and runs stop depending on where
+ * the scheduler happened to put things.
+ */
+export const pinning = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+
+/** `argv` prefixed with `taskset -c <core>` when pinning. */
+export function pinned (argv, core = 0) {
+  return pinning ? ['taskset', '-c', String(core), ...argv] : argv
+}
 
 /**
  * Starts a node process (or an executable script, run through its shebang as
@@ -8,7 +22,8 @@ import { createInterface } from 'node:readline'
  * bench servers' `{"ready":true,"address":…}` or Drawbridge's "drawbridge ready" log.
  */
 export function startNode (args, { env = {}, timeoutMs = 20_000, command = process.execPath } = {}) {
-  const child = spawn(command, args, {
+  const [cmd, ...rest] = pinned([command, ...args])
+  const child = spawn(cmd, rest, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

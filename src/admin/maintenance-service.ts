@@ -8,13 +8,22 @@ import { storeCall } from './store-call.js'
 
 export type { MaintenancePatch } from './maintenance-patch.js'
 
-/** Which domain event a change is, if any: toggles first, then a moved window. */
-function eventFor (before: MaintenanceState, after: MaintenanceState, now: number): DrawbridgeEvent | null {
+function inWindow (m: MaintenanceState, now: number): boolean {
+  return m.enabled && (m.startsAt === null || Date.parse(m.startsAt) <= now) && (m.endsAt === null || Date.parse(m.endsAt) > now)
+}
+
+/**
+ * Which domain event a change is, if any: toggles first, then a moved window.
+ * A window moved so that maintenance takes effect now (a scheduled start
+ * cleared or brought forward) is `maintenance.enabled`, as a subscriber waiting
+ * for the gate to go up expects; other moves are `maintenance.scheduled`.
+ */
+export function eventFor (before: MaintenanceState, after: MaintenanceState, now: number): DrawbridgeEvent | null {
   const windowMoved = before.startsAt !== after.startsAt || before.endsAt !== after.endsAt
   const startsLater = after.startsAt !== null && Date.parse(after.startsAt) > now
   if (!before.enabled && after.enabled) return startsLater ? 'maintenance.scheduled' : 'maintenance.enabled'
   if (before.enabled && !after.enabled) return 'maintenance.disabled'
-  if (after.enabled && windowMoved) return 'maintenance.scheduled'
+  if (after.enabled && windowMoved) return !inWindow(before, now) && inWindow(after, now) ? 'maintenance.enabled' : 'maintenance.scheduled'
   return null
 }
 

@@ -14,13 +14,13 @@ export async function metricsRoutes (app: FastifyInstance, { ctx }: AdminPluginO
   app.get('/metrics', { config: { public: true } }, async (request, reply) => {
     let families: MetricFamily[]
     if (ctx.cluster === undefined) {
-      families = collectMetrics(ctx)
+      families = await collectMetrics(ctx)
     } else {
       try {
         families = await clusterMetrics(ctx.cluster)
       } catch (err) {
         request.log.warn({ err }, 'cluster primary did not gather the workers\' metrics; serving this worker\'s only')
-        families = collectMetrics(ctx)
+        families = await collectMetrics(ctx)
       }
     }
     return await reply.type(PROMETHEUS_CONTENT_TYPE).send(renderFamilies(families))

@@ -11,7 +11,8 @@ Actions:
   list [--stale]                     all flags (--stale: unchanged and serving one value only for flagsStaleDays)
   get KEY                            one flag
   set KEY [options]                  create or change a flag (fields not given keep their value)
-  set KEY --json-body '{...}'        create or replace a flag from its JSON (options given too are merged in)
+  set KEY --json-body '{...}'        change fields from JSON (fields not given keep their value;
+                                     options given too are merged in); --replace: replace the whole flag
   enable KEY | disable KEY           turn a flag on or off
   delete KEY                         remove a flag and its overrides
   override KEY USER --on|--off|--variant NAME|--clear
@@ -43,6 +44,7 @@ Examples:
 const OPTIONS: OptionSpec = {
   stale: 'boolean',
   'json-body': 'string',
+  replace: 'boolean',
   description: 'string',
   on: 'boolean',
   off: 'boolean',
@@ -187,9 +189,13 @@ export async function run (args: string[]): Promise<number> {
         let body: unknown
         try { body = JSON.parse(raw) } catch (err) { throw new UsageError(`--json-body: not JSON (${(err as Error).message})`) }
         if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new UsageError('--json-body must be a JSON object')
-        return await show<FlagView>(client, json, 'PUT', path(key), { ...body, ...fields }, describeFlag)
+        Object.assign(fields, body, { ...fields })
+        if (parsed.options.replace === true) return await show<FlagView>(client, json, 'PUT', path(key), fields, describeFlag)
+      } else if (parsed.options.replace === true) {
+        throw new UsageError('flags set: --replace needs --json-body (the whole flag)')
       }
       if (Object.keys(fields).length === 0) throw new UsageError('flags set: nothing to set (give options or --json-body)', 'drawbridge flags --help')
+      // PATCH: the fields given change and the rest of the flag (rollout, gate, requires) stays; a new flag is created with PUT.
       const patched = await client.request<FlagView>('PATCH', path(key), fields)
       if (patched.status === 404) return await show<FlagView>(client, json, 'PUT', path(key), fields, describeFlag)
       if (patched.status >= 300) return reportApiError(patched.status, patched.body, json)

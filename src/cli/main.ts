@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { packageVersion } from '../version.js'
 import { didYouMean } from '../config/suggest.js'
 import { ConfigError } from '../errors.js'
 import { CliFailure, printError, UsageError } from './output.js'
@@ -33,9 +33,7 @@ Run "drawbridge <command> --help" for the options of a command.
 `
 
 function version (): string {
-  // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  return packageVersion()
 }
 
 async function main (argv: string[]): Promise<number> {

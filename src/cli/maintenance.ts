@@ -4,21 +4,38 @@ import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './arg
 import { printJson, printLine, relativeTime, reportApiError, table, UsageError } from './output.js'
 
 export const MAINTENANCE_HELP = `Usage: drawbridge maintenance on|off|status [options]
+       (down is on, up is off, as with Laravel's artisan)
 
 Turn maintenance mode on or off, or show it, through the admin API.
 
-Options (on/off; a value of "" clears the setting):
+Each "on" starts a fresh window: message, retry, start, end, mode, paths and
+redirect are what this command gives, and anything left out is reset (use
+--keep to change only what you give). The allowlist and the except paths are
+standing configuration: they persist until you change them.
+"off" ends the window and voids the bypass secret, so its URL and cookies stop
+working (--keep-secret keeps them for next time).
+
+Window (on):
   --message TEXT        message on the maintenance page
-  --retry SECONDS       Retry-After (default: derived from --ends-at)
+  --retry WHEN          Retry-After: seconds (300), or a time to retry at
+                        (+30m, 2026-11-22T03:00:00Z); default: until --ends-at
   --ends-at WHEN        ISO date-time, or relative: +30m, +2h, +1d
   --starts-at WHEN      schedule the start the same way
-  --allow CIDR,...      client addresses let through (IPv4/IPv6 CIDRs)
-  --except PATH,...     path prefixes never blocked (e.g. /healthz)
-  --paths PATH,...      block only these path prefixes
   --mode full|read-only read-only lets GET, HEAD and OPTIONS through
+  --paths PATH,...      block only these path prefixes
   --redirect URL        answer 307 to URL instead of the page
-  --secret [VALUE]      bypass secret; without a value one is generated
-  --no-secret           remove the bypass secret
+  --secret [VALUE]      bypass secret; without a value one is generated;
+                        --secret "" removes it (as does --no-secret)
+  --keep                merge into the current window instead of starting afresh
+
+Standing configuration (on or off):
+  --allow CIDR,...      client addresses let through (IPv4/IPv6 CIDRs); "" clears
+  --except PATH,...     path prefixes never blocked (e.g. /healthz); "" clears
+
+off:
+  --keep-secret         keep the bypass secret (and its cookies) for the next window
+
+Output:
   --json                print the API's JSON instead of text
 
 Connection:
@@ -28,6 +45,7 @@ Connection:
 Examples:
   drawbridge maintenance on --message "Upgrading the database" --ends-at +30m --secret
   drawbridge maintenance on --allow 10.0.0.0/8 --except /healthz
+  drawbridge maintenance status
   drawbridge maintenance off
 `
 
@@ -42,16 +60,22 @@ const OPTIONS: OptionSpec = {
   mode: 'string',
   redirect: 'string',
   secret: 'optional-string',
-  'no-secret': 'boolean'
+  'no-secret': 'boolean',
+  keep: 'boolean',
+  'keep-secret': 'boolean'
 }
 
 const CHANGE_OPTIONS = Object.keys(OPTIONS)
+/** Options that only make sense when starting a window. */
+const WINDOW_OPTIONS = ['message', 'retry', 'ends-at', 'starts-at', 'paths', 'mode', 'redirect', 'secret', 'keep']
+
+const RELATIVE = /^\+(\d+)(s|m|min|h|d)$/
 
 /** `+30m` → now + 30 minutes as ISO; an absolute date passes through for the server to check. */
 export function parseWhen (value: string, option: string, now = Date.now()): string | null {
   if (value === '' || value === 'none') return null
   if (value === 'now') return new Date(now).toISOString()
-  const relative = /^\+(\d+)(s|m|min|h|d)$/.exec(value)
+  const relative = RELATIVE.exec(value)
   if (relative !== null) {
     const unit = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's']
     return new Date(now + Number(relative[1]) * unit).toISOString()
@@ -60,20 +84,43 @@ export function parseWhen (value: string, option: string, now = Date.now()): str
   return value
 }
 
-/** The PATCH body for `on`/`off` from the options given; options left out are not sent, so they keep their value. */
-export function buildPatch (parsed: ParsedArgs, enabled: boolean): Record<string, unknown> {
-  const patch: Record<string, unknown> = { enabled }
+/** `--retry`: whole seconds, or a time to retry at (Laravel's `--retry` takes seconds; a date is what people also type). */
+export function parseRetry (value: string, now = Date.now()): number | null {
+  if (value === '') return null
+  if (/^\d+$/.test(value)) return Number(value)
+  const at = RELATIVE.test(value) ? Date.parse(parseWhen(value, 'retry', now) as string) : Date.parse(value)
+  if (Number.isNaN(at)) throw new UsageError(`--retry: "${value}" is neither a whole number of seconds nor a date-time (300, +30m, 2026-11-22T03:00:00Z)`)
+  if (at <= now) throw new UsageError(`--retry: ${value} is in the past`)
+  return Math.ceil((at - now) / 1000)
+}
+
+/** A window's fields as a fresh \`on\` sets them when the command does not give them. */
+const FRESH_WINDOW = { message: null, retryAfter: null, startsAt: null, endsAt: null, mode: 'full', paths: null, redirect: null } as const
+
+/**
+ * The PATCH body for \`on\`/\`off\`. \`on\` starts a fresh window (window fields
+ * reset to what this command gives) unless \`--keep\`; \`off\` ends the window
+ * and voids the secret unless \`--keep-secret\`. Allow and except lists are
+ * sent only when given: they are standing configuration.
+ */
+export function buildPatch (parsed: ParsedArgs, enabled: boolean, now = Date.now()): Record<string, unknown> {
+  const keep = parsed.options.keep === true
+  if (!enabled) {
+    const given = WINDOW_OPTIONS.find((name) => parsed.options[name] !== undefined)
+    if (given !== undefined) throw new UsageError(`maintenance off: --${given} sets up a window; give it to "maintenance on"`)
+  } else if (parsed.options['keep-secret'] !== undefined) {
+    throw new UsageError('maintenance on: --keep-secret is for "maintenance off" (on keeps the secret unless --secret or --no-secret changes it)')
+  }
+  const patch: Record<string, unknown> = enabled ? (keep ? { enabled } : { enabled, ...FRESH_WINDOW }) : { enabled, ...FRESH_WINDOW }
+  if (!enabled && parsed.options['keep-secret'] !== true) patch.secret = null
   const message = stringOption(parsed, 'message')
   if (message !== undefined) patch.message = message === '' ? null : message
   const retry = stringOption(parsed, 'retry')
-  if (retry !== undefined) {
-    if (retry !== '' && !/^\d+$/.test(retry)) throw new UsageError(`--retry: "${retry}" is not a whole number of seconds`)
-    patch.retryAfter = retry === '' ? null : Number(retry)
-  }
+  if (retry !== undefined) patch.retryAfter = parseRetry(retry, now)
   const endsAt = stringOption(parsed, 'ends-at')
-  if (endsAt !== undefined) patch.endsAt = parseWhen(endsAt, 'ends-at')
+  if (endsAt !== undefined) patch.endsAt = parseWhen(endsAt, 'ends-at', now)
   const startsAt = stringOption(parsed, 'starts-at')
-  if (startsAt !== undefined) patch.startsAt = parseWhen(startsAt, 'starts-at')
+  if (startsAt !== undefined) patch.startsAt = parseWhen(startsAt, 'starts-at', now)
   if (parsed.options.allow !== undefined) patch.allow = parsed.options.allow
   if (parsed.options.except !== undefined) patch.exceptPaths = parsed.options.except
   const paths = parsed.options.paths
@@ -87,9 +134,29 @@ export function buildPatch (parsed: ParsedArgs, enabled: boolean): Record<string
   if (redirect !== undefined) patch.redirect = redirect === '' ? null : redirect
   const secret = parsed.options.secret
   if (secret !== undefined && parsed.options['no-secret'] === true) throw new UsageError('--secret and --no-secret cannot be used together')
-  if (secret !== undefined) patch.secret = secret === true || secret === '' ? true : secret
+  if (secret !== undefined) patch.secret = secret === true ? true : secret === '' ? null : secret
   if (parsed.options['no-secret'] === true) patch.secret = null
   return patch
+}
+
+const SHOWN_FIELDS: Array<[keyof MaintenanceView, string]> = [
+  ['enabled', 'enabled'], ['message', 'message'], ['retryAfter', 'retry-after'], ['startsAt', 'starts at'], ['endsAt', 'ends at'],
+  ['mode', 'mode'], ['paths', 'paths'], ['exceptPaths', 'except'], ['allow', 'allow'], ['redirect', 'redirect']
+]
+
+/** "what changed" lines between two views (the secret is reported without its value). */
+export function describeChanges (before: MaintenanceView, after: MaintenanceView): string[] {
+  const show = (v: unknown): string => v === null ? '-' : Array.isArray(v) ? (v.length === 0 ? '-' : v.join(', ')) : String(v)
+  const lines: string[] = []
+  for (const [field, label] of SHOWN_FIELDS) {
+    const a = show(before[field])
+    const b = show(after[field])
+    if (a !== b) lines.push(`  ${label}: ${a} → ${b}`)
+  }
+  if (before.bypassUrl !== after.bypassUrl) {
+    lines.push(after.bypassUrl === null ? '  bypass secret: removed (its URL and cookies no longer work)' : before.bypassUrl === null ? '  bypass secret: set' : '  bypass secret: replaced (old URL and cookies no longer work)')
+  }
+  return lines
 }
 
 function headline (m: MaintenanceView, now: number): string {
@@ -123,8 +190,9 @@ export async function run (args: string[]): Promise<number> {
     process.stdout.write(MAINTENANCE_HELP)
     return action === undefined ? 2 : 0
   }
-  if (action !== 'on' && action !== 'off' && action !== 'status') {
-    throw new UsageError(`maintenance: unknown action "${action}" (expected on, off or status)`, 'drawbridge maintenance --help')
+  const verb = action === 'down' ? 'on' : action === 'up' ? 'off' : action
+  if (verb !== 'on' && verb !== 'off' && verb !== 'status') {
+    throw new UsageError(`maintenance: unknown action "${action}" (expected on, off, status, or down/up)`, 'drawbridge maintenance --help')
   }
   const parsed = parseArgs(rest, OPTIONS)
   if (parsed.options.help === true) {
@@ -133,21 +201,29 @@ export async function run (args: string[]): Promise<number> {
   }
   if (parsed.positionals.length > 0) throw new UsageError(`maintenance ${action}: unexpected argument "${parsed.positionals[0] ?? ''}"`)
   const json = parsed.options.json === true
-  if (action === 'status') {
+  if (verb === 'status') {
     const given = CHANGE_OPTIONS.find((name) => parsed.options[name] !== undefined)
     if (given !== undefined) throw new UsageError(`maintenance status: --${given} changes the state; use "maintenance on" or "maintenance off"`)
   }
-  const body = action === 'status' ? undefined : buildPatch(parsed, action === 'on')
+  const body = verb === 'status' ? undefined : buildPatch(parsed, verb === 'on')
 
   const client = createAdminClient({ url: stringOption(parsed, 'admin-url'), token: stringOption(parsed, 'admin-token') })
-  const res = action === 'status'
-    ? await client.request<MaintenanceView>('GET', '/v1/maintenance')
-    : await client.request<MaintenanceView>('PATCH', '/v1/maintenance', body)
+  // Before a change: the current state, to say "already down/up" and what changed.
+  const current = await client.request<MaintenanceView>('GET', '/v1/maintenance')
+  if (current.status !== 200) return reportApiError(current.status, current.body, json)
+  const res = verb === 'status' ? current : await client.request<MaintenanceView>('PATCH', '/v1/maintenance', body)
   if (res.status !== 200) return reportApiError(res.status, res.body, json)
 
   if (json) {
     printJson(res.body)
   } else {
+    if (verb !== 'status') {
+      const was = current.body.enabled
+      if (was === (verb === 'on')) printLine(verb === 'on' ? `Maintenance was already on (down): ${parsed.options.keep === true ? 'changing its window' : 'starting its window afresh'}.` : 'Maintenance was already off (up).')
+      const changes = describeChanges(current.body, res.body)
+      printLine(changes.length === 0 ? 'Nothing changed.' : `Changed:\n${changes.join('\n')}`)
+      printLine()
+    }
     printLine(describeMaintenance(res.body))
     if (body?.secret !== undefined && res.body.bypassUrl !== null) {
       printLine()

@@ -10,17 +10,17 @@ export const IPC_METRICS = { gather: 'metrics.gather', collect: 'metrics.collect
 export const COLLECT_TIMEOUT_MS = 2000
 
 /** This process's metrics, with the state gauges read now (they are not kept up to date per change). */
-export function collectMetrics (ctx: AppContext): MetricFamily[] {
+export async function collectMetrics (ctx: AppContext): Promise<MetricFamily[]> {
   const state = ctx.holder.current
   ctx.metrics.stateVersion.set(state?.version ?? 0)
   ctx.metrics.storeConnected.set(ctx.store.health().ok ? 1 : 0)
   ctx.metrics.maintenanceEnabled.set(state?.maintenance.enabled === true ? 1 : 0)
-  return ctx.metrics.snapshot()
+  return await ctx.metrics.snapshotAll()
 }
 
 /** In a worker: answer the primary's collect requests. */
 export function serveWorkerMetrics (primary: IpcPeer, ctx: AppContext): void {
-  primary.handle(IPC_METRICS.collect, () => collectMetrics(ctx))
+  primary.handle(IPC_METRICS.collect, async () => await collectMetrics(ctx))
 }
 
 /** In worker 0, for /metrics: every live worker's metrics, aggregated by the primary. */

@@ -77,9 +77,16 @@ function errorInfo (err: Error & { code?: string }): { code: string, message: st
   return { code: 'DRAWBRIDGE_ERR_DATABASE', message: err.message }
 }
 
-function databaseName (databaseUrl: string): string {
+/**
+ * The database for the restore hint as a connection URI (pg_restore takes one
+ * in --dbname), so host, port and user survive; the password is left out (it
+ * belongs in PGPASSWORD or ~/.pgpass, not in a command line people paste).
+ */
+export function restoreTarget (databaseUrl: string): string {
   try {
-    return decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'postgres'
+    const url = new URL(databaseUrl)
+    url.password = ''
+    return `'${url.toString().replace(/'/g, "'\\''")}'`
   } catch {
     return 'postgres'
   }
@@ -140,7 +147,7 @@ export class MigrationService {
     let backupView: MigrationStatusReport['backup'] = null
     if (backup !== null) {
       const exists = await access(backup.file).then(() => true, () => false)
-      backupView = { ...backup, exists, restore: `pg_restore --clean --if-exists --no-owner --dbname=${databaseName(this.options.databaseUrl)} ${backup.file}` }
+      backupView = { ...backup, exists, restore: `pg_restore --clean --if-exists --no-owner --dbname=${restoreTarget(this.options.databaseUrl)} ${backup.file}` }
     }
     return {
       migrationsDir: this.options.migrationsDir,
@@ -207,6 +214,12 @@ export class MigrationService {
       }
       await this.runs.insert(run, lock.pid)
       recorder = new RunRecorder(run, this.runs, this.log.child({ component: 'migrations' }))
+      const { metrics } = this.ctx
+      recorder.subscribe((event) => {
+        if (event.type !== 'end') return
+        metrics.migrationRuns.inc({ outcome: event.run.status, dry_run: String(event.run.options.dryRun) })
+        metrics.migrationRunDuration.observe((event.run.durationMs ?? 0) / 1000)
+      })
     } catch (err) {
       await lock.release()
       throw (err as { code?: string }).code?.startsWith('DRAWBRIDGE_ERR_') === true ? err : databaseError(err)

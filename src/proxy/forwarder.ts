@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js'
 import { prefersJson, type Negotiated, type Rendered } from '../maintenance/page.js'
 import { BAD_GATEWAY, GATEWAY_TIMEOUT } from './error-pages.js'
 import { forwardHeaders, responseHeaders, type ForwardContext } from './headers.js'
+import type { ResponseRecorder } from './response-metrics.js'
 import { upstreamCa } from './upstream-tls.js'
 
 /**
@@ -74,8 +75,13 @@ const ERROR_LOG_INTERVAL_MS = 5000
 
 export interface Forwarder {
   readonly upstream: Upstream
-  /** `hasBody`: the request declares a body (Content-Length > 0 or Transfer-Encoding); `accept` picks the error page. */
-  forward (req: IncomingMessage, res: ServerResponse, ctx: ForwardContext, hasBody: boolean, accept: string | undefined): void
+  /** Requests forwarded and not finished (the requests-in-flight gauge). */
+  readonly inFlight: number
+  /**
+   * `hasBody`: the request declares a body (Content-Length > 0 or Transfer-Encoding); `accept` picks the error page;
+   * `recorder` and `started` (performance.now() at arrival) count the response when it ends.
+   */
+  forward (req: IncomingMessage, res: ServerResponse, ctx: ForwardContext, hasBody: boolean, accept: string | undefined, recorder: ResponseRecorder, started: number): void
   /** Graceful: waits for queued and running requests. */
   close (): Promise<void>
   destroy (): Promise<void>
@@ -86,6 +92,7 @@ interface Shared {
   errors502: { inc: (by?: number) => void }
   errors504: { inc: (by?: number) => void }
   reportError: (err: Error, status: number) => void
+  inFlight: number
 }
 
 /**
@@ -99,15 +106,25 @@ class Exchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null
   private finished = false
   private readonly started = performance.now()
+  private status = 0
 
-  constructor (private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly accept: string | undefined, private readonly shared: Shared) {
+  constructor (private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly accept: string | undefined, private readonly shared: Shared,
+    private readonly recorder: ResponseRecorder, private readonly arrived: number) {
+    shared.inFlight++
     res.once('close', this.onClientClose)
+  }
+
+  /** Ends the exchange once: counts the response (status 0: the client left first, not counted). */
+  private finish (status: number): void {
+    this.finished = true
+    this.shared.inFlight--
+    if (status !== 0) this.recorder.record(this.req.method, status, this.arrived)
   }
 
   private readonly onClientClose = (): void => {
     // The client went away before the upstream finished: stop the upstream too.
     if (!this.finished) {
-      this.finished = true
+      this.finish(0)
       this.abortUpstream?.()
     }
   }
@@ -126,6 +143,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (res.destroyed) return false
     // 1xx (e.g. 103 Early Hints) are not relayed: Node's ServerResponse cannot send them generically.
     if (statusCode < 200) return true
+    this.status = statusCode
     const headers = responseHeaders(rawHeaders)
     try {
       if (statusText !== '' && statusText !== undefined) res.writeHead(statusCode, statusText, headers)
@@ -148,22 +166,23 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete (): void {
-    this.finished = true
+    if (!this.finished) this.finish(this.status)
     this.res.end()
   }
 
   onError (err: Error): void {
     if (this.finished) return
-    this.finished = true
     const res = this.res
-    if (res.destroyed) return
+    if (res.destroyed) { this.finish(0); return }
     if (res.headersSent) {
+      this.finish(this.status)
       // Mid-body failure: the status is gone; cutting the connection is the only honest signal.
       res.destroy(err)
       return
     }
     const code = (err as NodeJS.ErrnoException).code ?? ''
     const status = TIMEOUT_CODES.has(code) ? 504 : 502
+    this.finish(status)
     if (status === 504) this.shared.errors504.inc()
     else this.shared.errors502.inc()
     this.shared.reportError(err, status)
@@ -189,6 +208,7 @@ export function createForwarder (config: Config, logger: Logger, metrics: Metric
   let lastLogged = 0
   let suppressed = 0
   const shared: Shared = {
+    inFlight: 0,
     latency: metrics.upstreamLatency,
     errors502: metrics.upstreamErrors.labels({ status: '502' }),
     errors504: metrics.upstreamErrors.labels({ status: '504' }),
@@ -203,8 +223,9 @@ export function createForwarder (config: Config, logger: Logger, metrics: Metric
 
   return {
     upstream,
-    forward (req, res, ctx, hasBody, accept) {
-      const exchange = new Exchange(req, res, accept, shared)
+    get inFlight () { return shared.inFlight },
+    forward (req, res, ctx, hasBody, accept, recorder, started) {
+      const exchange = new Exchange(req, res, accept, shared, recorder, started)
       pool.dispatch({
         path: upstreamPath(upstream.basePath, req.url ?? '/'),
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,

@@ -15,6 +15,7 @@ import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
 import { emptyRequestHeaders, readRequestHeaders } from './request-headers.js'
+import { createResponseRecorders, watchConnections, type ResponseRecorder } from './response-metrics.js'
 import { upstreamCa } from './upstream-tls.js'
 import { createUpgradeProxy, writeRawResponse } from './websocket.js'
 
@@ -92,9 +93,14 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
 
   // Counters bound once: counting is a property bump.
   const counters = {} as Record<Outcome, { inc: (by?: number) => void }>
+  const recorders = createResponseRecorders(metrics, [...new Set(Object.values(RULE_ACTION))])
+  const responses = {} as Record<Outcome, ResponseRecorder>
   for (const rule of Object.keys(RULE_ACTION) as Outcome[]) {
     counters[rule] = metrics.requests.labels({ decision: RULE_ACTION[rule], rule })
+    responses[rule] = recorders.get(RULE_ACTION[rule]) as ResponseRecorder
   }
+  metrics.inFlight.source(() => forwarder.inFlight)
+  metrics.openTunnels.source(() => upgrades.tunnels.size)
 
   let compiled: CompiledMaintenance = compileFallback(config.failPolicy, template, cookieTtl)
   const stopWatching = ctx.holder.onChange((state) => {
@@ -250,6 +256,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
 
   /** Writer for plain requests. `expectsContinue`: the client waits for `100 Continue` before sending its body. */
   function onRequest (req: IncomingMessage, res: ServerResponse, fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void, expectsContinue = false): void {
+    const started = performance.now()
     const rawPath = requestPath(req.url ?? '/')
     const path = normalizePath(rawPath)
     if (isReservedPath(path)) {
@@ -265,12 +272,13 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       // Refused before the body was asked for: answer now, never read it (the connection closes instead).
       if (expectsContinue) res.shouldKeepAlive = false
       writeRendered(res, req.method, r.answer)
+      responses[r.rule].record(req.method, r.answer.status, started)
       return
     }
     if (expectsContinue) res.writeContinue()
     const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
     if (hasBody && bodyTimeoutMs > 0) watchBody(req)
-    forwarder.forward(req, res, forwardContext(req, r.peer, r.flags), hasBody, headers.accept)
+    forwarder.forward(req, res, forwardContext(req, r.peer, r.flags), hasBody, headers.accept, responses[r.rule], started)
   }
 
   /** Writer for upgrades: the same answers as bytes on the socket, or a tunnel once the upstream says 101. */
@@ -289,6 +297,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     }
     const r = route(req, rawPath, path, Date.now())
     record(req, null, path, r)
+    responses[r.rule].record(req.method, r.answer?.status ?? 101, null)
     if (r.answer !== null) writeRawResponse(socket, req.method, r.answer)
     else upgrades.proxy(req, socket, head, forwardContext(req, r.peer, r.flags), headers.accept)
   }
@@ -334,6 +343,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       // (60 s), so they never reuse a connection the gateway is closing. Fastify's default.
       created.keepAliveTimeout = 72_000
       created.on('upgrade', onUpgrade)
+      watchConnections(created, metrics)
       server = created
       return created
     }

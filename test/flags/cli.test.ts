@@ -45,6 +45,16 @@ t.test('drawbridge flags: every action against the admin API', async (t) => {
   t.equal(json.code, 0, json.stderr)
   t.match(JSON.parse(json.stdout), { key: 'beta', enabled: true, rules: [{ attribute: 'plan', in: ['pro'] }] })
 
+  const rules = await cli('set', 'checkout', '--json-body', '{"rules":[{"attribute":"plan","in":["pro"],"enabled":true}]}', '--json')
+  t.equal(rules.code, 0, rules.stderr)
+  t.match(ctx.holder.current?.flags.checkout, { rules: [{ attribute: 'plan' }], rollout: { percentage: 50 }, description: 'New checkout', variants: [{ name: 'control' }] },
+    '--json-body changes only the fields it holds (the zero-downtime guide\'s step keeps the rollout)')
+  const replaced = await cli('set', 'beta2', '--json-body', '{"enabled":true,"description":"x"}', '--json')
+  t.equal(replaced.code, 0, 'a new flag is created')
+  t.equal((await cli('set', 'beta2', '--json-body', '{"enabled":false}', '--replace')).code, 0)
+  t.equal(ctx.holder.current?.flags.beta2?.description, null, '--replace replaces the whole flag')
+  t.equal((await cli('set', 'beta2', '--replace', '--on')).code, 'usage')
+
   t.match((await cli('disable', 'beta')).stdout, /^beta: OFF\n$/)
   t.match((await cli('enable', 'beta')).stdout, /^beta: ON\n$/)
 

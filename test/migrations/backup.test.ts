@@ -27,7 +27,7 @@ t.test('backup: true takes a pg_dump -Fc first; pg_restore into a fresh database
   t.ok(steps.indexOf('backup:pg_dump') < steps.indexOf('migration:002_drop_note'), 'backup before the first migration')
 
   const status = await h.service.status()
-  t.match(status.backup, { file: backup.file, sizeBytes: backup.sizeBytes, runId: migrated.id, exists: true, restore: /^pg_restore .*--dbname=drawbridge_test_\w+ .*\.dump$/ })
+  t.match(status.backup, { file: backup.file, sizeBytes: backup.sizeBytes, runId: migrated.id, exists: true, restore: /^pg_restore .*--dbname='postgres:\/\/[^:@]+@127\.0\.0\.1:5432\/drawbridge_test_\w+' .*\.dump$/ })
 
   const fresh = await createDatabase(t, 'drawbridge_restore_')
   await run('pg_restore', ['--no-owner', `--dbname=${fresh.url}`, backup.file])

@@ -13,8 +13,10 @@ async function startPrimary (t: Test, auditLimit: number): Promise<ChildProcess>
   const child = fork(CHILD, [String(auditLimit)], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { if (child.connected) child.disconnect() })
   await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve)
+    // Loading the child through tsx takes a while on a busy machine: wait until it serves.
+    child.once('message', () => { resolve() })
     child.once('error', reject)
+    child.once('exit', (code) => { reject(new Error(`stand-in primary exited with ${String(code)}`)) })
   })
   return child
 }
@@ -58,7 +60,7 @@ t.test('a worker that has not asked still gets the state from the periodic resyn
   const store = storeFor(t, child, 100)
   const seen: number[] = []
   t.teardown(store.subscribe((s) => { seen.push(s.version) }))
-  await eventually(() => seen.length > 0, 2000, 'resync')
+  await eventually(() => seen.length > 0, 5000, 'resync')
   t.same(seen, [0])
 })
 

@@ -1,0 +1,25 @@
+// Node's floor: a featureless node:http server forwarding every request through
+// one undici Pool, streaming both ways. No checks, no header rewriting beyond
+// what HTTP requires: what Node itself can do as a proxy on this machine.
+import { createServer } from 'node:http'
+import { Pool } from 'undici'
+
+const pool = new Pool(process.argv[2], { connections: 128, pipelining: 1, keepAliveTimeout: 4000 })
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host'])
+
+const server = createServer((req, res) => {
+  const headers = []
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i].toLowerCase())) headers.push(raw[i], raw[i + 1])
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
+  pool.request({ path: req.url, method: req.method, headers, body: hasBody ? req : null }).then((up) => {
+    const out = {}
+    for (const [k, v] of Object.entries(up.headers)) if (!HOP.has(k)) out[k] = v
+    res.writeHead(up.statusCode, out)
+    up.body.pipe(res)
+  }, () => { res.writeHead(502); res.end() })
+})
+server.keepAliveTimeout = 72_000
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ ready: true, address: `127.0.0.1:${server.address().port}` }) + '\n')
+})
