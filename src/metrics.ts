@@ -174,7 +174,7 @@ export function statusClassIndex (status: number): number {
 export class Metrics {
   private readonly all: Metric[] = []
 
-  readonly buildInfo = this.add(new Gauge('drawbridge_build_info', 'Always 1; the labels say which build is running.'))
+  readonly buildInfo = this.add(new Gauge('drawbridge_build_info', 'Always 1; the labels say which build is running.', 'first'))
   readonly requests = this.add(new Counter('drawbridge_requests_total', 'Gateway requests by decision rule and outcome.'))
   readonly responses = this.add(new Counter('drawbridge_responses_total', 'Gateway responses by decision, status class and method.'))
   readonly requestDuration = this.add(new Histogram('drawbridge_request_duration_seconds', 'Gateway requests end to end: from the request to the end of the response (tunnels excluded).', DURATION_BUCKETS))

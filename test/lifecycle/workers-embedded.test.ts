@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,6 +95,18 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
     t.match(text, /^drawbridge_store_connected 1$/m)
     t.match(text, /^drawbridge_workers_scraped 2$/m, 'both workers answered')
     t.match(text, /^drawbridge_worker_restarts_total 0$/m)
+    t.match(text, /^drawbridge_build_info\{[^}]*\} 1$/m, 'build info is one, not one per worker')
+    t.match(text, /^process_cpu_seconds_total \d/m, 'process metrics of the workers, summed')
+    t.notMatch(text, /^process_start_time_seconds /m, 'a start time does not add up: left out, as prom-client does')
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+    if (promtool.error === undefined) {
+      // Exit 3 is lint only; prom-client's own nodejs_active_*_total gauges are the one lint it has.
+      const problems = `${promtool.stdout}${promtool.stderr}`.split('\n').filter((l) => l !== '' && !/^nodejs_active_\w+_total non-counter metrics/.test(l))
+      t.ok(promtool.status === 0 || promtool.status === 3, `promtool parses the aggregated scrape (exit ${String(promtool.status)})`)
+      t.same(problems, [], 'and finds nothing wrong with ours')
+    } else {
+      t.comment('promtool not installed: format check skipped (CI installs it)')
+    }
   })
 
   t.test('SIGKILL one worker under load: the other keeps serving, the primary restarts it', async (t) => {
