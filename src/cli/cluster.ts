@@ -60,8 +60,9 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
   chooseSchedulingPolicy()
   // The embedded store lives here, once for all workers; a corrupt state file is a ConfigError before any worker starts.
   const relay = usesRedis(config) ? null : new IpcStateRelay(new MemoryStore({ logger: logger.child({ component: 'state' }), stateFile: config.stateFile }))
-  // Created (and with a state file persisted) before the first worker asks, so the signing key exists once.
-  await relay?.load()
+  // Created (and with a state file persisted) before the first worker asks. A state file that cannot be
+  // written is not fatal here, as in one process: the workers' loads retry and /readyz says why.
+  await relay?.load().catch((err: unknown) => { logger.warn({ err }, 'embedded store not loaded yet; the workers will retry') })
   const workerEnv: Record<string, string> = relay === null ? {} : { [CLUSTER_STORE_ENV]: CLUSTER_STORE_IPC }
 
   const slots = new Map<number, Slot>()
