@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { AppContext } from '../context.js'
 import type { DrawbridgeEvent } from '../events.js'
 import type { MaintenanceState } from '../state/types.js'
@@ -40,6 +41,9 @@ export async function patchMaintenance (ctx: AppContext, actor: string, patch: M
   const state = await storeCall(async () => await ctx.store.update((draft) => {
     before = draft.maintenance
     const next: MaintenanceState = { ...draft.maintenance, ...changes, updatedAt: new Date().toISOString(), updatedBy: actor }
+    // A new generation whenever the secret changes, even back to an earlier
+    // value, so cookies issued for that earlier generation stay void.
+    if (changes.secret !== undefined && changes.secret !== draft.maintenance.secret) next.secretId = changes.secret === null ? null : randomUUID()
     checkMerged(next)
     return { ...draft, maintenance: next }
   }))

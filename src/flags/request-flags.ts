@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../context.js'
 import { readCookie } from '../maintenance/bypass-cookie.js'
-import { compilePathMatcher, type PathMatcher } from '../maintenance/paths.js'
+import { compileBlockMatcher, type PathMatcher } from '../maintenance/paths.js'
 import type { RequestFlagsResolver } from '../proxy/gateway.js'
 import { readRawHeader } from '../proxy/request-headers.js'
 import type { CompiledFlags, Evaluation } from './compile.js'
@@ -18,6 +18,9 @@ import { markServed } from './flag-usage.js'
  * Identity comes from `flagsIdentity` (`header:<name>` or `cookie:<name>`).
  * Rules can also look at `ip` (the resolved client address), `path` (the
  * normalised path), `method` and `host`.
+ *
+ * A gate blocks, so it matches every spelling of its paths (case, `;params`:
+ * see paths.ts compileBlockMatcher).
  *
  * Everything that depends only on the flags (gate matchers, the per-identity
  * answer cache) is prepared once per state change; with no flags a request
@@ -83,7 +86,7 @@ function planFor (table: CompiledFlags): Plan {
   const gates: Plan['gates'] = []
   let perRequest = false
   table.list.forEach((cf, index) => {
-    if (cf.gate !== null) gates.push({ index, status: cf.gate.status, matches: compilePathMatcher(cf.gate.paths) })
+    if (cf.gate !== null) gates.push({ index, status: cf.gate.status, matches: compileBlockMatcher(cf.gate.paths) })
     for (const rule of cf.rules) if (PER_REQUEST_ATTRIBUTES.has(rule.attribute)) perRequest = true
   })
   return { table, gates, byIdentity: perRequest ? null : new Map() }

@@ -2,10 +2,13 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
  * The bypass cookie: `v1.<expiry seconds>.<signature>`, where the signature is
- * HMAC-SHA256(signingKey, "<expiry>.<fingerprint of the current secret>").
- * Binding the signature to the secret's fingerprint means changing or clearing
- * the secret voids every cookie issued before, with nothing to revoke. The
- * secret itself never appears in the cookie.
+ * HMAC-SHA256(signingKey, "<expiry>.<generation of the current secret>").
+ * The generation is a random id stored with the secret each time it is set
+ * (state `secretId`), not derived from its value: changing or clearing the
+ * secret voids every cookie issued before, and setting an earlier value again
+ * does not revive them. States written before generations existed bind to a
+ * fingerprint of the value, as cookies issued then did. The secret itself
+ * never appears in the cookie.
  */
 
 export const BYPASS_COOKIE = 'drawbridge_bypass'
@@ -26,9 +29,9 @@ export interface BypassSigner {
   verify (value: string, nowMs: number): boolean
 }
 
-export function createBypassSigner (signingKey: string, secret: string): BypassSigner {
+export function createBypassSigner (signingKey: string, secret: string, secretId: string | null = null): BypassSigner {
   const key = Buffer.from(signingKey, 'utf8')
-  const print = fingerprint(secret)
+  const print = secretId === null ? fingerprint(secret) : 'generation:' + secretId
   // value → expiry (ms) of cookies whose signature already checked out.
   const verified = new Map<string, number>()
 
@@ -87,6 +90,61 @@ export function readCookie (header: string | undefined, name: string): string | 
     at = header.indexOf(name, end)
   }
   return undefined
+}
+
+/**
+ * Every value of one cookie in a Cookie header: undefined (none), a string
+ * (one, the common case) or an array (several). A client may send several
+ * cookies of the same name (different paths or domains); each is a candidate,
+ * so a forged first one cannot hide a valid one.
+ */
+export function readCookieValues (header: string | undefined, name: string): string | string[] | undefined {
+  const first = readCookie(header, name)
+  if (first === undefined || header === undefined) return first
+  const again = header.indexOf(name, header.indexOf(name) + name.length)
+  if (again < 0) return first
+  const values: string[] = []
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue
+    let value = part.slice(eq + 1).trim()
+    if (value.length > 1 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) value = value.slice(1, -1)
+    values.push(value)
+  }
+  return values.length === 1 ? values[0] : values
+}
+
+/**
+ * Removes every `name=` cookie from a Cookie header value: the bypass cookie
+ * is drawbridge's, not the application's. Null when nothing is left.
+ */
+export function withoutCookie (header: string, name: string): string | null {
+  if (header.indexOf(name) < 0) return header
+  const kept: string[] = []
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    const cookieName = (eq < 0 ? part : part.slice(0, eq)).trim()
+    if (cookieName === name || cookieName === '') continue
+    kept.push(part.trim())
+  }
+  return kept.length === 0 ? null : kept.join('; ')
+}
+
+/**
+ * Whether a path is `/` + secret or starts with it (the bypass URL and
+ * everything below or beside it). Constant time in the secret's content: the length
+ * check only says the path is at least as long as the secret, and the
+ * comparison runs over every character. No hashing, so it can run on every
+ * request while a secret is set.
+ */
+export function createSecretPrefixMatcher (secret: string): (path: string) => boolean {
+  const length = secret.length
+  return (path) => {
+    if (path.length < length + 1 || path.charCodeAt(0) !== 47) return false
+    let diff = 0
+    for (let i = 0; i < length; i++) diff |= path.charCodeAt(i + 1) ^ secret.charCodeAt(i)
+    return diff === 0
+  }
 }
 
 /**

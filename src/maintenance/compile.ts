@@ -1,8 +1,8 @@
 import { defaultMaintenance, type MaintenanceState } from '../state/types.js'
-import { createBypassSigner, createSecretMatcher, type BypassSigner } from './bypass-cookie.js'
+import { createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, type BypassSigner } from './bypass-cookie.js'
 import { CidrSet, type CidrError } from './cidr-set.js'
 import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type Negotiated, type PageTemplate, type PageValues } from './page.js'
-import { compilePathMatcher, type PathMatcher } from './paths.js'
+import { compileAllowMatcher, compileBlockMatcher, type PathMatcher } from './paths.js'
 import type { Decision } from './types.js'
 
 export interface CompileOptions {
@@ -46,6 +46,8 @@ export class CompiledMaintenance {
   /** `/` + secret, for a cheap length check before the constant-time compare. */
   readonly secretPath: string | null
   readonly matchSecret: ((candidate: string) => boolean) | null
+  /** The path is `/` + secret or starts with it (constant time); null without a secret. */
+  readonly underSecret: ((path: string) => boolean) | null
   readonly signer: BypassSigner | null
   readonly cookieTtlSeconds: number
   readonly message: string
@@ -60,14 +62,16 @@ export class CompiledMaintenance {
     this.endsAtMs = parseTime(state.endsAt, Infinity)
     this.endsAt = Number.isFinite(this.endsAtMs) ? new Date(this.endsAtMs).toISOString() : null
     this.allow = CidrSet.compile(state.allow, { onInvalid: options.onInvalidCidr ?? (() => {}) })
-    this.inScope = state.paths === null ? null : compilePathMatcher(state.paths)
-    this.excepted = compilePathMatcher(state.exceptPaths)
+    // The scope blocks (every spelling of its paths); exceptions let through (the exact path only).
+    this.inScope = state.paths === null ? null : compileBlockMatcher(state.paths)
+    this.excepted = compileAllowMatcher(state.exceptPaths)
     this.readOnly = state.mode === 'read-only'
     this.redirectDecision = state.redirect === null ? null : { action: 'redirect', rule: 'redirect', location: state.redirect }
     const secret = state.secret === null || state.secret === '' ? null : state.secret
     this.secretPath = secret === null ? null : '/' + secret
     this.matchSecret = secret === null ? null : createSecretMatcher(secret)
-    this.signer = secret === null ? null : createBypassSigner(options.signingKey, secret)
+    this.underSecret = secret === null ? null : createSecretPrefixMatcher(secret)
+    this.signer = secret === null ? null : createBypassSigner(options.signingKey, secret, state.secretId ?? null)
     this.cookieTtlSeconds = options.cookieTtlSeconds
     this.message = state.message ?? DEFAULT_MESSAGE
     this.template = options.template

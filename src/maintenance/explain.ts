@@ -1,9 +1,9 @@
 import type { Config } from '../config/schema.js'
 import type { MaintenanceState, SharedState } from '../state/types.js'
-import { BYPASS_COOKIE, readCookie } from './bypass-cookie.js'
+import { BYPASS_COOKIE, readCookieValues } from './bypass-cookie.js'
 import { compileFallback, compileMaintenance, EMPTY_TEMPLATE, type CompiledMaintenance } from './compile.js'
-import { decide, PASS } from './decide.js'
-import { isReservedPath, normalizePath, requestPath } from './paths.js'
+import { BAD_TARGET, decide, PASS } from './decide.js'
+import { isReservedPath, normalizeTarget } from './paths.js'
 import type { Decision, DecisionRule } from './types.js'
 
 export interface ExplainInput {
@@ -16,7 +16,7 @@ export interface ExplainInput {
 }
 
 export interface Explanation {
-  action: 'pass' | 'set-bypass' | 'redirect' | 'block'
+  action: 'pass' | 'set-bypass' | 'redirect' | 'block' | 'reject'
   rule: DecisionRule
   /** What the gateway answers: 200 stands for "proxied, the upstream decides". */
   status: number
@@ -44,6 +44,7 @@ function toExplanation (decision: Decision): Explanation {
     case 'set-bypass': return { action: 'set-bypass', rule: decision.rule, status: 302, retryAfter: null, location: '/' }
     case 'redirect': return { action: 'redirect', rule: decision.rule, status: 307, retryAfter: null, location: decision.location }
     case 'block': return { action: 'block', rule: decision.rule, status: 503, retryAfter: decision.retryAfter, location: null }
+    case 'reject': return { action: 'reject', rule: decision.rule, status: decision.status, retryAfter: null, location: null }
   }
 }
 
@@ -51,14 +52,15 @@ function toExplanation (decision: Decision): Explanation {
 export function explain (input: ExplainInput, state: SharedState | null, config: Config, now: number): Explanation {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(input.headers)) headers[name.toLowerCase()] = value
-  const path = normalizePath(requestPath(input.path === '' ? '/' : input.path))
+  const path = normalizeTarget(input.path === '' ? '/' : input.path)
+  if (path === null) return toExplanation(BAD_TARGET)
   if (isReservedPath(path)) return toExplanation(PASS.reserved)
   const decision = decide({
     method: input.method.toUpperCase(),
     path,
     normalizedPath: path,
     ip: input.ip,
-    bypassCookie: readCookie(headers.cookie, BYPASS_COOKIE),
+    bypassCookie: readCookieValues(headers.cookie, BYPASS_COOKIE),
     bypassHeader: headers['x-drawbridge-bypass']
   }, compiledFor(state, config), now)
   return toExplanation(decision)

@@ -1,14 +1,14 @@
 /** What the pure decision needs to know about a request: no sockets, no Fastify. */
 export interface RequestFacts {
   method: string
-  /** Raw path from the request line, query string excluded. */
+  /** Path from the request line, query string excluded (see paths.ts parseTarget). */
   path: string
-  /** normalizePath(path), when the caller already has it (the gateway does). */
+  /** The normalised path, when the caller already parsed the target (the gateway does). */
   normalizedPath?: string
   /** Resolved client address (see proxy/client-address.ts). */
   ip: string
-  /** Value of the drawbridge_bypass cookie, if any. */
-  bypassCookie: string | undefined
+  /** Value(s) of the drawbridge_bypass cookie, if any: each one is tried. */
+  bypassCookie: string | readonly string[] | undefined
   /** Value of X-Drawbridge-Bypass, if any. */
   bypassHeader: string | undefined
 }
@@ -26,6 +26,8 @@ export type DecisionRule =
   | 'bypass-url'
   | 'redirect'
   | 'maintenance'
+  | 'bad-target'
+  | 'secret-path'
 
 export type Decision =
   | { action: 'pass', rule: DecisionRule }
@@ -33,3 +35,5 @@ export type Decision =
   | { action: 'set-bypass', rule: 'bypass-url' }
   | { action: 'redirect', rule: 'redirect', location: string }
   | { action: 'block', rule: 'maintenance', retryAfter: number | null }
+  /** Answered by the gateway with `status`, never proxied: a refused target (400), a path under the secret (404). */
+  | { action: 'reject', rule: 'bad-target' | 'secret-path', status: 400 | 404 }

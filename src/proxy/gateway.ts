@@ -4,12 +4,12 @@ import type { Duplex } from 'node:stream'
 import Fastify, { LogController } from 'fastify'
 import type { AppContext } from '../context.js'
 import { ConfigError } from '../errors.js'
-import { BYPASS_COOKIE, bypassSetCookie, readCookie } from '../maintenance/bypass-cookie.js'
+import { BYPASS_COOKIE, bypassSetCookie, readCookieValues } from '../maintenance/bypass-cookie.js'
 import { CidrSet, unmapIp } from '../maintenance/cidr-set.js'
 import { compileFallback, compileMaintenance, type CompiledMaintenance } from '../maintenance/compile.js'
 import { decide } from '../maintenance/decide.js'
 import { loadPageTemplate, prefersJson, type Rendered } from '../maintenance/page.js'
-import { isReservedPath, normalizePath, requestPath } from '../maintenance/paths.js'
+import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../maintenance/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
 import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
@@ -50,6 +50,8 @@ const RULE_ACTION: Record<Outcome, string> = {
   'bypass-url': 'set-bypass',
   redirect: 'redirect',
   maintenance: 'block',
+  'bad-target': 'reject',
+  'secret-path': 'reject',
   'flag-gate': 'gate'
 }
 
@@ -103,15 +105,22 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   metrics.openTunnels.source(() => upgrades.tunnels.size)
 
   let compiled: CompiledMaintenance = compileFallback(config.failPolicy, template, cookieTtl)
+  // Matchers of the secrets this process has seen retired: their paths stay out of the access log.
+  const retiredSecrets: Array<(path: string) => boolean> = []
   const stopWatching = ctx.holder.onChange((state) => {
     // After every listener (the flags runtime too) has seen the new state.
     setImmediate(recheckTunnels)
+    const previous = compiled
     compiled = compileMaintenance(state.maintenance, {
       signingKey: config.signingKey ?? state.signingKey,
       template,
       cookieTtlSeconds: cookieTtl,
       onInvalidCidr: (entry, err) => { log.warn({ entry, problem: err.message }, 'ignoring invalid allowlist entry in state') }
     })
+    if (previous.underSecret !== null && previous.secretPath !== compiled.secretPath) {
+      retiredSecrets.unshift(previous.underSecret)
+      if (retiredSecrets.length > 16) retiredSecrets.pop()
+    }
     metrics.maintenanceEnabled.set(state.maintenance.enabled ? 1 : 0)
     metrics.stateVersion.set(state.version)
   })
@@ -130,7 +139,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     facts.path = rawPath
     facts.normalizedPath = path
     facts.ip = ip
-    facts.bypassCookie = headers.cookie === undefined ? undefined : readCookie(headers.cookie, BYPASS_COOKIE)
+    facts.bypassCookie = headers.cookie === undefined ? undefined : readCookieValues(headers.cookie, BYPASS_COOKIE)
     facts.bypassHeader = headers.bypass
     return decide(facts, compiled, now)
   }
@@ -183,9 +192,9 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   }
 
   function logAccess (req: IncomingMessage, res: ServerResponse | null, status: number, path: string, ip: string, rule: Outcome, started: number): void {
-    // Never log the bypass path (it is the secret), nor any query string.
-    const secretPath = compiled.secretPath
-    const shown = secretPath !== null && path.length === secretPath.length && compiled.matchSecret?.(path.slice(1)) === true ? '[redacted]' : path
+    // Never log a path that starts with the secret, current or retired, nor any query string.
+    let shown = compiled.underSecret?.(path) === true ? '[redacted]' : path
+    for (let i = 0; i < retiredSecrets.length && shown === path; i++) if ((retiredSecrets[i] as (p: string) => boolean)(path)) shown = '[redacted]'
     const write = (): void => {
       accessLog?.info({ method: req.method, path: shown, status: res?.statusCode ?? status, ms: Math.round(performance.now() - started), ip, rule }, 'request')
     }
@@ -225,6 +234,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       }
       case 'set-bypass': routed.answer = bypassResponse(req, peer, now); break
       case 'redirect': routed.answer = redirectResponse(decision.location); break
+      case 'reject': routed.answer = gateResponse(decision.status); break
       case 'block': routed.answer = prefersJson(headers.accept) ? compiled.responses(now).json : compiled.responses(now).html
     }
     counters[routed.rule].inc()
@@ -233,7 +243,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
 
   /** Access-logs a sampled request (never the bypass URL: its path is the secret). */
   function record (req: IncomingMessage, res: ServerResponse | null, path: string, r: Routed): void {
-    if (accessLog !== null && r.rule !== 'bypass-url' && Math.random() < sample) logAccess(req, res, r.answer?.status ?? 101, path, r.ip, r.rule, performance.now())
+    if (accessLog !== null && r.rule !== 'bypass-url' && r.rule !== 'secret-path' && Math.random() < sample) logAccess(req, res, r.answer?.status ?? 101, path, r.ip, r.rule, performance.now())
   }
 
   /**
@@ -255,10 +265,34 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   }
 
   /** Writer for plain requests. `expectsContinue`: the client waits for `100 Continue` before sending its body. */
+  /**
+   * Parses the target strictly (paths.ts). Refused: false, the caller answers
+   * 400. Else the upstream is sent the normalised target (`req.url` is what
+   * both writers forward), so it acts on the path decided on.
+   */
+  const target = emptyTarget()
+  function acceptTarget (req: IncomingMessage): boolean {
+    const url = req.url ?? '/'
+    if (!parseTarget(url, target)) {
+      counters['bad-target'].inc()
+      readRequestHeaders(req.rawHeaders, headers)
+      return false
+    }
+    if (target.forward !== url) req.url = target.forward
+    return true
+  }
+
   function onRequest (req: IncomingMessage, res: ServerResponse, fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void, expectsContinue = false): void {
     const started = performance.now()
-    const rawPath = requestPath(req.url ?? '/')
-    const path = normalizePath(rawPath)
+    if (!acceptTarget(req)) {
+      // Not logged: the target may hold the secret. The connection is not reused after a malformed request.
+      res.shouldKeepAlive = false
+      writeRendered(res, req.method, gateResponse(400))
+      responses['bad-target'].record(req.method, 400, started)
+      return
+    }
+    const path = target.path
+    const rawPath = path
     if (isReservedPath(path)) {
       counters.reserved.inc()
       if (expectsContinue) res.writeContinue()
@@ -284,8 +318,12 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   /** Writer for upgrades: the same answers as bytes on the socket, or a tunnel once the upstream says 101. */
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
-    const rawPath = requestPath(req.url ?? '/')
-    const path = normalizePath(rawPath)
+    if (!acceptTarget(req)) {
+      writeRawResponse(socket, req.method, gateResponse(400))
+      return
+    }
+    const path = target.path
+    const rawPath = path
     if (closing) {
       writeRawResponse(socket, req.method, gateResponse(503))
       return
@@ -313,8 +351,10 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     const now = Date.now()
     for (const tunnel of upgrades.tunnels) {
       const req = tunnel.req
-      const rawPath = requestPath(req.url ?? '/')
-      const r = route(req, rawPath, normalizePath(rawPath), now)
+      // req.url is the normalised target by now, so it parses.
+      const path = normalizeTarget(req.url ?? '/')
+      if (path === null) continue
+      const r = route(req, path, path, now)
       if (r.answer !== null) upgrades.close(tunnel, 1012)
     }
   }

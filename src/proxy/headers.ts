@@ -1,3 +1,5 @@
+import { BYPASS_COOKIE, withoutCookie } from '../maintenance/bypass-cookie.js'
+
 /**
  * Header rewriting between client and upstream, done on the raw header lists
  * Node and undici already have (no header objects built per request).
@@ -11,13 +13,25 @@ const enum Kind {
   ForwardedHost = 4,
   Connection = 5,
   Host = 6,
-  Upgrade = 7
+  Upgrade = 7,
+  Cookie = 8
 }
 
 /** RFC 9110 section 7.6.1 hop-by-hop fields, plus the non-standard ones proxies also strip. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection'])
 
 function requestKind (lower: string): Kind {
+  // CGI, PHP, WSGI and Rack read `X_Drawbridge_Flags` as `X-Drawbridge-Flags`
+  // (both become HTTP_X_DRAWBRIDGE_FLAGS). Any spelling of a header drawbridge
+  // owns, and an underscore spelling of one it sets or strips, is dropped.
+  if (lower.indexOf('_') >= 0) {
+    const dashed = lower.replace(/_/g, '-')
+    if (dashed.startsWith('x-drawbridge-')) return Kind.Drop
+    return requestKind(dashed) === Kind.Keep && dashed !== 'content-length' ? Kind.Keep : Kind.Drop
+  }
+  // Drawbridge's own request headers: the bypass secret never reaches the
+  // upstream, and flags are only what drawbridge says they are.
+  if (lower.startsWith('x-drawbridge-')) return Kind.Drop
   switch (lower) {
     case 'x-forwarded-for': return Kind.ForwardedFor
     case 'x-forwarded-proto': return Kind.ForwardedProto
@@ -25,11 +39,8 @@ function requestKind (lower: string): Kind {
     case 'connection': return Kind.Connection
     case 'host': return Kind.Host
     case 'upgrade': return Kind.Upgrade
-    // Drawbridge's own request headers: the bypass secret never reaches the
-    // upstream, and flags are only what drawbridge says they are. Expect:
-    // Node has already answered 100-continue to the client, and undici refuses it.
-    case 'x-drawbridge-bypass':
-    case 'x-drawbridge-flags':
+    case 'cookie': return Kind.Cookie
+    // Expect: Node has already answered 100-continue to the client, and undici refuses it.
     case 'expect':
       return Kind.Drop
   }
@@ -108,6 +119,12 @@ export function forwardHeaders (raw: string[], ctx: ForwardContext, upstreamHost
       case Kind.Host: host ??= value; break
       case Kind.Upgrade: upgrade ??= value; break
       case Kind.Connection: connection = connection === undefined ? value : `${connection}, ${value}`; break
+      case Kind.Cookie: {
+        // The bypass cookie is drawbridge's credential, not the application's.
+        const kept = value.indexOf(BYPASS_COOKIE) < 0 ? value : withoutCookie(value, BYPASS_COOKIE)
+        if (kept !== null) out.push(name, kept)
+        break
+      }
     }
   }
   if (connection !== undefined) extraDrops = connectionTokens(connection)

@@ -25,6 +25,12 @@ export interface MaintenanceState {
   redirect: string | null
   /** Bypass secret: `GET /<secret>` sets the bypass cookie. */
   secret: string | null
+  /**
+   * Generation of the secret: a random id written each time the secret is
+   * set, which bypass cookies are bound to (see bypass-cookie.ts). Absent in
+   * states written by older versions.
+   */
+  secretId?: string | null
   updatedAt: string | null
   updatedBy: string | null
 }
@@ -155,6 +161,7 @@ export function defaultMaintenance (): MaintenanceState {
     mode: 'full',
     redirect: null,
     secret: null,
+    secretId: null,
     updatedAt: null,
     updatedBy: null
   }

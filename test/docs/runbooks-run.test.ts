@@ -16,6 +16,8 @@ import { startUpstream } from '../helpers/upstream.js'
  */
 
 const TOKEN = 'runbook-admin-token-0123456789'
+// Every step spawns the CLI as a user would: slow on a loaded 2-core machine.
+t.setTimeout(300_000)
 const SHOP = 'https://shop.example.com'
 
 interface Block { lang: string, code: string, line: number }

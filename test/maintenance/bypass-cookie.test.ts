@@ -1,5 +1,5 @@
 import t from 'tap'
-import { BYPASS_COOKIE, bypassSetCookie, createBypassSigner, createSecretMatcher, readCookie } from '../../src/maintenance/bypass-cookie.js'
+import { BYPASS_COOKIE, bypassSetCookie, createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, readCookie, readCookieValues, withoutCookie } from '../../src/maintenance/bypass-cookie.js'
 
 const KEY = 'signing-key-0123456789abcdef0123'
 const SECRET = 'c0ffee00c0ffee00c0ffee00c0ffee00'
@@ -63,4 +63,33 @@ t.test('secret matcher', async (t) => {
   t.notOk(match(SECRET.toUpperCase()))
   t.notOk(match(SECRET.slice(1)))
   t.notOk(match(''))
+})
+
+t.test('a signer bound to a generation refuses cookies of another generation of the same value', async (t) => {
+  const one = createBypassSigner(KEY, SECRET, 'generation-1')
+  const value = one.issue(NOW, 3600)
+  t.ok(createBypassSigner(KEY, SECRET, 'generation-1').verify(value, NOW))
+  t.notOk(createBypassSigner(KEY, SECRET, 'generation-2').verify(value, NOW))
+  t.notOk(createBypassSigner(KEY, SECRET).verify(value, NOW), 'nor the legacy value binding')
+})
+
+t.test('readCookieValues: one, several, none', async (t) => {
+  t.equal(readCookieValues(undefined, BYPASS_COOKIE), undefined)
+  t.equal(readCookieValues('a=b', BYPASS_COOKIE), undefined)
+  t.equal(readCookieValues('a=b; drawbridge_bypass=v1', BYPASS_COOKIE), 'v1')
+  t.same(readCookieValues('drawbridge_bypass=forged; a=b; drawbridge_bypass="v1"', BYPASS_COOKIE), ['forged', 'v1'])
+  t.equal(readCookieValues('xdrawbridge_bypass=1; drawbridge_bypass=v1', BYPASS_COOKIE), 'v1', 'a longer name is another cookie')
+})
+
+t.test('withoutCookie removes every bypass cookie and keeps the rest', async (t) => {
+  t.equal(withoutCookie('a=b; c=d', BYPASS_COOKIE), 'a=b; c=d')
+  t.equal(withoutCookie('a=b; drawbridge_bypass=x; c=d; drawbridge_bypass=y', BYPASS_COOKIE), 'a=b; c=d')
+  t.equal(withoutCookie('drawbridge_bypass=x', BYPASS_COOKIE), null)
+  t.equal(withoutCookie('xdrawbridge_bypass=1', BYPASS_COOKIE), 'xdrawbridge_bypass=1')
+})
+
+t.test('secret prefix matcher: the secret path and everything starting with it', async (t) => {
+  const under = createSecretPrefixMatcher(SECRET)
+  for (const p of [`/${SECRET}`, `/${SECRET}/`, `/${SECRET}x`, `/${SECRET}/x`]) t.ok(under(p), p)
+  for (const p of ['/', `/${SECRET.slice(0, -1)}`, `/x${SECRET}`, `${SECRET}/`, `/${SECRET.toUpperCase()}`]) t.notOk(under(p), p)
 })

@@ -45,10 +45,16 @@ t.test('paths scope and exceptPaths, after normalisation', async (t) => {
   t.equal(decide(facts({ path: '/health/live' }), except, NOW).rule, 'except-path')
   t.equal(decide(facts({ path: '/health-admin' }), except, NOW).rule, 'maintenance')
   t.equal(decide(facts({ path: '/a/../health' }), except, NOW).rule, 'except-path')
-  t.equal(decide(facts({ path: '//health' }), except, NOW).rule, 'except-path')
-  t.equal(decide(facts({ path: '/%2Fhealth' }), except, NOW).rule, 'except-path')
+  t.equal(decide(facts({ path: '/a//health' }), except, NOW).rule, 'maintenance', 'duplicate slashes merge, /a/health is not excepted')
+  t.equal(decide(facts({ path: '//health' }), except, NOW).rule, 'bad-target', 'a leading // reads as a host to URL parsers')
+  t.equal(decide(facts({ path: '/%2Fhealth' }), except, NOW).rule, 'bad-target', 'an encoded slash is refused')
+  t.equal(decide(facts({ path: '/Health' }), except, NOW).rule, 'maintenance', 'exceptions are case-sensitive')
+  t.equal(decide(facts({ path: '/health;x' }), except, NOW).rule, 'maintenance', 'nor with ;params')
   t.equal(decide(facts({ path: '/health/../admin' }), except, NOW).rule, 'maintenance', 'an excepted prefix cannot be climbed out of')
-  t.equal(decide(facts({ path: '/health%2F..%2Fadmin' }), except, NOW).rule, 'maintenance', 'nor with encoded slashes')
+  t.equal(decide(facts({ path: '/health%2F..%2Fadmin' }), except, NOW).rule, 'bad-target', 'nor with encoded slashes')
+  t.equal(decide(facts({ path: '/health/..;/admin' }), except, NOW).rule, 'bad-target', 'nor with a dot segment behind ;params')
+  t.equal(decide(facts({ path: '/API/x' }), scoped, NOW).rule, 'maintenance', 'the scope blocks every case')
+  t.equal(decide(facts({ path: '/api;x/y' }), scoped, NOW).rule, 'maintenance', 'and ;params')
 })
 
 t.test('allowlist (IPv4, IPv6, mapped)', async (t) => {
@@ -64,13 +70,14 @@ t.test('bypass URL, cookie and header', async (t) => {
   const secret = 'b6f1c0d2e3a4958677a8b9c0d1e2f3a4'
   const c = compile({ secret })
   t.same(decide(facts({ path: `/${secret}` }), c, NOW), { action: 'set-bypass', rule: 'bypass-url' })
-  t.equal(decide(facts({ path: `/${secret}`, method: 'POST' }), c, NOW).rule, 'maintenance', 'only GET')
-  t.equal(decide(facts({ path: `/${secret}x` }), c, NOW).rule, 'maintenance')
+  t.same(decide(facts({ path: `/${secret}`, method: 'POST' }), c, NOW), { action: 'reject', rule: 'secret-path', status: 404 }, 'only GET sets the cookie; other methods 404')
+  for (const p of [`/${secret}x`, `/${secret}/`, `/${secret}/x`]) t.equal(decide(facts({ path: p }), c, NOW).rule, 'secret-path', `${p.replace(secret, '<secret>')}: 404`)
   t.equal(decide(facts({ path: `/${secret.slice(0, -1)}0` }), c, NOW).rule, 'maintenance')
   t.equal(decide(facts({ path: `/x/../${secret}` }), c, NOW).rule, 'bypass-url', 'matched after normalisation')
   const scoped = compile({ secret, paths: ['/api'] })
   t.equal(decide(facts({ path: `/${secret}` }), scoped, NOW).rule, 'bypass-url', 'works with a path scope')
-  t.equal(decide(facts({ path: `/${secret}` }), compile({ secret, enabled: false }), NOW).rule, 'maintenance-off', 'proxied when off')
+  t.equal(decide(facts({ path: `/${secret}` }), compile({ secret, enabled: false }), NOW).rule, 'bypass-url', 'answered by the gateway when off, never proxied')
+  t.equal(decide(facts({ path: `/${secret}/x` }), compile({ secret, enabled: false }), NOW).rule, 'secret-path', 'nor anything below it')
 
   const cookie = c.signer?.issue(NOW, 43200) as string
   t.equal(decide(facts({ bypassCookie: cookie }), c, NOW).rule, 'bypass-cookie')
@@ -79,10 +86,25 @@ t.test('bypass URL, cookie and header', async (t) => {
   t.equal(decide(facts({ bypassCookie: cookie }), compile({ secret: 'another-secret-value-123456' }), NOW).rule, 'maintenance', 'rotated secret')
   t.equal(decide(facts({ bypassCookie: cookie }), compile({ secret: null }), NOW).rule, 'maintenance', 'cleared secret')
 
+  const forged = 'v1.9999999999.' + 'A'.repeat(43)
+  t.equal(decide(facts({ bypassCookie: [forged, cookie] }), c, NOW).rule, 'bypass-cookie', 'a forged first cookie does not hide a valid one')
+  t.equal(decide(facts({ bypassCookie: [forged, forged] }), c, NOW).rule, 'maintenance')
+
   t.equal(decide(facts({ bypassHeader: secret, method: 'POST' }), c, NOW).rule, 'bypass-header')
   t.equal(decide(facts({ bypassHeader: secret + ' ' }), c, NOW).rule, 'maintenance')
   t.equal(decide(facts({ bypassHeader: '' }), c, NOW).rule, 'maintenance')
   t.equal(decide(facts({ bypassHeader: secret }), compile({ secret: null }), NOW).rule, 'maintenance', 'no secret, no header bypass')
+})
+
+t.test('bypass cookies are bound to the secret generation, not its value', async (t) => {
+  const secret = 'b6f1c0d2e3a4958677a8b9c0d1e2f3a4'
+  const first = compile({ secret, secretId: 'gen-1' })
+  const cookie = first.signer?.issue(NOW, 43200) as string
+  t.equal(decide(facts({ bypassCookie: cookie }), compile({ secret, secretId: 'gen-1' }), NOW).rule, 'bypass-cookie', 'same generation')
+  t.equal(decide(facts({ bypassCookie: cookie }), compile({ secret, secretId: 'gen-3' }), NOW).rule, 'maintenance', 'the same value set again is a new generation')
+  const legacy = compile({ secret }).signer?.issue(NOW, 43200) as string
+  t.equal(decide(facts({ bypassCookie: legacy }), compile({ secret }), NOW).rule, 'bypass-cookie', 'a state without a generation keeps the value binding of older versions')
+  t.equal(decide(facts({ bypassCookie: legacy }), first, NOW).rule, 'maintenance')
 })
 
 t.test('read-only mode', async (t) => {

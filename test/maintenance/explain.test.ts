@@ -25,6 +25,11 @@ t.test('explains each outcome with status, Retry-After and location', async (t) 
   t.equal(explain(req({ path: '/__drawbridge/status' }), state({}), config, NOW).rule, 'reserved')
   t.equal(explain(req({ path: '/health?probe=1' }), state({ exceptPaths: ['/health'] }), config, NOW).rule, 'except-path', 'query ignored')
   t.equal(explain(req({ path: '/a/../health' }), state({ exceptPaths: ['/health'] }), config, NOW).rule, 'except-path', 'normalised')
+  t.same(explain(req({ path: '/admin#/../health' }), state({ exceptPaths: ['/health'] }), config, NOW),
+    { action: 'reject', rule: 'bad-target', status: 400, retryAfter: null, location: null }, 'a target the gateway refuses')
+  t.same(explain(req({ path: '/s3cret-value-0123456789/x' }), state({ enabled: false, secret: 's3cret-value-0123456789' }), config, NOW),
+    { action: 'reject', rule: 'secret-path', status: 404, retryAfter: null, location: null }, 'below the secret, maintenance off')
+  t.equal(explain(req({ path: '/ADMIN;x' }), state({ paths: ['/admin'] }), config, NOW).rule, 'maintenance', 'the scope in every spelling')
   t.equal(explain(req({ ip: '10.1.1.1' }), state({ allow: ['10.0.0.0/8'] }), config, NOW).rule, 'allowlist')
   t.equal(explain(req({ method: 'head' }), state({ mode: 'read-only' }), config, NOW).rule, 'read-only', 'method case-insensitive')
 })
