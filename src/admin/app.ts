@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../input/json-depth.js'
 import { flagAdminRoutes } from '../flags/admin-routes.js'
 import { ofrepRoutes } from '../flags/ofrep-routes.js'
 import { migrationRoutes } from '../migrations/admin-routes.js'
@@ -37,6 +38,18 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
     routerOptions: { maxParamLength: 512 },
     schemaErrorFormatter: formatSchemaErrors,
     return503OnClosing: true
+  })
+  // Fastify's own JSON parser (prototype-poisoning keys refused), plus a depth
+  // limit: what handles a body later (ajv, structuredClone, JSON.stringify into
+  // the store) recurses, and a deeply nested body would overflow the stack there.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (err: Error | null, value?: unknown) => {
+      if (err !== null) { done(err); return }
+      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) { done(new errors.DRAWBRIDGE_ERR_INVALID(`body must not nest deeper than ${MAX_JSON_DEPTH} levels`)); return }
+      done(null, value)
+    })
   })
   app.setValidatorCompiler(createValidatorCompiler())
   app.setErrorHandler(adminErrorHandler)

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { errors } from '../errors.js'
+import { parseIsoDateTime } from '../input/iso-date.js'
+import { redirectPath, redirectProblem } from '../input/redirect-target.js'
+import { hasControlChars } from '../input/safe-text.js'
 import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
+import { compileAllowMatcher, compileBlockMatcher, isReservedPath, normalizePrefix } from '../maintenance/paths.js'
+import { MAX_RETRY_AFTER } from '../maintenance/retry-after.js'
 import type { MaintenanceState } from '../state/types.js'
 
 /**
@@ -14,8 +19,7 @@ export type MaintenancePatch = Partial<Omit<MaintenanceState, 'secret' | 'update
 
 /** Path-safe, so `/<secret>` needs no encoding; long enough not to be guessed. */
 export const SECRET_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/
-export const MAX_RETRY_AFTER = 31_536_000
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i
+export { MAX_RETRY_AFTER }
 
 /** 192 random bits, base64url: 32 characters that are safe in a URL path. */
 export function generateSecret (): string {
@@ -28,10 +32,11 @@ function invalid (message: string): Error {
 
 function isoDate (value: unknown, field: string): string | null {
   if (value === null) return null
-  if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) {
-    throw invalid(`${field} must be an ISO 8601 date-time with a timezone, e.g. 2026-11-22T03:00:00Z (got ${JSON.stringify(value)})`)
+  const ms = typeof value === 'string' ? parseIsoDateTime(value) : null
+  if (ms === null) {
+    throw invalid(`${field} must be a real calendar date-time in ISO 8601 with a timezone, e.g. 2026-11-22T03:00:00Z (got ${JSON.stringify(value)})`)
   }
-  return new Date(Date.parse(value)).toISOString()
+  return new Date(ms).toISOString()
 }
 
 function pathList (value: unknown, field: string): string[] {
@@ -39,6 +44,8 @@ function pathList (value: unknown, field: string): string[] {
   value.forEach((p, i) => {
     if (typeof p !== 'string' || !p.startsWith('/')) throw invalid(`${field}/${i} must be a path starting with '/' (got ${JSON.stringify(p)})`)
     if (p.length > 2048) throw invalid(`${field}/${i} must NOT have more than 2048 characters`)
+    // A CR/LF or NUL in a rule is never a path a request can have; in logs and the audit it forges lines.
+    if (hasControlChars(p)) throw invalid(`${field}/${i} must not contain control characters (got ${JSON.stringify(p)})`)
   })
   return value as string[]
 }
@@ -46,12 +53,8 @@ function pathList (value: unknown, field: string): string[] {
 function redirectTarget (value: unknown): string | null {
   if (value === null) return null
   if (typeof value !== 'string') throw invalid('redirect must be string')
-  if (value.startsWith('/') && !value.startsWith('//')) return value
-  let url: URL | null = null
-  try { url = new URL(value) } catch {}
-  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw invalid(`redirect must be an absolute http(s) URL or a path starting with '/' (got ${JSON.stringify(value)})`)
-  }
+  const problem = redirectProblem(value)
+  if (problem !== null) throw invalid(`redirect ${problem} (got ${JSON.stringify(value)})`)
   return value
 }
 
@@ -130,9 +133,53 @@ export function normalizePatch (patch: MaintenancePatch): Partial<MaintenanceSta
   return out
 }
 
-/** Checks that need the merged state: the window must end after it starts. */
-export function checkMerged (next: MaintenanceState): void {
+export interface MergedCheckOptions {
+  /** The gateway's public URL (config.publicUrl): an absolute redirect to it is checked like a path. */
+  publicUrl?: string | undefined
+}
+
+/**
+ * The path on this gateway a redirect points to, or null when it leaves the
+ * site (or the site's public address is not known, so it cannot be told).
+ */
+function redirectOnSite (redirect: string, publicUrl: string | undefined): string | null {
+  const path = redirectPath(redirect)
+  if (path !== null) return path
+  if (publicUrl === undefined) return null
+  try {
+    const target = new URL(redirect)
+    const site = new URL(publicUrl)
+    if (target.origin !== site.origin) return null
+    const base = site.pathname.replace(/\/+$/, '')
+    if (base !== '' && target.pathname !== base && !target.pathname.startsWith(base + '/')) return null
+    return target.pathname
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A redirect to a path maintenance itself blocks sends the browser round in
+ * a loop of 307s (for writes in read-only mode too): the target must be
+ * outside `paths`, listed in `exceptPaths`, on another site, or a reserved path.
+ */
+function checkRedirectLoop (next: MaintenanceState, publicUrl: string | undefined): void {
+  if (next.redirect === null) return
+  const path = redirectOnSite(next.redirect, publicUrl)
+  if (path === null) return
+  // The same matchers the gateway uses: blocked by every spelling, excepted only exactly.
+  const normalized = normalizePrefix(path)
+  if (isReservedPath(normalized)) return
+  const inScope = next.paths === null || compileBlockMatcher(next.paths)(normalized)
+  if (!inScope || compileAllowMatcher(next.exceptPaths)(normalized)) return
+  throw invalid(`redirect ${JSON.stringify(next.redirect)} points inside the maintenance scope, so blocked clients would be redirected forever; ` +
+    'add its path to exceptPaths, leave it out of paths, or redirect to another site')
+}
+
+/** Checks that need the merged state: the window must end after it starts; the redirect must not loop. */
+export function checkMerged (next: MaintenanceState, options: MergedCheckOptions = {}): void {
   if (next.startsAt !== null && next.endsAt !== null && Date.parse(next.endsAt) <= Date.parse(next.startsAt)) {
     throw invalid(`endsAt (${next.endsAt}) must be after startsAt (${next.startsAt})`)
   }
+  checkRedirectLoop(next, options.publicUrl)
 }

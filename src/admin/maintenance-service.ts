@@ -44,7 +44,7 @@ export async function patchMaintenance (ctx: AppContext, actor: string, patch: M
     // A new generation whenever the secret changes, even back to an earlier
     // value, so cookies issued for that earlier generation stay void.
     if (changes.secret !== undefined && changes.secret !== draft.maintenance.secret) next.secretId = changes.secret === null ? null : randomUUID()
-    checkMerged(next)
+    checkMerged(next, { publicUrl: ctx.config.publicUrl })
     return { ...draft, maintenance: next }
   }))
   const after = state.maintenance

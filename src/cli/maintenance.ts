@@ -1,4 +1,7 @@
 import type { MaintenanceView } from '../admin/maintenance-routes.js'
+import { parseIsoDateTime } from '../input/iso-date.js'
+import { redirectProblem } from '../input/redirect-target.js'
+import { hasControlChars } from '../input/safe-text.js'
 import { createAdminClient } from './admin-client.js'
 import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
 import { printJson, printLine, relativeTime, reportApiError, table, UsageError } from './output.js'
@@ -78,9 +81,19 @@ export function parseWhen (value: string, option: string, now = Date.now()): str
   const relative = RELATIVE.exec(value)
   if (relative !== null) {
     const unit = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's']
-    return new Date(now + Number(relative[1]) * unit).toISOString()
+    const at = new Date(now + Number(relative[1]) * unit)
+    if (Number.isNaN(at.getTime())) throw new UsageError(`--${option}: "${value}" is further away than a date can be`)
+    return at.toISOString()
   }
-  if (Number.isNaN(Date.parse(value))) throw new UsageError(`--${option}: "${value}" is not a date-time (use ISO 8601, e.g. 2026-11-22T03:00:00Z, or +30m, +2h, +1d)`)
+  // The same strict check as the server's, so 2026-02-30 is a usage error here rather than March 2nd there.
+  if (parseIsoDateTime(value) === null) throw new UsageError(`--${option}: "${value}" is not a real date-time (use ISO 8601 with a timezone, e.g. 2026-11-22T03:00:00Z, or +30m, +2h, +1d)`)
+  return value
+}
+
+function checkPaths (value: ParsedArgs['options'][string], option: string): ParsedArgs['options'][string] {
+  if (!Array.isArray(value)) return value
+  const bad = value.find((p) => hasControlChars(p))
+  if (bad !== undefined) throw new UsageError(`--${option}: ${JSON.stringify(bad)} contains control characters`)
   return value
 }
 
@@ -122,8 +135,8 @@ export function buildPatch (parsed: ParsedArgs, enabled: boolean, now = Date.now
   const startsAt = stringOption(parsed, 'starts-at')
   if (startsAt !== undefined) patch.startsAt = parseWhen(startsAt, 'starts-at', now)
   if (parsed.options.allow !== undefined) patch.allow = parsed.options.allow
-  if (parsed.options.except !== undefined) patch.exceptPaths = parsed.options.except
-  const paths = parsed.options.paths
+  if (parsed.options.except !== undefined) patch.exceptPaths = checkPaths(parsed.options.except, 'except')
+  const paths = checkPaths(parsed.options.paths, 'paths')
   if (paths !== undefined) patch.paths = Array.isArray(paths) && paths.length > 0 ? paths : null
   const mode = stringOption(parsed, 'mode')
   if (mode !== undefined) {
@@ -131,6 +144,10 @@ export function buildPatch (parsed: ParsedArgs, enabled: boolean, now = Date.now
     patch.mode = mode
   }
   const redirect = stringOption(parsed, 'redirect')
+  if (redirect !== undefined && redirect !== '') {
+    const problem = redirectProblem(redirect)
+    if (problem !== null) throw new UsageError(`--redirect ${problem} (got ${JSON.stringify(redirect)})`)
+  }
   if (redirect !== undefined) patch.redirect = redirect === '' ? null : redirect
   const secret = parsed.options.secret
   if (secret !== undefined && parsed.options['no-secret'] === true) throw new UsageError('--secret and --no-secret cannot be used together')

@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs'
 import { ConfigError } from '../errors.js'
 import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
 import { isLoopbackHost, parseHostPort } from './host-port.js'
+import { maskCredentials } from './mask-credentials.js'
 import type { Config } from './schema.js'
 
 /**
@@ -16,17 +17,19 @@ export interface CheckOptions {
   requireUpstream: boolean
 }
 
+/** Every message quotes the value with its credentials masked: errors end up in terminals, CI logs and tickets. */
 function checkUrl (value: string, name: string, protocols: string[], example: string): URL {
+  const shown = maskCredentials(value)
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new ConfigError(name, `"${value}" is not a URL (expected e.g. ${example})`)
+    throw new ConfigError(name, `"${shown}" is not a URL (expected e.g. ${example})`)
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(name, `"${value}" must use ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')} (expected e.g. ${example})`)
+    throw new ConfigError(name, `"${shown}" must use ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')} (expected e.g. ${example})`)
   }
-  if (url.hostname === '' && url.protocol.startsWith('http')) throw new ConfigError(name, `"${value}" has no host`)
+  if (url.hostname === '' && url.protocol.startsWith('http')) throw new ConfigError(name, `"${shown}" has no host`)
   return url
 }
 
@@ -68,7 +71,7 @@ export function checkConfig (config: Config, nameOf: (key: string) => string, op
     }
   } else {
     const url = checkUrl(config.upstream, nameOf('upstream'), ['http:', 'https:'], 'http://127.0.0.1:3000')
-    if (url.search !== '' || url.hash !== '') throw new ConfigError(nameOf('upstream'), `"${config.upstream}" must not have a query string or fragment`)
+    if (url.search !== '' || url.hash !== '') throw new ConfigError(nameOf('upstream'), `"${maskCredentials(config.upstream)}" must not have a query string or fragment`)
   }
 
   checkAddress(config.listen, nameOf('listen'), '0.0.0.0:8080')

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AdminPluginOptions } from '../admin/types.js'
+import { getOwn } from '../state/dict.js'
 import type { Flag } from '../state/types.js'
 import { compiledFor } from './compile.js'
 import { evaluateFlag, ofrepValue, ofrepVariant } from './evaluate.js'
@@ -34,7 +35,7 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
     const flags: FlagView[] = []
     const now = Date.now()
     for (const key of keys) {
-      const flag = state.flags[key] as Flag
+      const flag = getOwn(state.flags, key) as Flag
       if (stale !== true) {
         flags.push(view(flag, usage))
         continue
@@ -83,7 +84,7 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
     const { key } = request.params as { key: string }
     await getFlag(ctx, key)
     const state = await currentState(ctx)
-    const overrides = Object.entries(state.overrides[key] ?? {}).map(([userId, o]) => ({ key, userId, ...o }))
+    const overrides = Object.entries(getOwn(state.overrides, key) ?? {}).map(([userId, o]) => ({ key, userId, ...o }))
     return { key, overrides }
   })
 

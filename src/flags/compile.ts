@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CidrSet } from '../maintenance/cidr-set.js'
+import { getOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
 import { compareSemver, parseSemver, type SemVer } from './semver.js'
 
@@ -213,8 +214,8 @@ export function compileFlags (state: SharedState): CompiledFlags {
   const gated: CompiledFlag[] = []
   const digest = createHash('sha1')
   for (const key of keys) {
-    const flag = state.flags[key] as Flag
-    const overrides = state.overrides[key]
+    const flag = getOwn(state.flags, key) as Flag
+    const overrides = getOwn(state.overrides, key)
     const compiled = compileFlag(flag, overrides)
     list.push(compiled)
     byKey.set(key, compiled)

@@ -79,7 +79,8 @@ export function evaluateFlag (cf: CompiledFlag, ctx: EvaluationContext): Evaluat
   const rules = cf.rules
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledFlag['rules'][number]
-    const value = rule.attribute === 'targetingKey' ? key : ctx.attributes[rule.attribute]
+    // Own properties only: a rule on `constructor` must not read Object.prototype's.
+    const value = rule.attribute === 'targetingKey' ? key : Object.hasOwn(ctx.attributes, rule.attribute) ? ctx.attributes[rule.attribute] : undefined
     if (!rule.test(value)) continue
     if (!rule.enabled) return result(cf, 'TARGETING_MATCH', 0)
     if (rule.variant >= 0) return result(cf, 'TARGETING_MATCH', 2 + rule.variant)

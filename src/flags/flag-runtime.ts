@@ -18,6 +18,8 @@ type RuntimeCtx = Pick<AppContext, 'config' | 'logger' | 'holder'>
 export class FlagRuntime {
   readonly usage = new FlagUsage()
   private compiled: CompiledFlags | null = null
+  /** A state whose flags failed to compile: not retried on every request. */
+  private failed: SharedState | null = null
   private readonly backend: UsageBackend
   private readonly timer: NodeJS.Timeout
   private flushing: Promise<void> | null = null
@@ -34,13 +36,27 @@ export class FlagRuntime {
     if (state === null) return null
     const compiled = this.compiled
     if (compiled !== null && compiled.state === state) return compiled
+    if (state === this.failed) return compiled
     return this.recompile(state)
   }
 
-  private recompile (state: SharedState): CompiledFlags {
+  /**
+   * Runs on the request path (once per state change), so it never throws: a
+   * table that fails to compile is logged once and the last good one kept.
+   */
+  private recompile (state: SharedState): CompiledFlags | null {
+    let next: CompiledFlags
+    try {
+      next = compiledFor(state)
+    } catch (err) {
+      this.failed = state
+      this.ctx.logger.error({ err, version: state.version }, 'flags failed to compile; keeping the last good table')
+      return this.compiled
+    }
     // The outgoing table's slots hold usage not yet folded in.
     if (this.compiled !== null) this.usage.harvest(this.compiled)
-    this.compiled = compiledFor(state)
+    this.compiled = next
+    this.failed = null
     return this.compiled
   }
 

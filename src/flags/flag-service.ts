@@ -2,6 +2,8 @@ import { recordAudit } from '../admin/audit.js'
 import { storeCall } from '../admin/store-call.js'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
+import { stateProblem } from '../state/state-schema.js'
+import { deleteOwn, emptyDict, getOwn, setOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, SharedState } from '../state/types.js'
 import { checkFlag, flagFromPatch, flagFromPut, overrideFromBody } from './flag-validate.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
@@ -17,11 +19,17 @@ type Ctx = Pick<AppContext, 'store' | 'holder' | 'logger' | 'events' | 'appliedM
 
 /** The newest state this process knows; loads it when the holder has none yet. */
 export async function currentState (ctx: Pick<AppContext, 'store' | 'holder'>): Promise<SharedState> {
-  return ctx.holder.current ?? await storeCall(async () => await ctx.store.load())
+  const held = ctx.holder.current
+  if (held !== null) return held
+  const loaded = await storeCall(async () => await ctx.store.load())
+  // A state the holder refused (see state-holder.ts) is not compiled here either.
+  const problem = stateProblem(loaded)
+  if (problem !== null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`the stored state is invalid: ${problem}`)
+  return loaded
 }
 
 export async function getFlag (ctx: Pick<AppContext, 'store' | 'holder'>, key: string): Promise<Flag> {
-  const flag = (await currentState(ctx)).flags[key]
+  const flag = getOwn((await currentState(ctx)).flags, key)
   if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
   return flag
 }
@@ -61,11 +69,11 @@ export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagB
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = draft.flags[key]
+    before = getOwn(draft.flags, key)
     after = flagFromPut(key, body, before, new Date().toISOString())
     checkFlag(after)
     await checkRequires(ctx, before, after)
-    draft.flags[key] = after
+    setOwn(draft.flags, key, after)
     return draft
   }))
   const flag = after as unknown as Flag
@@ -78,12 +86,12 @@ export async function patchFlag (ctx: Ctx, actor: string, key: string, body: Fla
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = draft.flags[key]
+    before = getOwn(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     after = flagFromPatch(before, body, new Date().toISOString())
     checkFlag(after)
     await checkRequires(ctx, before, after)
-    draft.flags[key] = after
+    setOwn(draft.flags, key, after)
     return draft
   }))
   const flag = after as unknown as Flag
@@ -99,11 +107,11 @@ export async function setFlagEnabled (ctx: Ctx, actor: string, key: string, enab
   let before: Flag | undefined
   let after: Flag | undefined
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = draft.flags[key]
+    before = getOwn(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     after = { ...before, enabled, updatedAt: new Date().toISOString() }
     await checkRequires(ctx, before, after)
-    draft.flags[key] = after
+    setOwn(draft.flags, key, after)
     return draft
   }))
   const flag = after as unknown as Flag
@@ -116,11 +124,11 @@ export async function deleteFlag (ctx: Ctx, actor: string, key: string): Promise
   let before: Flag | undefined
   let overrides: Record<string, FlagOverride> | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
-    before = draft.flags[key]
+    before = getOwn(draft.flags, key)
     if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
-    overrides = draft.overrides[key]
-    delete draft.flags[key]
-    delete draft.overrides[key]
+    overrides = getOwn(draft.overrides, key)
+    deleteOwn(draft.flags, key)
+    deleteOwn(draft.overrides, key)
     return draft
   }))
   await changed(ctx, actor, 'flag.delete', key, { flag: before, overrides: overrides ?? {} }, null, { key, enabled: false, deleted: true })
@@ -130,13 +138,13 @@ export async function setOverride (ctx: Ctx, actor: string, key: string, userId:
   let before: FlagOverride | undefined
   let after: FlagOverride | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
-    const flag = draft.flags[key]
+    const flag = getOwn(draft.flags, key)
     if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
     after = overrideFromBody(flag, body)
-    const forFlag = draft.overrides[key] ?? {}
-    before = forFlag[userId]
-    forFlag[userId] = after
-    draft.overrides[key] = forFlag
+    const forFlag = getOwn(draft.overrides, key) ?? emptyDict<FlagOverride>()
+    before = getOwn(forFlag, userId)
+    setOwn(forFlag, userId, after)
+    setOwn(draft.overrides, key, forFlag)
     return draft
   }))
   const override = after as unknown as FlagOverride
@@ -147,12 +155,12 @@ export async function setOverride (ctx: Ctx, actor: string, key: string, userId:
 export async function deleteOverride (ctx: Ctx, actor: string, key: string, userId: string): Promise<void> {
   let before: FlagOverride | undefined
   await storeCall(async () => await ctx.store.update((draft) => {
-    if (draft.flags[key] === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
-    const forFlag = draft.overrides[key]
-    before = forFlag?.[userId]
+    if (getOwn(draft.flags, key) === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+    const forFlag = getOwn(draft.overrides, key)
+    before = forFlag === undefined ? undefined : getOwn(forFlag, userId)
     if (forFlag === undefined || before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No override of flag ${key} for user ${userId}`)
-    delete forFlag[userId]
-    if (Object.keys(forFlag).length === 0) delete draft.overrides[key]
+    deleteOwn(forFlag, userId)
+    if (Object.keys(forFlag).length === 0) deleteOwn(draft.overrides, key)
     return draft
   }))
   await changed(ctx, actor, 'flag.override.delete', `${key}/${userId}`, before ?? null, null, { key, userId, override: null })

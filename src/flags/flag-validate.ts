@@ -1,4 +1,5 @@
 import { errors } from '../errors.js'
+import { hasControlChars } from '../input/safe-text.js'
 import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant } from '../state/types.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
@@ -62,10 +63,17 @@ function checkRules (rules: FlagRule[] | null, variants: FlagVariant[] | null): 
   })
 }
 
+function checkGate (gate: Flag['gate']): void {
+  gate?.paths.forEach((p, i) => {
+    if (hasControlChars(p)) throw invalid(`body/gate/paths/${i} must not contain control characters (got ${JSON.stringify(p)})`)
+  })
+}
+
 /** Checks a complete flag; throws DRAWBRIDGE_ERR_INVALID naming the field. */
 export function checkFlag (flag: Flag): void {
   checkVariants(flag.variants)
   checkRules(flag.rules, flag.variants)
+  checkGate(flag.gate)
 }
 
 /** The body's key, when given, must be the URL's. */

@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../input/json-depth.js'
 import type { EvaluationContext } from './evaluate.js'
 
 /**
@@ -25,6 +26,8 @@ export function readOfrepBody (body: unknown): ContextResult {
   const context = body.context
   if (context === undefined || context === null) return { ok: true, context: { targetingKey: undefined, attributes: {} }, raw: {} }
   if (!isPlainObject(context)) return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: 'context must be an object' }
+  // canonicalJson (the bulk ETag) recurses: a context a million arrays deep would overflow the stack.
+  if (nestsDeeperThan(context, MAX_JSON_DEPTH)) return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: `context must not nest deeper than ${MAX_JSON_DEPTH} levels` }
   const key = context.targetingKey
   if (key !== undefined && key !== null && typeof key !== 'string') {
     return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: 'context.targetingKey must be a string' }

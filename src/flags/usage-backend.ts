@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import { newRedisClient } from '../state/redis-client.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
+import { emptyDict, setOwn } from '../state/dict.js'
 import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from '../state/redis-options.js'
 import { writeFileAtomic } from '../state/state-file.js'
 
@@ -53,8 +54,8 @@ class RedisUsageBackend implements UsageBackend {
 
   async load (): Promise<Record<string, number>> {
     const raw = await (await this.connection()).hgetall(this.key)
-    const out: Record<string, number> = {}
-    for (const [field, value] of Object.entries(raw)) out[field] = Number(value)
+    const out = emptyDict<number>()
+    for (const [field, value] of Object.entries(raw)) setOwn(out, field, Number(value))
     return out
   }
 
@@ -95,8 +96,8 @@ class FileUsageBackend implements UsageBackend {
     }
     const parsed = JSON.parse(text) as unknown
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {}
-    const out: Record<string, number> = {}
-    for (const [field, value] of Object.entries(parsed)) if (typeof value === 'number') out[field] = value
+    const out = emptyDict<number>()
+    for (const [field, value] of Object.entries(parsed)) if (typeof value === 'number') setOwn(out, field, value)
     return out
   }
 

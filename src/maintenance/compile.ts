@@ -3,6 +3,7 @@ import { createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, typ
 import { CidrSet, type CidrError } from './cidr-set.js'
 import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type Negotiated, type PageTemplate, type PageValues } from './page.js'
 import { compileAllowMatcher, compileBlockMatcher, type PathMatcher } from './paths.js'
+import { clampRetryAfter } from './retry-after.js'
 import type { Decision } from './types.js'
 
 export interface CompileOptions {
@@ -83,11 +84,11 @@ export class CompiledMaintenance {
     return this.enabled && now >= this.startsAtMs && now < this.endsAtMs
   }
 
-  /** Seconds for Retry-After: the fixed `retryAfter`, else the seconds left until endsAt, else null. */
+  /** Seconds for Retry-After: the fixed `retryAfter`, else the seconds left until endsAt, else null; at most MAX_RETRY_AFTER. */
   retryAfterAt (now: number): number | null {
-    if (this.state.retryAfter !== null) return this.state.retryAfter
+    if (this.state.retryAfter !== null) return clampRetryAfter(this.state.retryAfter)
     if (this.endsAtMs === Infinity) return null
-    return Math.max(1, Math.ceil((this.endsAtMs - now) / 1000))
+    return clampRetryAfter(Math.max(1, Math.ceil((this.endsAtMs - now) / 1000)))
   }
 
   private makeBlocked (retryAfter: number | null): Blocked {

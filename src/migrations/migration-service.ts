@@ -490,7 +490,7 @@ export class MigrationService {
         rec.endStep(p.step, 'rolled-back', `executed in ${ms} ms, then rolled back`)
         rec.log('info', `${p.file.name}: ok in ${ms} ms (rolled back)`)
         for (const key of p.file.directives.activates) {
-          const known = (await this.ctx.store.load()).flags[key] !== undefined
+          const known = Object.hasOwn((await this.ctx.store.load()).flags, key)
           rec.log(known ? 'info' : 'warn', known ? `would enable flag ${key}` : `would enable flag ${key}, which does not exist`)
         }
       }

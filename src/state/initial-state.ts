@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { emptyDict } from './dict.js'
 import { defaultMaintenance, type SharedState } from './types.js'
 
 /**
@@ -12,8 +13,8 @@ export function initialState (): SharedState {
   return {
     version: 0,
     maintenance: defaultMaintenance(),
-    flags: {},
-    overrides: {},
+    flags: emptyDict(),
+    overrides: emptyDict(),
     signingKey: randomBytes(32).toString('hex')
   }
 }

@@ -2,7 +2,9 @@ import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
-import { encodeStateFile, readStateFile, writeFileAtomic } from './state-file.js'
+import { withOwnDicts } from './state-codec.js'
+import { checkWritable } from './state-schema.js'
+import { encodeStateFile, readStateFile, StateFileInvalid, writeFileAtomic } from './state-file.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
 export const DEFAULT_AUDIT_LIMIT = 1000
@@ -30,24 +32,53 @@ export class MemoryStore implements StateStore {
   private readonly auditLimit: number
   private readonly logger: Logger
   private writeError: string | null = null
+  /** Why the state file cannot be used; while set, nothing is loaded from or written to it. */
+  private fileInvalid: string | null = null
   private closed = false
 
-  /** Throws ConfigError when the state file is corrupt, unreadable or in a missing directory. */
+  /**
+   * Throws ConfigError when the state file is unreadable or in a missing
+   * directory. A corrupt file does not throw: load and writes are refused
+   * (503, naming the file) until it is repaired or removed.
+   */
   constructor (options: MemoryStoreOptions) {
     this.logger = options.logger
     this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
     this.stateFile = options.stateFile === undefined ? null : resolve(options.stateFile)
-    if (this.stateFile !== null) {
-      const contents = readStateFile(this.stateFile)
-      if (contents !== null) {
-        this.state = contents.state
-        this.audit = contents.audit.slice(0, this.auditLimit)
-      }
+    if (this.stateFile !== null) this.readFile(this.stateFile)
+  }
+
+  private readFile (path: string): void {
+    let contents
+    try {
+      contents = readStateFile(path)
+    } catch (err) {
+      if (!(err instanceof StateFileInvalid)) throw err
+      if (this.fileInvalid !== err.message) this.logger.error({ stateFile: path, problem: err.problem }, 'state file is corrupt; serving the fail policy and refusing writes until it is repaired or removed')
+      this.fileInvalid = err.message
+      return
     }
+    this.fileInvalid = null
+    if (contents !== null) {
+      this.state = contents.state
+      this.audit = contents.audit.slice(0, this.auditLimit)
+    }
+  }
+
+  /** While the file is corrupt, rereads it (an operator may have fixed it) and refuses if it still is. */
+  private checkFile (): void {
+    if (this.fileInvalid === null || this.stateFile === null) return
+    try {
+      this.readFile(this.stateFile)
+    } catch (err) {
+      this.fileInvalid = (err as Error).message
+    }
+    if (this.fileInvalid !== null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(this.fileInvalid)
   }
 
   load (): Promise<SharedState> {
     return this.serial(async () => {
+      this.checkFile()
       if (this.state !== null) return this.state
       const state = initialState()
       // Persisted at once so the signing key (and with it every bypass cookie)
@@ -60,9 +91,11 @@ export class MemoryStore implements StateStore {
 
   update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
     return this.serial(async () => {
+      this.checkFile()
       const current = this.state ?? initialState()
       const next = await mutate(structuredClone(current))
-      const committed: SharedState = { ...next, version: current.version + 1 }
+      const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
+      checkWritable(current, committed)
       await this.persist(committed, this.audit)
       this.state = committed
       this.notify(committed)
@@ -77,6 +110,7 @@ export class MemoryStore implements StateStore {
 
   appendAudit (entry: AuditEntry): Promise<void> {
     return this.serial(async () => {
+      this.checkFile()
       const audit = [entry, ...this.audit].slice(0, this.auditLimit)
       const state = this.state ?? initialState()
       await this.persist(state, audit)
@@ -90,6 +124,7 @@ export class MemoryStore implements StateStore {
   }
 
   health (): StoreHealth {
+    if (this.fileInvalid !== null) return { ok: false, reason: this.fileInvalid }
     if (this.writeError !== null) return { ok: false, reason: `state file not writable: ${this.writeError}` }
     return { ok: true, reason: null }
   }

@@ -7,7 +7,8 @@ import { DEFAULT_AUDIT_LIMIT } from './memory-store.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
 import { CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
 import { newRedisClient } from './redis-client.js'
-import { parseState } from './state-codec.js'
+import { parseState, withOwnDicts } from './state-codec.js'
+import { checkWritable } from './state-schema.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
 export interface RedisStoreOptions {
@@ -118,7 +119,8 @@ export class RedisStore implements StateStore {
         await this.ready()
         const current = await this.call(() => this.readOrCreate())
         const next = await mutate(structuredClone(current))
-        const committed: SharedState = { ...next, version: current.version + 1 }
+        const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
+        checkWritable(current, committed)
         const json = JSON.stringify(committed)
         const written = await this.call(() => this.eval(CAS, current.version, json, committed.version, this.keys.channel))
         if (written === 1) {

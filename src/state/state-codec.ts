@@ -1,4 +1,5 @@
-import { defaultMaintenance, type AuditEntry, type SharedState } from './types.js'
+import { toDict } from './dict.js'
+import { defaultMaintenance, type AuditEntry, type FlagOverride, type SharedState } from './types.js'
 
 /**
  * Decoding of stored documents (state file, Redis). Checks the outer shape
@@ -24,9 +25,22 @@ export function decodeState (value: unknown): SharedState {
     version,
     // Fields added to MaintenanceState later get their defaults in old documents.
     maintenance: { ...defaultMaintenance(), ...maintenance } as SharedState['maintenance'],
-    flags: flags as SharedState['flags'],
-    overrides: overrides as SharedState['overrides'],
+    flags: toDict(flags),
+    overrides: toDict(overrides, (forFlag) => isRecord(forFlag) ? toDict<FlagOverride>(forFlag) : forFlag as Record<string, FlagOverride>),
     signingKey
+  }
+}
+
+/**
+ * The state with its user-keyed dictionaries rebuilt without a prototype, for
+ * a document a store is about to commit (drafts are structuredClone copies,
+ * which get Object.prototype back).
+ */
+export function withOwnDicts (state: SharedState): SharedState {
+  return {
+    ...state,
+    flags: toDict(state.flags),
+    overrides: toDict(state.overrides, (forFlag) => isRecord(forFlag) ? toDict<FlagOverride>(forFlag) : forFlag as Record<string, FlagOverride>)
   }
 }
 

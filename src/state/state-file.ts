@@ -15,9 +15,24 @@ export interface StateFileContents {
 const FORMAT = 1
 
 /**
- * Reads the state file at start. Synchronous on purpose: it runs once, before
- * the server listens, so a corrupt file becomes a ConfigError (exit 2) at the
- * same moment as every other bad setting. Null when the file does not exist yet.
+ * A state file that exists but does not hold a state this version can read
+ * (truncated, hand-edited, another format). Not a ConfigError: exiting would
+ * make a supervisor restart the process into the same file forever, so the
+ * store refuses to load or overwrite it and the gateway serves its fail policy
+ * while /readyz says why.
+ */
+export class StateFileInvalid extends Error {
+  constructor (readonly path: string, readonly problem: string) {
+    super(`state file ${path} is corrupt: ${problem}; restore it from a backup or delete it to start from an empty state`)
+    this.name = 'StateFileInvalid'
+  }
+}
+
+/**
+ * Reads the state file. Synchronous on purpose: it runs at start, before the
+ * server listens, so an unreadable file or a missing directory becomes a
+ * ConfigError (exit 2) at the same moment as every other bad setting; a
+ * corrupt file throws StateFileInvalid. Null when the file does not exist yet.
  */
 export function readStateFile (path: string): StateFileContents | null {
   let text: string
@@ -39,7 +54,7 @@ export function readStateFile (path: string): StateFileContents | null {
     const { state, audit } = doc as { state?: unknown, audit?: unknown }
     return { state: decodeState(state), audit: decodeAudit(audit ?? []) }
   } catch (err) {
-    throw new ConfigError('stateFile', `${path} is corrupt: ${(err as Error).message}; restore it from a backup or delete it to start from an empty state`)
+    throw new StateFileInvalid(path, (err as Error).message)
   }
 }
 

@@ -1,18 +1,37 @@
 import type { Logger } from 'pino'
+import { stateProblem } from './state-schema.js'
 import type { SharedState, StateStore, StoreHealth } from './types.js'
+
+type Listener = (state: SharedState) => void
+
+/** A newer snapshot this process refused to serve, and why (for /readyz). */
+interface Refusal {
+  version: number
+  reason: string
+}
 
 /**
  * The process's in-memory copy of the shared state. The request path reads
  * `current` synchronously; the store feeds it newer snapshots (own writes,
  * pub/sub, periodic resync). Listeners (the gateway's and the flags' compilers)
  * run once per change, never per request.
+ *
+ * Fault isolation: a snapshot is checked against the state schema before it
+ * replaces the current one. One that does not pass (written by an older or
+ * newer version, hand-edited, shape-broken) is refused: the last good state
+ * keeps serving (before any, the gateway's fail policy), the problem is
+ * logged once and `/readyz` reports it until a good snapshot arrives. A
+ * listener that throws is logged and reported the same way, and neither stops
+ * the other listeners nor reaches the process.
  */
 export class StateHolder {
   private state: SharedState | null = null
-  private readonly listeners = new Set<(state: SharedState) => void>()
+  private readonly listeners = new Set<Listener>()
   private unsubscribe: (() => void) | null = null
   private retryTimer: NodeJS.Timeout | null = null
   private lastLoadError: string | null = null
+  private refused: Refusal | null = null
+  private listenerFailure: Refusal | null = null
 
   constructor (private readonly store: StateStore, private readonly logger: Logger, private readonly retryMs = 1000) {}
 
@@ -34,35 +53,58 @@ export class StateHolder {
       this.apply(await this.store.load())
       this.lastLoadError = null
     } catch (err) {
-      this.lastLoadError = (err as Error).message
-      this.logger.warn({ err }, 'state not loaded yet; retrying')
+      const message = (err as Error).message
+      // Once per distinct reason: a store down for an hour is one line, not 3600.
+      if (message !== this.lastLoadError) this.logger.warn({ err }, 'state not loaded yet; retrying')
+      this.lastLoadError = message
       this.retryTimer = setTimeout(() => { void this.tryLoad() }, this.retryMs)
       this.retryTimer.unref()
     }
   }
 
-  /** Applies a snapshot only if it is newer than the one held. */
+  /** Applies a snapshot only if it is newer than the one held and passes the state schema. */
   apply (next: SharedState): void {
     if (this.state !== null && next.version <= this.state.version) return
+    if (this.refused !== null && this.refused.version === next.version) return
+    let problem: string | null
+    try {
+      problem = stateProblem(next)
+    } catch (err) {
+      problem = `cannot be checked (${(err as Error).message})`
+    }
+    if (problem !== null) {
+      this.refused = { version: next.version, reason: problem }
+      this.logger.error({ version: next.version, problem, serving: this.state?.version ?? null },
+        'state refused: it does not pass the state schema; keeping the last good state')
+      return
+    }
+    this.refused = null
+    this.listenerFailure = null
     this.state = next
-    for (const listener of this.listeners) {
-      try {
-        listener(next)
-      } catch (err) {
-        this.logger.error({ err }, 'state listener failed')
-      }
+    for (const listener of this.listeners) this.notify(listener, next)
+  }
+
+  private notify (listener: Listener, state: SharedState): void {
+    try {
+      listener(state)
+    } catch (err) {
+      this.listenerFailure ??= { version: state.version, reason: (err as Error).message }
+      this.logger.error({ err, version: state.version }, 'state listener failed; it keeps what it had compiled')
     }
   }
 
   /** Calls `listener` now (if loaded) and on every newer state. */
-  onChange (listener: (state: SharedState) => void): () => void {
+  onChange (listener: Listener): () => void {
     this.listeners.add(listener)
-    if (this.state !== null) listener(this.state)
+    if (this.state !== null) this.notify(listener, this.state)
     return () => { this.listeners.delete(listener) }
   }
 
   health (): StoreHealth {
+    const serving = this.state === null ? 'serving the fail policy' : `serving version ${this.state.version}`
+    if (this.refused !== null) return { ok: false, reason: `state version ${this.refused.version} refused: ${this.refused.reason}; ${serving}` }
     if (this.state === null) return { ok: false, reason: `state not loaded: ${this.lastLoadError ?? 'loading'}` }
+    if (this.listenerFailure !== null) return { ok: false, reason: `state version ${this.listenerFailure.version} failed to compile: ${this.listenerFailure.reason}` }
     return this.store.health()
   }
 

@@ -61,6 +61,5 @@ t.test('metrics families on a real gateway', async (t) => {
     // prom-client's own nodejs_active_*_total gauges are the one naming lint it has (upstream's choice); anything else is ours.
     const problems = `${promtool.stdout}${promtool.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/^nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$/.test(l))
     t.same(problems, [], 'promtool check metrics: no parse error, no lint finding in our families')
-  }
-  else t.comment('promtool not installed: format check skipped (CI installs it)')
+  } else t.comment('promtool not installed: format check skipped (CI installs it)')
 })

@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { ConfigError } from '../../src/errors.js'
 import { createStore } from '../../src/state/create-store.js'
 import { MemoryStore } from '../../src/state/memory-store.js'
 import { silentLogger, testConfig } from './helpers.js'
@@ -91,7 +90,8 @@ t.test('writes are atomic: readers only ever see a whole document; mode 0600; no
   t.equal(saved.state.maintenance.allow.length, 6000)
 })
 
-t.test('a corrupt state file is a ConfigError naming the file', async (t) => {
+t.test('a corrupt state file is refused, never overwritten, and served around rather than exiting', async (t) => {
+  // Exiting (the old ConfigError) made a supervisor restart the process into the same file forever.
   const dir = tempDir(t)
   const cases: Array<[string, string, RegExp]> = [
     ['truncated.json', '{"drawbridgeState":1,"state":{"version":3,', /is corrupt: .*JSON/],
@@ -102,16 +102,22 @@ t.test('a corrupt state file is a ConfigError naming the file', async (t) => {
   for (const [name, content, problem] of cases) {
     const file = join(dir, name)
     writeFileSync(file, content)
-    const err = t.throws(() => new MemoryStore({ logger: silentLogger, stateFile: file })) as unknown
-    t.ok(err instanceof ConfigError, `${name}: ConfigError`)
-    t.equal((err as ConfigError).setting, 'stateFile')
-    t.match((err as Error).message, new RegExp(`^stateFile: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `), `${name}: names the file`)
-    t.match((err as Error).message, problem, `${name}: says what is wrong`)
+    const store = open(t, file)
+    const named = new RegExp(`state file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt`)
+    await t.rejects(store.load(), { code: 'DRAWBRIDGE_ERR_STORE_UNAVAILABLE', message: named }, `${name}: load names the file`)
+    await t.rejects(store.load(), { message: problem }, `${name}: says what is wrong`)
+    await t.rejects(store.update((d) => d), { code: 'DRAWBRIDGE_ERR_STORE_UNAVAILABLE' }, `${name}: writes refused`)
+    t.match(store.health(), { ok: false, reason: problem })
     t.equal(readFileSync(file, 'utf8'), content, `${name}: left untouched for the operator`)
   }
-  // Through createStore, as the server builds it.
+  // Through createStore, as the server builds it: no throw.
   const file = join(dir, 'truncated.json')
-  t.throws(() => createStore(testConfig({ stateFile: file }), silentLogger), { name: 'ConfigError', setting: 'stateFile' })
+  const store = createStore(testConfig({ stateFile: file }), silentLogger)
+  t.teardown(async () => { await store.close() })
+  // The operator deletes the file: the next load starts from an empty state.
+  rmSync(file)
+  t.equal((await store.load()).version, 0)
+  t.match(store.health(), { ok: true })
 })
 
 t.test('a state file in a missing directory is a ConfigError', async (t) => {

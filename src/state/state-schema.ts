@@ -1,0 +1,132 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { errors } from '../errors.js'
+import { redirectProblem } from '../input/redirect-target.js'
+import { hasControlChars } from '../input/safe-text.js'
+import type { SharedState } from './types.js'
+
+/**
+ * The shape every state document must have before this process compiles and
+ * serves it, whatever wrote it: this version's admin API, an older or newer
+ * version sharing the Redis store, a hand-edited state file. The admin API
+ * validates its input at the edge; this is the second line, so that a
+ * document the edge would have refused (a CR/LF in `redirect`, a flag that is
+ * a number) is never compiled into the request path, where it would crash
+ * the process on every restart. Unknown fields are allowed: a newer version
+ * may add some, and this one ignores them.
+ */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+const Strings = Type.Array(Type.String())
+
+const MaintenanceSchema = Type.Object({
+  enabled: Type.Boolean(),
+  message: Nullable(Type.String()),
+  retryAfter: Nullable(Type.Integer({ minimum: 0 })),
+  startsAt: Nullable(Type.String()),
+  endsAt: Nullable(Type.String()),
+  allow: Strings,
+  exceptPaths: Strings,
+  paths: Nullable(Strings),
+  mode: Type.Union([Type.Literal('full'), Type.Literal('read-only')]),
+  redirect: Nullable(Type.String()),
+  secret: Nullable(Type.String()),
+  updatedAt: Nullable(Type.String()),
+  updatedBy: Nullable(Type.String())
+})
+
+const RuleSchema = Type.Object({
+  attribute: Type.String(),
+  in: Type.Optional(Strings),
+  notIn: Type.Optional(Strings),
+  startsWith: Type.Optional(Strings),
+  endsWith: Type.Optional(Strings),
+  contains: Type.Optional(Strings),
+  lt: Type.Optional(Type.Number()),
+  lte: Type.Optional(Type.Number()),
+  gt: Type.Optional(Type.Number()),
+  gte: Type.Optional(Type.Number()),
+  semverLt: Type.Optional(Type.String()),
+  semverLte: Type.Optional(Type.String()),
+  semverGt: Type.Optional(Type.String()),
+  semverGte: Type.Optional(Type.String()),
+  semverEq: Type.Optional(Type.String()),
+  cidr: Type.Optional(Strings),
+  enabled: Type.Optional(Type.Boolean()),
+  variant: Type.Optional(Type.String())
+})
+
+const FlagSchema = Type.Object({
+  key: Type.String(),
+  description: Nullable(Type.String()),
+  enabled: Type.Boolean(),
+  rollout: Nullable(Type.Object({ percentage: Type.Number(), groupId: Type.Optional(Type.String()) })),
+  variants: Nullable(Type.Array(Type.Object({ name: Type.String(), weight: Type.Number(), value: Type.Optional(Type.Unknown()) }))),
+  rules: Nullable(Type.Array(RuleSchema)),
+  gate: Nullable(Type.Object({ paths: Strings, status: Type.Integer({ minimum: 100, maximum: 599 }) })),
+  requires: Nullable(Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String()
+})
+
+const OverrideSchema = Type.Object({ enabled: Type.Optional(Type.Boolean()), variant: Type.Optional(Type.String()) })
+
+export const SharedStateSchema = Type.Object({
+  version: Type.Integer({ minimum: 0 }),
+  maintenance: MaintenanceSchema,
+  flags: Type.Record(Type.String(), FlagSchema),
+  overrides: Type.Record(Type.String(), Type.Record(Type.String(), OverrideSchema)),
+  signingKey: Type.String({ minLength: 1 })
+})
+
+const checker = TypeCompiler.Compile(SharedStateSchema)
+
+/** `/maintenance/redirect` → `state.maintenance.redirect`. */
+function field (pointer: string): string {
+  return 'state' + pointer.split('/').slice(1).map((p) => `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`).join('')
+}
+
+/** What the shape cannot say: values that would reach a header or a path rule. */
+function meaningProblem (state: SharedState): string | null {
+  const m = state.maintenance
+  if (m.redirect !== null) {
+    const problem = redirectProblem(m.redirect)
+    if (problem !== null) return `state.maintenance.redirect ${problem}`
+  }
+  for (const [name, list] of [['exceptPaths', m.exceptPaths], ['paths', m.paths ?? []]] as const) {
+    const i = list.findIndex((p) => hasControlChars(p))
+    if (i >= 0) return `state.maintenance.${name}.${i} contains control characters`
+  }
+  if (m.secret !== null && !/^[A-Za-z0-9._~-]*$/.test(m.secret)) return 'state.maintenance.secret has characters a URL path cannot carry'
+  for (const key of Object.keys(state.flags)) {
+    const flag = state.flags[key] as SharedState['flags'][string]
+    if (flag.key !== key) return `state.flags.${key}.key is "${flag.key}", not its own key`
+    const i = flag.gate?.paths.findIndex((p) => hasControlChars(p)) ?? -1
+    if (i >= 0) return `state.flags.${key}.gate.paths.${i} contains control characters`
+  }
+  return null
+}
+
+/**
+ * Null when `state` can be compiled and served, else the first problem, naming
+ * the field (`state.maintenance.redirect must be ...`).
+ */
+export function stateProblem (state: unknown): string | null {
+  if (!checker.Check(state)) {
+    const first = checker.Errors(state).First()
+    return first === undefined ? 'state is invalid' : `${field(first.path)} ${first.message.toLowerCase()}`
+  }
+  return meaningProblem(state as SharedState)
+}
+
+/**
+ * Guards a store write: a change may not turn a good state into one this
+ * process would refuse to serve (the edge checks should have caught it; this
+ * keeps a gap in them from reaching every replica). A state that is already
+ * bad may be written, so operators can repair it one change at a time.
+ */
+export function checkWritable (current: SharedState, next: SharedState): void {
+  const problem = stateProblem(next)
+  if (problem === null || stateProblem(current) !== null) return
+  throw new errors.DRAWBRIDGE_ERR_INVALID(`the change would leave an invalid state: ${problem}`)
+}
