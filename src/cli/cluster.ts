@@ -58,7 +58,7 @@ function chooseSchedulingPolicy (): void {
 
 export async function runPrimary (config: Config, logger: Logger): Promise<number> {
   chooseSchedulingPolicy()
-  // The embedded store lives here, once for all workers; a corrupt state file is a ConfigError before any worker starts.
+  // The embedded store lives here, once for all workers (a corrupt state file is served around, as in one process).
   const relay = usesRedis(config) ? null : new IpcStateRelay(new MemoryStore({ logger: logger.child({ component: 'state' }), stateFile: config.stateFile }))
   // Created (and with a state file persisted) before the first worker asks. A state file that cannot be
   // written is not fatal here, as in one process: the workers' loads retry and /readyz says why.

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
-import { runDrawbridge, spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
+import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
 
 /** `--workers 2` on the embedded store: the primary holds it and relays it to the workers over IPC. */
 
@@ -178,13 +178,15 @@ t.test('--workers 2 without Redis: toggles reach both workers, one scrape counts
   })
 })
 
-t.test('--workers 2 with a corrupt state file: the primary reports it once, exit 2, before any worker starts', async (t) => {
+t.test('--workers 2 with a corrupt state file: served around as by one process, /readyz names it, the file is kept', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-workers-embedded-'))
   const stateFile = join(dir, 'state.json')
   writeFileSync(stateFile, '{not json')
-  const result = await runDrawbridge(['serve', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-file', stateFile, '--workers', '2'])
-  t.equal(result.code, 2)
-  t.match(result.stderr.trim(), /^drawbridge: stateFile: .*state\.json/, 'as a single process reports it')
-  t.equal(result.stderr.trim().split('\n').length, 1, 'one line')
-  t.notMatch(result.stdout, /Server listening/, 'no worker listened')
+  const upstream = await startUpstream(t)
+  const gw = await spawnGateway(t, ['--upstream', upstream.url, '--state-file', stateFile, '--admin-token', TOKEN, '--workers', '2'])
+  const res = await request(`http://${gw.admin}/readyz`)
+  const body = await res.body.text()
+  t.equal(res.statusCode, 503, 'not ready')
+  t.match(body, /state\.json is corrupt/, 'the reason names the file, relayed from the primary')
+  t.equal(readFileSync(stateFile, 'utf8'), '{not json', 'never overwritten')
 })
