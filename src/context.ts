@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { IpcPeer } from './cluster/ipc-peer.js'
 import type { Config } from './config/schema.js'
 import type { DrawbridgeEvents } from './events.js'
 import type { Metrics } from './metrics.js'
@@ -20,4 +21,6 @@ export interface AppContext {
   metrics: Metrics
   /** Null when no databaseUrl is configured. */
   appliedMigrations: AppliedMigrations | null
+  /** In a `--workers N` worker: the channel to the cluster primary (state relay, cluster-wide metrics). */
+  cluster?: IpcPeer
 }

@@ -6,6 +6,30 @@
 
 type LabelValues = Record<string, string>
 
+/**
+ * How one metric's samples from several workers become one: counters and
+ * histograms add up; a gauge says which value stands for the cluster. The
+ * names are prom-client's (AggregatorRegistry), whose cluster scrape this follows.
+ */
+export type Aggregator = 'sum' | 'min' | 'max' | 'first' | 'average' | 'omit'
+
+export interface Sample {
+  /** Full sample name (a histogram's `_bucket`, `_sum`, `_count`). */
+  name: string
+  labels: LabelValues
+  /** null only after a NaN crossed the JSON channel. */
+  value: number | null
+}
+
+/** One metric's samples as plain data: what a worker sends the primary, and what is rendered. */
+export interface MetricFamily {
+  name: string
+  help: string
+  type: 'counter' | 'gauge' | 'histogram' | 'summary'
+  aggregator: Aggregator
+  samples: Sample[]
+}
+
 function escapeLabel (value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
@@ -17,7 +41,25 @@ function labelText (labels: LabelValues): string {
 }
 
 interface Metric {
-  render (): string
+  snapshot (): MetricFamily
+}
+
+/** NaN (an empty mean) arrives as null once a snapshot has crossed the JSON channel. */
+function formatValue (value: number | null): string {
+  if (value === null || Number.isNaN(value)) return 'NaN'
+  if (value === Infinity) return '+Inf'
+  if (value === -Infinity) return '-Inf'
+  return String(value)
+}
+
+/** The Prometheus text format (0.0.4) of `families`. */
+export function renderFamilies (families: MetricFamily[]): string {
+  let out = ''
+  for (const family of families) {
+    out += `# HELP ${family.name} ${family.help}\n# TYPE ${family.name} ${family.type}\n`
+    for (const sample of family.samples) out += `${sample.name}${labelText(sample.labels)} ${formatValue(sample.value)}\n`
+  }
+  return out
 }
 
 export class Counter implements Metric {
@@ -38,16 +80,15 @@ export class Counter implements Metric {
 
   inc (labels: LabelValues = {}, by = 1): void { this.labels(labels).inc(by) }
 
-  render (): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
-    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value}\n`
-    return out
+  snapshot (): MetricFamily {
+    const samples = [...this.values.values()].map(({ labels, value }) => ({ name: this.name, labels, value }))
+    return { name: this.name, help: this.help, type: 'counter', aggregator: 'sum', samples }
   }
 }
 
 export class Gauge implements Metric {
   private readonly values = new Map<string, { labels: LabelValues, value: number }>()
-  constructor (readonly name: string, readonly help: string, private readonly collect?: () => void) {}
+  constructor (readonly name: string, readonly help: string, private readonly aggregator: Aggregator = 'sum', private readonly collect?: () => void) {}
 
   set (value: number, labels: LabelValues = {}): void {
     const key = labelText(labels)
@@ -56,11 +97,10 @@ export class Gauge implements Metric {
     else entry.value = value
   }
 
-  render (): string {
+  snapshot (): MetricFamily {
     this.collect?.()
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n`
-    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value}\n`
-    return out
+    const samples = [...this.values.values()].map(({ labels, value }) => ({ name: this.name, labels, value }))
+    return { name: this.name, help: this.help, type: 'gauge', aggregator: this.aggregator, samples }
   }
 }
 
@@ -80,15 +120,17 @@ export class Histogram implements Metric {
     }
   }
 
-  render (): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`
+  snapshot (): MetricFamily {
+    const samples: Sample[] = []
     let cumulative = 0
     for (let i = 0; i < this.buckets.length; i++) {
       cumulative += this.counts[i] as number
-      out += `${this.name}_bucket{le="${this.buckets[i]}"} ${cumulative}\n`
+      samples.push({ name: `${this.name}_bucket`, labels: { le: String(this.buckets[i]) }, value: cumulative })
     }
-    out += `${this.name}_bucket{le="+Inf"} ${this.count}\n${this.name}_sum ${this.sum}\n${this.name}_count ${this.count}\n`
-    return out
+    samples.push({ name: `${this.name}_bucket`, labels: { le: '+Inf' }, value: this.count })
+    samples.push({ name: `${this.name}_sum`, labels: {}, value: this.sum })
+    samples.push({ name: `${this.name}_count`, labels: {}, value: this.count })
+    return { name: this.name, help: this.help, type: 'histogram', aggregator: 'sum', samples }
   }
 }
 
@@ -100,8 +142,9 @@ export class Sampled implements Metric {
   private read: () => number = () => 0
   constructor (readonly name: string, readonly help: string, private readonly type: 'gauge' | 'counter') {}
   source (read: () => number): void { this.read = read }
-  render (): string {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.name} ${this.read()}\n`
+  snapshot (): MetricFamily {
+    // Across workers both add up: connections, tunnels and requests in flight, bytes.
+    return { name: this.name, help: this.help, type: this.type, aggregator: 'sum', samples: [{ name: this.name, labels: {}, value: this.read() }] }
   }
 }
 
@@ -131,7 +174,7 @@ export function statusClassIndex (status: number): number {
 export class Metrics {
   private readonly all: Metric[] = []
 
-  readonly buildInfo = this.add(new Gauge('drawbridge_build_info', 'Always 1; the labels say which build is running.'))
+  readonly buildInfo = this.add(new Gauge('drawbridge_build_info', 'Always 1; the labels say which build is running.', 'first'))
   readonly requests = this.add(new Counter('drawbridge_requests_total', 'Gateway requests by decision rule and outcome.'))
   readonly responses = this.add(new Counter('drawbridge_responses_total', 'Gateway responses by decision, status class and method.'))
   readonly requestDuration = this.add(new Histogram('drawbridge_request_duration_seconds', 'Gateway requests end to end: from the request to the end of the response (tunnels excluded).', DURATION_BUCKETS))
@@ -146,22 +189,31 @@ export class Metrics {
   readonly upstreamLatency = this.add(new Histogram('drawbridge_upstream_response_seconds', 'Time from forwarding a request to the upstream\'s response headers.',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]))
 
-  readonly stateVersion = this.add(new Gauge('drawbridge_state_version', 'Version of the shared state this process holds.'))
-  readonly storeConnected = this.add(new Gauge('drawbridge_store_connected', '1 when the state store is reachable, else 0.'))
-  readonly maintenanceEnabled = this.add(new Gauge('drawbridge_maintenance_enabled', '1 when maintenance is enabled (window aside), else 0.'))
+  // Across workers: the oldest version any worker holds, 0 if any worker lost the store, 1 if any worker has maintenance on.
+  readonly stateVersion = this.add(new Gauge('drawbridge_state_version', 'Version of the shared state this process holds (the lowest of its workers).', 'min'))
+  readonly storeConnected = this.add(new Gauge('drawbridge_store_connected', '1 when the state store is reachable (from every worker), else 0.', 'min'))
+  readonly maintenanceEnabled = this.add(new Gauge('drawbridge_maintenance_enabled', '1 when maintenance is enabled (window aside), else 0.', 'max'))
 
   add<T extends Metric> (metric: T): T {
     this.all.push(metric)
     return metric
   }
 
-  render (): string {
-    return this.all.map((m) => m.render()).join('')
+  snapshot (): MetricFamily[] {
+    return this.all.map((m) => m.snapshot())
   }
 
-  /** render() plus the process_* and nodejs_* families (see process-metrics.ts). */
+  render (): string {
+    return renderFamilies(this.snapshot())
+  }
+
+  /** snapshot() plus the process_* and nodejs_* families (see process-metrics.ts). */
+  async snapshotAll (): Promise<MetricFamily[]> {
+    const { processFamilies } = await import('./process-metrics.js')
+    return [...this.snapshot(), ...await processFamilies()]
+  }
+
   async renderAll (): Promise<string> {
-    const { processMetrics } = await import('./process-metrics.js')
-    return this.render() + await processMetrics()
+    return renderFamilies(await this.snapshotAll())
   }
 }

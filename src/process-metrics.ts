@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { Aggregator, MetricFamily } from './metrics.js'
 
 /**
  * `process_*` and `nodejs_*` from prom-client's default collectors: the
@@ -11,10 +12,27 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 
 let registry: Registry | null = null
 
-export async function processMetrics (): Promise<string> {
+/**
+ * As plain families, so that with `--workers N` they aggregate with the rest,
+ * each by the aggregator prom-client declares for it (CPU and memory add up,
+ * event-loop lag is averaged, the start time is left out, as its
+ * AggregatorRegistry does).
+ */
+export async function processFamilies (): Promise<MetricFamily[]> {
   if (registry === null) {
     registry = new Registry()
     collectDefaultMetrics({ register: registry })
   }
-  return await registry.metrics()
+  const metrics = await registry.getMetricsAsJSON()
+  return metrics.map((metric) => ({
+    name: metric.name,
+    help: metric.help,
+    type: String(metric.type) as MetricFamily['type'],
+    aggregator: metric.aggregator as Aggregator,
+    samples: metric.values.map((v) => ({
+      name: (v as { metricName?: string }).metricName ?? metric.name,
+      labels: Object.fromEntries(Object.entries(v.labels).map(([k, l]) => [k, String(l)])),
+      value: v.value
+    }))
+  }))
 }

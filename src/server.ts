@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import type { IpcPeer } from './cluster/ipc-peer.js'
+import { serveWorkerMetrics } from './cluster/metrics-gather.js'
 import type { Logger } from 'pino'
 import { buildAdmin } from './admin/app.js'
 import { formatHostPort, parseHostPort } from './config/host-port.js'
@@ -97,10 +99,12 @@ export interface ServeRole {
   admin: boolean
   /** Log the "drawbridge ready" line (the cluster primary logs it once for all workers). */
   announce: boolean
+  /** In a cluster worker: the channel to the primary (its store when it holds the embedded one, and the cluster-wide scrape). */
+  primary?: IpcPeer | undefined
 }
 
 export async function startDrawbridge (config: Config, logger: Logger, role: ServeRole = { admin: true, announce: true }): Promise<RunningDrawbridge> {
-  const store = createStore(config, logger)
+  const store = createStore(config, logger, role.primary)
   const holder = new StateHolder(store, logger.child({ component: 'state' }))
   // pg loads only when migrations are configured (idle memory of a plain gateway).
   const appliedMigrations = config.databaseUrl === undefined
@@ -116,6 +120,10 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
     appliedMigrations
   }
   ctx.metrics.buildInfo.set(1, { version: packageVersion(), node: process.version })
+  if (role.primary !== undefined) {
+    ctx.cluster = role.primary
+    serveWorkerMetrics(role.primary, ctx)
+  }
   // Never throws: an unreachable store is retried in the background and the
   // gateway follows failPolicy until the first state arrives.
   await holder.start()

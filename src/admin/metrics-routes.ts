@@ -1,15 +1,28 @@
 import type { FastifyInstance } from 'fastify'
+import { clusterMetrics, collectMetrics } from '../cluster/metrics-gather.js'
+import { renderFamilies, type MetricFamily } from '../metrics.js'
 import type { AdminPluginOptions } from './types.js'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
-/** Prometheus scrape endpoint; the state gauges are read at scrape time, not kept up to date per change. */
+/**
+ * Prometheus scrape endpoint. With `--workers N` one scrape covers every
+ * worker: the primary gathers and aggregates them (cluster/metrics-gather.ts);
+ * should it not answer, this worker's own metrics are better than a failed scrape.
+ */
 export async function metricsRoutes (app: FastifyInstance, { ctx }: AdminPluginOptions): Promise<void> {
-  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
-    const state = ctx.holder.current
-    ctx.metrics.stateVersion.set(state?.version ?? 0)
-    ctx.metrics.storeConnected.set(ctx.store.health().ok ? 1 : 0)
-    ctx.metrics.maintenanceEnabled.set(state?.maintenance.enabled === true ? 1 : 0)
-    return await reply.type(PROMETHEUS_CONTENT_TYPE).send(await ctx.metrics.renderAll())
+  app.get('/metrics', { config: { public: true } }, async (request, reply) => {
+    let families: MetricFamily[]
+    if (ctx.cluster === undefined) {
+      families = await collectMetrics(ctx)
+    } else {
+      try {
+        families = await clusterMetrics(ctx.cluster)
+      } catch (err) {
+        request.log.warn({ err }, 'cluster primary did not gather the workers\' metrics; serving this worker\'s only')
+        families = await collectMetrics(ctx)
+      }
+    }
+    return await reply.type(PROMETHEUS_CONTENT_TYPE).send(renderFamilies(families))
   })
 }

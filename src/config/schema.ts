@@ -76,7 +76,7 @@ export const ConfigSchema = Type.Object({
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
   ], { default: 'info', description: 'pino log level.' }),
   webhooks: Type.Array(WebhookSchema, { default: [], description: 'Config file only: [{url, events, secret}].' }),
-  workers: Type.Integer({ default: 1, minimum: 1, maximum: 64, description: 'Gateway processes sharing the gateway port (node:cluster); more than 1 needs the Redis store. Worker 0 also serves the admin port.' })
+  workers: Type.Integer({ default: 1, minimum: 1, maximum: 64, description: 'Gateway processes sharing the gateway port (node:cluster). With the embedded store the primary holds it and relays it to the workers; with Redis they share it there. Worker 0 also serves the admin port.' })
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>

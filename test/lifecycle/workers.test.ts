@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
-import { runDrawbridge, spawnGateway } from '../helpers/spawn-gateway.js'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const TOKEN = 'workers-test-admin-token-0123'
@@ -54,11 +54,4 @@ t.test('--workers 2 shares the gateway port, announces once, agrees on state, st
   t.equal(await gw.stop('SIGTERM'), 0, 'the primary exits 0 after its workers drained')
   await sleep(200)
   for (const pid of workers) t.throws(() => process.kill(pid, 0), 'worker is gone')
-})
-
-t.test('--workers 2 without Redis is a config error naming the setting', async (t) => {
-  const result = await runDrawbridge(['serve', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--workers', '2'])
-  t.equal(result.code, 2)
-  t.match(result.stderr.trim(), /^drawbridge: --workers: more than 1 worker needs the Redis store/)
-  t.equal(result.stderr.trim().split('\n').length, 1, 'one line')
 })
