@@ -145,8 +145,8 @@ export async function runPrimary (config: Config, logger: Logger): Promise<numbe
     process.on('SIGINT', () => { stopAll('SIGINT') })
     // Reload is per worker (each serves the page); the primary only passes it on.
     process.on('SIGHUP', () => {
-      logger.info({ workers: workers.size }, 'SIGHUP: asking every worker to reload')
-      for (const w of workers.values()) w.process.kill('SIGHUP')
+      logger.info({ workers: slots.size }, 'SIGHUP: asking every worker to reload')
+      for (const { worker } of slots.values()) worker.process.kill('SIGHUP')
     })
     fork(0)
   })
