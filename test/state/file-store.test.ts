@@ -110,8 +110,10 @@ t.test('a corrupt state file is refused, never overwritten, and served around ra
     t.match(store.health(), { ok: false, reason: problem })
     t.equal(readFileSync(file, 'utf8'), content, `${name}: left untouched for the operator`)
   }
-  // Through createStore, as the server builds it: no throw.
-  const file = join(dir, 'truncated.json')
+  // Through createStore, as the server builds it: no throw. A file of its own, since the stores above
+  // still hold their files' locks (only one process, or store, may own a state file).
+  const file = join(dir, 'truncated-again.json')
+  writeFileSync(file, '{"drawbridgeState":1,"state":{"version":3,')
   const store = createStore(testConfig({ stateFile: file }), silentLogger)
   t.teardown(async () => { await store.close() })
   // The operator deletes the file: the next load starts from an empty state.
