@@ -46,6 +46,10 @@ function anyValid (cookie: string | readonly string[], signer: NonNullable<Compi
  * set, `/<secret>` is almost never inside the scope, and the operator still
  * needs a way to get the cookie for the paths that are blocked.
  */
+function isSafe (method: string): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS'
+}
+
 export function decide (facts: RequestFacts, compiled: CompiledMaintenance, now: number): Decision {
   const path = facts.normalizedPath ?? normalizeTarget(facts.path)
   if (path === null) return BAD_TARGET
@@ -62,7 +66,7 @@ export function decide (facts: RequestFacts, compiled: CompiledMaintenance, now:
   if (!compiled.allow.isEmpty && compiled.allow.has(facts.ip)) return PASS.allowlist
   if (facts.bypassCookie !== undefined && compiled.signer !== null && anyValid(facts.bypassCookie, compiled.signer, now)) return PASS.cookie
   if (facts.bypassHeader !== undefined && compiled.matchSecret !== null && compiled.matchSecret(facts.bypassHeader)) return PASS.header
-  if (compiled.readOnly && (method === 'GET' || method === 'HEAD' || method === 'OPTIONS')) return PASS.readOnly
+  if (compiled.readOnly && isSafe(method) && (facts.methodOverride === undefined || isSafe(facts.methodOverride.trim().toUpperCase()))) return PASS.readOnly
   if (compiled.redirectDecision !== null) return compiled.redirectDecision
   return compiled.blockDecision(now)
 }

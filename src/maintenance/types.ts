@@ -11,6 +11,12 @@ export interface RequestFacts {
   bypassCookie: string | readonly string[] | undefined
   /** Value of X-Drawbridge-Bypass, if any. */
   bypassHeader: string | undefined
+  /**
+   * A method named by X-HTTP-Method-Override, X-HTTP-Method or
+   * X-Method-Override, if any: upstreams that honour those act on it instead of
+   * the request line's method, so read-only mode judges it too.
+   */
+  methodOverride?: string | undefined
 }
 
 export type DecisionRule =

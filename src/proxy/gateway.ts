@@ -15,7 +15,7 @@ import type { SharedState } from '../state/types.js'
 import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
-import { emptyRequestHeaders, readRequestHeaders } from './request-headers.js'
+import { emptyRequestHeaders, hasRepeatedHost, readRequestHeaders } from './request-headers.js'
 import { createResponseRecorders, watchConnections, type ResponseRecorder } from './response-metrics.js'
 import { upstreamCa } from './upstream-tls.js'
 import { createUpgradeProxy, writeRawResponse } from './websocket.js'
@@ -146,6 +146,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     facts.ip = ip
     facts.bypassCookie = headers.cookie === undefined ? undefined : readCookieValues(headers.cookie, BYPASS_COOKIE)
     facts.bypassHeader = headers.bypass
+    facts.methodOverride = headers.methodOverride
     return decide(facts, compiled, now)
   }
 
@@ -278,7 +279,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   const target = emptyTarget()
   function acceptTarget (req: IncomingMessage): boolean {
     const url = req.url ?? '/'
-    if (!parseTarget(url, target)) {
+    if (!parseTarget(url, target) || hasRepeatedHost(req.rawHeaders)) {
       counters['bad-target'].inc()
       readRequestHeaders(req.rawHeaders, headers)
       return false

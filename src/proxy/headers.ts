@@ -14,8 +14,26 @@ const enum Kind {
   Connection = 5,
   Host = 6,
   Upgrade = 7,
-  Cookie = 8
+  Cookie = 8,
+  /** Client-address claims other than X-Forwarded-For: kept only from a trusted proxy. */
+  ClientClaim = 9
 }
+
+/**
+ * Headers that name the client's address. The gateway decides on the TCP peer
+ * (or a trusted proxy's X-Forwarded-For); an upstream that reads one of these
+ * would otherwise believe what any client wrote. Traefik strips forwarded
+ * headers from untrusted sources the same way.
+ */
+const CLIENT_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-cluster-client-ip', 'x-forwarded'])
+
+/**
+ * Headers that replace the request path in some upstreams (IIS URL Rewrite,
+ * Zend/Laminas and Symfony before CVE-2018-14773 read X-Original-URL and
+ * X-Rewrite-URL as the path): the gateway decided on the request line, so the
+ * upstream must act on that, whoever sent them.
+ */
+const PATH_OVERRIDES = new Set(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-override-url'])
 
 /** RFC 9110 section 7.6.1 hop-by-hop fields, plus the non-standard ones proxies also strip. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection'])
@@ -44,6 +62,8 @@ function requestKind (lower: string): Kind {
     case 'expect':
       return Kind.Drop
   }
+  if (CLIENT_CLAIMS.has(lower)) return Kind.ClientClaim
+  if (PATH_OVERRIDES.has(lower)) return Kind.Drop
   return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-') ? Kind.Drop : Kind.Keep
 }
 
@@ -93,8 +113,10 @@ export interface ForwardContext {
 }
 
 /**
- * The header list sent upstream: hop-by-hop fields and drawbridge's own
- * headers removed, X-Forwarded-For appended, X-Forwarded-Proto/-Host set
+ * The header list sent upstream: hop-by-hop fields, drawbridge's own
+ * headers and path overrides removed, X-Forwarded-For appended to a trusted
+ * proxy's chain (else the peer alone), other client-address claims kept only
+ * from a trusted proxy, X-Forwarded-Proto/-Host set
  * (kept from a trusted proxy), X-Drawbridge-Flags added. Host is left out for
  * undici to set from the upstream origin, unless `upgrade` (raw socket).
  */
@@ -113,7 +135,9 @@ export function forwardHeaders (raw: string[], ctx: ForwardContext, upstreamHost
     switch (kindOf(name)) {
       case Kind.Keep: out.push(name, value); break
       case Kind.Drop: break
-      case Kind.ForwardedFor: forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; break
+      // From an untrusted peer the chain is forged or meaningless: the upstream gets the peer alone.
+      case Kind.ForwardedFor: if (ctx.trustedPeer) forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; break
+      case Kind.ClientClaim: if (ctx.trustedPeer) out.push(name, value); break
       case Kind.ForwardedProto: proto ??= value; break
       case Kind.ForwardedHost: forwardedHost ??= value; break
       case Kind.Host: host ??= value; break

@@ -11,6 +11,8 @@ export interface RequestHeaders {
   accept: string | undefined
   contentLength: string | undefined
   transferEncoding: string | undefined
+  /** X-HTTP-Method-Override / X-HTTP-Method / X-Method-Override (see maintenance/types.ts). */
+  methodOverride: string | undefined
 }
 
 /** True when `name` equals `lower` ignoring ASCII case (`lower` is lower-case letters and '-'). */
@@ -22,7 +24,7 @@ function is (name: string, lower: string): boolean {
 }
 
 export function emptyRequestHeaders (): RequestHeaders {
-  return { cookie: undefined, bypass: undefined, forwardedFor: undefined, forwardedProto: undefined, accept: undefined, contentLength: undefined, transferEncoding: undefined }
+  return { cookie: undefined, bypass: undefined, forwardedFor: undefined, forwardedProto: undefined, accept: undefined, contentLength: undefined, transferEncoding: undefined, methodOverride: undefined }
 }
 
 /**
@@ -44,6 +46,23 @@ export function readRawHeader (raw: string[], lower: string, join?: string): str
   return found
 }
 
+/**
+ * More than one Host field: RFC 9112 section 3.2 says answer 400. Node keeps
+ * the first and an upstream behind another parser may read the last, so the
+ * gateway and the application could disagree on which site was asked for.
+ */
+export function hasRepeatedHost (raw: string[]): boolean {
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 4 && is(name, 'host')) {
+      if (seen) return true
+      seen = true
+    }
+  }
+  return false
+}
+
 /** Fills `out` (reused: the caller is synchronous) from a raw header list. Repeated headers join as Node does. */
 export function readRequestHeaders (raw: string[], out: RequestHeaders): RequestHeaders {
   out.cookie = undefined
@@ -53,9 +72,16 @@ export function readRequestHeaders (raw: string[], out: RequestHeaders): Request
   out.accept = undefined
   out.contentLength = undefined
   out.transferEncoding = undefined
+  out.methodOverride = undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     switch (name.length) {
+      case 13:
+        if (is(name, 'x-http-method')) out.methodOverride ??= raw[i + 1]
+        break
+      case 22:
+        if (is(name, 'x-http-method-override')) out.methodOverride ??= raw[i + 1]
+        break
       case 6:
         if (is(name, 'cookie')) {
           const value = raw[i + 1] as string
@@ -76,6 +102,7 @@ export function readRequestHeaders (raw: string[], out: RequestHeaders): Request
       case 17:
         if (is(name, 'x-forwarded-proto')) out.forwardedProto ??= raw[i + 1]
         else if (is(name, 'transfer-encoding')) out.transferEncoding ??= raw[i + 1]
+        else if (is(name, 'x-method-override')) out.methodOverride ??= raw[i + 1]
         break
       case 19:
         // A repeated bypass header is ambiguous: refuse it rather than pick one.
