@@ -389,6 +389,11 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       // (60 s), so they never reuse a connection the gateway is closing. Fastify's default.
       created.keepAliveTimeout = 72_000
       created.on('upgrade', onUpgrade)
+      // A gateway, not a forward proxy: CONNECT gets a plain answer (nginx says 400) rather than a silent close.
+      created.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+        socket.on('error', () => { socket.destroy() })
+        socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      })
       watchConnections(created, metrics)
       server = created
       return created

@@ -103,3 +103,11 @@ t.test('client-address claims are the peer\'s own unless it is a trusted proxy',
   t.equal(kept['x-real-ip'], '10.0.0.1', 'a trusted proxy\'s claims are kept')
   t.equal(kept.forwarded, 'for=10.0.0.1')
 })
+
+t.test('CONNECT is answered 405 and never tunnelled', async (t) => {
+  const upstream = await recordingUpstream(t)
+  const gw = await spawnGateway(t, ['--upstream', upstream.url, '--admin-token', TOKEN])
+  const port = new URL(upstream.url).port
+  t.equal(await status(gw.gateway, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`), 405)
+  t.same(upstream.seen, [])
+})
