@@ -61,6 +61,7 @@ export const ConfigSchema = Type.Object({
   upstreamTimeoutMs: Type.Integer({ default: 30000, minimum: 1, description: 'Time to wait for the upstream\'s response headers before a 504.' }),
   upstreamConnections: Type.Integer({ default: 128, minimum: 1, description: 'Keep-alive connections to the upstream.' }),
   upstreamPipelining: Type.Integer({ default: 1, minimum: 1, description: 'Requests pipelined per upstream connection.' }),
+  flagsHeaderMaxBytes: Type.Integer({ default: 4096, minimum: 64, maximum: 16384, description: 'Most bytes of X-Drawbridge-Flags sent upstream (Node\'s whole header limit is 16 KiB): enabled flags are listed in key order, whole entries only, until the next would not fit; the rest are left out and a warning is logged once per flags change.' }),
   headersTimeoutMs: Type.Integer({ default: 60000, minimum: 100, description: 'A client must send its request headers within this time (slowloris guard, nginx\'s client_header_timeout); 408 and closed otherwise.' }),
   bodyTimeoutMs: Type.Integer({ default: 60000, minimum: 0, description: 'A request body that sends nothing for this long is cut (nginx\'s client_body_timeout); 0: never.' }),
   tunnelIdleTimeoutMs: Type.Integer({ default: 300000, minimum: 0, description: 'A WebSocket tunnel with no bytes either way for this long is closed; 0: never.' }),

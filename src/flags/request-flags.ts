@@ -92,17 +92,31 @@ function planFor (table: CompiledFlags): Plan {
   return { table, gates, byIdentity: perRequest ? null : new Map() }
 }
 
-function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, now: number): CachedAnswer {
+/**
+ * The header is bounded (flagsHeaderMaxBytes): an upstream behind Node, or
+ * nginx with its 8 KiB default, answers every request 431/502 when one header
+ * outgrows its limit. Keys and variant names are ASCII (flag-validate.ts), so
+ * string length is byte length. Listing stops at the first enabled flag that
+ * would not fit, so what is left out is always the tail in key order.
+ */
+function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, now: number, maxBytes: number, onOverflow: () => void): CachedAnswer {
   const results = new Array<Evaluation>(list.length)
   let header = ''
+  let full = false
   for (let i = 0; i < list.length; i++) {
     const cf = list[i] as CompiledFlags['list'][number]
     const ev = evaluateFlag(cf, evalCtx)
     results[i] = ev
     markServed(cf, ev, now)
-    if (!ev.value) continue
+    if (!ev.value || full) continue
     const item = ev.variant === null ? cf.key : cf.key + '=' + ev.variant
-    header = header === '' ? item : header + ',' + item
+    const next = header === '' ? item : header + ',' + item
+    if (next.length > maxBytes) {
+      full = true
+      onOverflow()
+      continue
+    }
+    header = next
   }
   return { results, header, markedAt: now }
 }
@@ -116,6 +130,13 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
   const runtime = flagRuntime(ctx)
   const identity = identityReader(ctx.config.flagsIdentity)
   let plan: Plan | null = null
+  const maxBytes = ctx.config.flagsHeaderMaxBytes
+  let warnedFor: CompiledFlags | null = null
+  const overflowed = (table: CompiledFlags) => (): void => {
+    if (warnedFor === table) return
+    warnedFor = table
+    ctx.logger.warn({ flagsHeaderMaxBytes: maxBytes }, 'X-Drawbridge-Flags would exceed flagsHeaderMaxBytes: enabled flags past the budget (in key order) are left out of the header; raise the setting or shorten flag keys')
+  }
 
   return {
     resolve (req, normalizedPath, ip) {
@@ -132,7 +153,7 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
         if (answer !== undefined && now - answer.markedAt > 1000) markAll(list, answer, now)
       }
       if (answer === undefined) {
-        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: readRawHeader(req.rawHeaders, 'host') } }, now)
+        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: readRawHeader(req.rawHeaders, 'host') } }, now, maxBytes, overflowed(table))
         if (cache !== null) {
           if (cache.size >= MAX_CACHED_IDENTITIES) cache.clear()
           cache.set(targetingKey ?? ANONYMOUS, answer)
