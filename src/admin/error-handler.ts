@@ -23,6 +23,7 @@ function codeForStatus (statusCode: number): keyof typeof errors {
     case 403: return 'DRAWBRIDGE_ERR_FORBIDDEN'
     case 404: return 'DRAWBRIDGE_ERR_NOT_FOUND'
     case 409: return 'DRAWBRIDGE_ERR_CONFLICT'
+    case 413: return 'DRAWBRIDGE_ERR_TOO_LARGE'
     default: return 'DRAWBRIDGE_ERR_INVALID'
   }
 }
@@ -38,7 +39,11 @@ export function adminErrorHandler (err: FastifyError, request: FastifyRequest, r
     body = errorBody(400, 'DRAWBRIDGE_ERR_INVALID', err.message)
   } else {
     const statusCode = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
-    if (statusCode < 500) {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Name the budget, as every 413 does (CONTRACT section 3).
+      const limit = request.routeOptions.bodyLimit
+      body = errorBody(413, 'DRAWBRIDGE_ERR_TOO_LARGE', `Request body is over the ${limit === undefined ? '' : `${limit}-byte `}body limit of ${request.method} ${request.routeOptions.url ?? request.url}`)
+    } else if (statusCode < 500) {
       body = errorBody(statusCode, isRegistryCode(err.code) ? err.code : codeForStatus(statusCode), err.message)
     } else if (isRegistryCode(err.code)) {
       // Our own 5xx (store or database unreachable) carry a message written for operators.

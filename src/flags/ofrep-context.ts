@@ -6,6 +6,17 @@ import type { EvaluationContext } from './evaluate.js'
  * context, with the protocol's error codes instead of the admin API's 400s.
  */
 
+/**
+ * Bounds on what one evaluation may cost. The read token is the one browsers
+ * hold, and evaluation runs on the event loop the gateway shares: a 3.9 MB
+ * targeting key hashed for 200 rollout flags stalled the gateway 4.5 s. Real
+ * contexts are a few hundred bytes (a user id, a handful of attributes), so
+ * 64 KiB per body and 1 KiB per targeting key leave room for any real one and
+ * keep a bulk evaluation of a thousand flags within milliseconds.
+ */
+export const MAX_CONTEXT_BYTES = 64 * 1024
+export const MAX_TARGETING_KEY_LENGTH = 1024
+
 /** Marks a body that was not valid JSON; the OFREP routes answer PARSE_ERROR. */
 export const UNPARSEABLE = Symbol('unparseable body')
 
@@ -31,6 +42,9 @@ export function readOfrepBody (body: unknown): ContextResult {
   const key = context.targetingKey
   if (key !== undefined && key !== null && typeof key !== 'string') {
     return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: 'context.targetingKey must be a string' }
+  }
+  if (typeof key === 'string' && key.length > MAX_TARGETING_KEY_LENGTH) {
+    return { ok: false, errorCode: 'INVALID_CONTEXT', errorDetails: `context.targetingKey must be at most ${MAX_TARGETING_KEY_LENGTH} characters` }
   }
   return {
     ok: true,

@@ -7,7 +7,7 @@ import { evaluateFlag, ofrepValue, ofrepVariant } from './evaluate.js'
 import { currentState } from './flag-service.js'
 import { flagRuntime } from './flag-runtime.js'
 import { markServed } from './flag-usage.js'
-import { canonicalJson, readOfrepBody, UNPARSEABLE, type OfrepErrorCode } from './ofrep-context.js'
+import { canonicalJson, MAX_CONTEXT_BYTES, readOfrepBody, UNPARSEABLE, type OfrepErrorCode } from './ofrep-context.js'
 import { compiledFor } from './compile.js'
 
 /**
@@ -64,6 +64,7 @@ export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOpt
 
   app.post('/ofrep/v1/evaluate/flags/:key', {
     config: { role: 'read' },
+    bodyLimit: MAX_CONTEXT_BYTES,
     schema: { params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 1024 }) }) }
   }, async (request, reply) => {
     const { key } = request.params as { key: string }
@@ -79,7 +80,8 @@ export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOpt
   })
 
   app.post('/ofrep/v1/evaluate/flags', {
-    config: { role: 'read' }
+    config: { role: 'read' },
+    bodyLimit: MAX_CONTEXT_BYTES
   }, async (request, reply) => {
     const read = readOfrepBody(request.body)
     if (!read.ok) return await sendFailure(reply, 400, { errorCode: read.errorCode, errorDetails: read.errorDetails })
