@@ -38,12 +38,12 @@ t.test('a hostile OFREP load on the admin port cannot stall the gateway port', a
   t.equal((await evaluate({ targetingKey: 'k'.repeat(1024), email: 'a@example.com' })).status, 200, 'the largest allowed key evaluates')
 
   // The largest bodies still accepted, four at a time, for two seconds, while the gateway is timed.
-  let hammering = true
+  const load = { on: true }
   let evaluations = 0
   const worst = { ms: 0 }
   const hammer = async (): Promise<void> => {
     const context = { targetingKey: 'k'.repeat(1024), email: 'x'.repeat(60_000) + '@example.com' }
-    while (hammering) { await evaluate(context); evaluations++ }
+    while (load.on) { await evaluate(context); evaluations++ }
   }
   const sample = async (): Promise<number[]> => {
     const times: number[] = []
@@ -63,7 +63,7 @@ t.test('a hostile OFREP load on the admin port cannot stall the gateway port', a
   worst.ms = 0
   const hammers = [hammer(), hammer(), hammer(), hammer()]
   const loaded = await sample()
-  hammering = false
+  load.on = false
   await Promise.all(hammers)
   const p99 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? 0
   t.comment(`gateway alone: worst ${baselineWorst.toFixed(1)} ms, p99 ${p99(baseline).toFixed(1)} ms over ${baseline.length} requests`)
