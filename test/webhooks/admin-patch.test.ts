@@ -16,7 +16,8 @@ t.test('PATCH /v1/maintenance answers at once while the webhook receiver hangs',
   const res = await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: auth(ADMIN_TOKEN), payload: { enabled: true, message: 'Upgrading', secret: true } })
   const elapsed = performance.now() - started
   t.equal(res.statusCode, 200)
-  t.ok(elapsed < 1000, `answered in ${Math.round(elapsed)} ms`)
+  // The receiver hangs for the whole 10 s delivery timeout: well under that proves the PATCH did not wait, on a loaded machine too.
+  t.ok(elapsed < 3000, `answered in ${Math.round(elapsed)} ms (the delivery would hang 10 s)`)
   const secret = res.json().secret as string
   t.ok(secret.length >= 16)
 
