@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
+import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import { Pool } from 'undici'
 import { pinned } from './processes.js'
@@ -12,11 +13,16 @@ function toMs (text) {
   return { us: n / 1000, ms: n, s: n * 1000, m: n * 60_000 }[m[2]]
 }
 
-function runWrk ({ url, duration, connections, headers }) {
+// Asynchronous on purpose: a synchronous run blocks this process's event loop
+// for the whole load, so keep-alive closes from the admin ports go unseen and
+// the next admin call is written onto a socket the server already closed.
+const execFileAsync = promisify(execFile)
+
+async function runWrk ({ url, duration, connections, headers }) {
   const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency']
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
   const [cmd, ...rest] = pinned(['wrk', ...args, url], 1)
-  const out = execFileSync(cmd, rest, { encoding: 'utf8' })
+  const { stdout: out } = await execFileAsync(cmd, rest, { encoding: 'utf8' })
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '')
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '')
