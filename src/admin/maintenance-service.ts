@@ -62,8 +62,8 @@ export async function patchMaintenance (ctx: AppContext, actor: string, patch: M
     actor,
     action: 'maintenance.update',
     target: 'maintenance',
-    before: redactSecrets(previous),
-    after: redactSecrets(after)
+    before: previous,
+    after
   })
   const event = eventFor(previous, after, Date.now())
   if (event !== null) ctx.events.publish(event, actor, { maintenance: redactSecrets(after) })

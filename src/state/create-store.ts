@@ -6,6 +6,7 @@ import { MemoryStore } from './memory-store.js'
 import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from './redis-options.js'
 import { RedisStore } from './redis-store.js'
 import type { StateStore } from './types.js'
+import type { StoreBudgets } from './budgets.js'
 
 /**
  * Set by the cluster primary in a worker's environment when the primary holds
@@ -30,11 +31,17 @@ export function createStore (config: Config, logger: Logger, primary?: IpcPeer):
       logger: log,
       connection: redisOptionsFromConfig(config),
       keyPrefix: keyPrefixFromConfig(config),
-      resyncIntervalMs: config.resyncIntervalMs
+      resyncIntervalMs: config.resyncIntervalMs,
+      budgets: budgetsFromConfig(config)
     })
   }
   if (primary !== undefined && process.env[CLUSTER_STORE_ENV] === CLUSTER_STORE_IPC) {
     return new IpcStore({ logger: log, primary, resyncIntervalMs: config.resyncIntervalMs })
   }
-  return new MemoryStore({ logger: log, stateFile: config.stateFile })
+  return new MemoryStore({ logger: log, stateFile: config.stateFile, budgets: budgetsFromConfig(config) })
+}
+
+export function budgetsFromConfig (config: Config): StoreBudgets {
+  const { stateMaxBytes, flagMaxBytes, auditMaxEntries, auditMaxBytes } = config
+  return { stateMaxBytes, flagMaxBytes, auditMaxEntries, auditMaxBytes }
 }

@@ -3,19 +3,18 @@ import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
 import { withOwnDicts } from './state-codec.js'
+import { auditEntriesKept, checkBudgets, DEFAULT_BUDGETS, jsonBytes, type StoreBudgets } from './budgets.js'
 import { checkWritable } from './state-schema.js'
 import { encodeStateFile, readStateFile, StateFileInvalid, writeFileAtomic } from './state-file.js'
 import { acquireStateFileLock, type StateFileLock } from './state-file-lock.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
-export const DEFAULT_AUDIT_LIMIT = 1000
-
 export interface MemoryStoreOptions {
   logger: Logger
   /** Persist here after every write; load from here at start. None: memory only. */
   stateFile?: string | undefined
-  /** Audit entries kept, newest first. */
-  auditLimit?: number
+  /** Size budgets of the state and the audit log (DEFAULT_BUDGETS when absent). */
+  budgets?: Partial<StoreBudgets>
 }
 
 /**
@@ -27,10 +26,12 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements StateStore {
   private state: SharedState | null = null
   private audit: AuditEntry[] = []
+  /** JSON bytes of each audit entry, in the same order, so trimming never re-serialises the log. */
+  private auditSizes: number[] = []
   private readonly listeners = new Set<(state: SharedState) => void>()
   private chain: Promise<unknown> = Promise.resolve()
   private readonly stateFile: string | null
-  private readonly auditLimit: number
+  private readonly budgets: StoreBudgets
   private readonly logger: Logger
   private writeError: string | null = null
   /** Why the state file cannot be used; while set, nothing is loaded from or written to it. */
@@ -45,7 +46,7 @@ export class MemoryStore implements StateStore {
    */
   constructor (options: MemoryStoreOptions) {
     this.logger = options.logger
-    this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
+    this.budgets = { ...DEFAULT_BUDGETS, ...options.budgets }
     this.stateFile = options.stateFile === undefined ? null : resolve(options.stateFile)
     if (this.stateFile !== null) {
       // Before reading: the owner may be writing it.
@@ -72,7 +73,10 @@ export class MemoryStore implements StateStore {
     this.fileInvalid = null
     if (contents !== null) {
       this.state = contents.state
-      this.audit = contents.audit.slice(0, this.auditLimit)
+      const sizes = contents.audit.map(jsonBytes)
+      const kept = auditEntriesKept(sizes, this.budgets)
+      this.audit = contents.audit.slice(0, kept)
+      this.auditSizes = sizes.slice(0, kept)
     }
   }
 
@@ -107,6 +111,7 @@ export class MemoryStore implements StateStore {
       const next = await mutate(structuredClone(current))
       const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
       checkWritable(current, committed)
+      checkBudgets(current, committed, this.budgets)
       await this.persist(committed, this.audit)
       this.state = committed
       this.notify(committed)
@@ -122,11 +127,14 @@ export class MemoryStore implements StateStore {
   appendAudit (entry: AuditEntry): Promise<void> {
     return this.serial(async () => {
       this.checkFile()
-      const audit = [entry, ...this.audit].slice(0, this.auditLimit)
+      const sizes = [jsonBytes(entry), ...this.auditSizes]
+      const kept = auditEntriesKept(sizes, this.budgets)
+      const audit = [entry, ...this.audit].slice(0, kept)
       const state = this.state ?? initialState()
       await this.persist(state, audit)
       this.state = state
       this.audit = audit
+      this.auditSizes = sizes.slice(0, kept)
     })
   }
 

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto'
  * one cheap GET. Both are always written together, and the PUBLISH happens in
  * the same script, so no replica can miss a write that committed because the
  * writer died between the write and the publish (resync would heal it anyway).
+ * What is published is the new version, not the document: replicas fetch it
+ * (see RedisStore.onMessage).
  */
 export interface LuaScript {
   lua: string
@@ -33,7 +35,7 @@ export const CAS = script(STORED_VERSION + `
 if stored ~= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[2])
+redis.call('PUBLISH', ARGV[4], ARGV[3])
 return 1
 `)
 
@@ -47,6 +49,25 @@ export const PUT_IF_NEWER = script(STORED_VERSION + `
 if stored ~= nil and stored >= tonumber(ARGV[2]) then return doc end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[2])
 return ARGV[1]
+`)
+
+/**
+ * Pushes an audit entry and trims the log to both budgets, oldest first; the
+ * newest entry always stays. KEYS: the list, a counter of its bytes. ARGV:
+ * entry JSON, most entries, most bytes. The counter starts at zero under a
+ * log written before it existed, so it can only undercount; it is clamped at 0.
+ */
+export const AUDIT_PUSH = script(`
+redis.call('LPUSH', KEYS[1], ARGV[1])
+local total = redis.call('INCRBY', KEYS[2], string.len(ARGV[1]))
+local n = redis.call('LLEN', KEYS[1])
+while n > 1 and (n > tonumber(ARGV[2]) or total > tonumber(ARGV[3])) do
+  local old = redis.call('RPOP', KEYS[1])
+  total = redis.call('INCRBY', KEYS[2], -string.len(old))
+  n = n - 1
+end
+if total < 0 then redis.call('SET', KEYS[2], 0) end
+return n
 `)

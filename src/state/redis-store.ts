@@ -3,9 +3,9 @@ import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
-import { DEFAULT_AUDIT_LIMIT } from './memory-store.js'
+import { checkBudgets, DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
-import { CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
+import { AUDIT_PUSH, CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
 import { newRedisClient } from './redis-client.js'
 import { parseState, withOwnDicts } from './state-codec.js'
 import { checkWritable } from './state-schema.js'
@@ -19,7 +19,8 @@ export interface RedisStoreOptions {
   keyPrefix: string
   /** Periodic version check that heals missed pub/sub messages. */
   resyncIntervalMs: number
-  auditLimit?: number
+  /** Size budgets of the state and the audit log (DEFAULT_BUDGETS when absent). */
+  budgets?: Partial<StoreBudgets>
   /** How long load()/update() wait for the very first connection before rejecting. */
   firstConnectTimeoutMs?: number
 }
@@ -47,8 +48,8 @@ export class RedisStore implements StateStore {
   private readonly cmd: Redis
   private readonly sub: Redis
   private readonly logger: Logger
-  private readonly keys: { state: string, version: string, audit: string, channel: string }
-  private readonly auditLimit: number
+  private readonly keys: { state: string, version: string, audit: string, auditBytes: string, channel: string }
+  private readonly budgets: StoreBudgets
   private readonly firstConnectTimeoutMs: number
   private readonly listeners = new Set<(state: SharedState) => void>()
   /** Newest document this process has seen. */
@@ -67,8 +68,8 @@ export class RedisStore implements StateStore {
   constructor (options: RedisStoreOptions) {
     this.logger = options.logger
     const p = options.keyPrefix
-    this.keys = { state: `${p}state`, version: `${p}version`, audit: `${p}audit`, channel: `${p}changes` }
-    this.auditLimit = options.auditLimit ?? DEFAULT_AUDIT_LIMIT
+    this.keys = { state: `${p}state`, version: `${p}version`, audit: `${p}audit`, auditBytes: `${p}audit-bytes`, channel: `${p}changes` }
+    this.budgets = { ...DEFAULT_BUDGETS, ...options.budgets }
     this.firstConnectTimeoutMs = options.firstConnectTimeoutMs ?? CONNECT_TIMEOUT_MS
 
     this.cmd = newRedisClient({ ...options.connection, lazyConnect: true, enableOfflineQueue: false })
@@ -122,6 +123,7 @@ export class RedisStore implements StateStore {
         const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
         checkWritable(current, committed)
         const json = JSON.stringify(committed)
+        checkBudgets(current, committed, this.budgets, json)
         const written = await this.call(() => this.eval(CAS, current.version, json, committed.version, this.keys.channel))
         if (written === 1) {
           this.observe(committed)
@@ -142,18 +144,14 @@ export class RedisStore implements StateStore {
 
   async appendAudit (entry: AuditEntry): Promise<void> {
     await this.ready()
-    const results = await this.call(() => this.cmd.multi()
-      .lpush(this.keys.audit, JSON.stringify(entry))
-      .ltrim(this.keys.audit, 0, this.auditLimit - 1)
-      .exec())
-    const failed = results?.find(([err]) => err !== null)?.[0]
-    if (failed !== undefined && failed !== null) throw this.unavailable(failed)
+    const { audit, auditBytes } = this.keys
+    await this.call(() => this.evalScript(AUDIT_PUSH, [audit, auditBytes], JSON.stringify(entry), this.budgets.auditMaxEntries, this.budgets.auditMaxBytes))
   }
 
   async listAudit (limit: number): Promise<AuditEntry[]> {
     if (limit <= 0) return []
     await this.ready()
-    const items = await this.call(() => this.cmd.lrange(this.keys.audit, 0, Math.min(limit, this.auditLimit) - 1))
+    const items = await this.call(() => this.cmd.lrange(this.keys.audit, 0, Math.min(limit, this.budgets.auditMaxEntries) - 1))
     const entries: AuditEntry[] = []
     for (const item of items) {
       try {
@@ -199,7 +197,10 @@ export class RedisStore implements StateStore {
   }
 
   private async eval (script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
-    const keys = [this.keys.state, this.keys.version]
+    return await this.evalScript(script, [this.keys.state, this.keys.version], ...args)
+  }
+
+  private async evalScript (script: LuaScript, keys: string[], ...args: Array<string | number>): Promise<unknown> {
     try {
       return await this.cmd.evalsha(script.sha, keys.length, ...keys, ...args)
     } catch (err) {
@@ -261,7 +262,17 @@ export class RedisStore implements StateStore {
     this.resync()
   }
 
+  /**
+   * Writers publish the new version (a document from older versions): a
+   * version newer than ours is fetched by a resync, so a large state never
+   * travels through Redis's pub/sub output buffers, whose default limit
+   * (8 MB for 60 s) disconnects subscribers.
+   */
   private onMessage (message: string): void {
+    if (/^\d{1,16}$/.test(message)) {
+      if (this.latest === null || Number(message) > this.latest.version) this.resync()
+      return
+    }
     let state: SharedState
     try {
       state = parseState(message)

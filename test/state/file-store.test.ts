@@ -1,3 +1,4 @@
+import type { StoreBudgets } from '../../src/state/budgets.js'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,13 +14,13 @@ function tempDir (t: Test): string {
   return dir
 }
 
-function open (t: Test, file: string, auditLimit?: number): MemoryStore {
-  const store = new MemoryStore({ logger: silentLogger, stateFile: file, ...(auditLimit === undefined ? {} : { auditLimit }) })
+function open (t: Test, file: string, budgets: Partial<StoreBudgets> = {}): MemoryStore {
+  const store = new MemoryStore({ logger: silentLogger, stateFile: file, budgets })
   t.teardown(() => store.close())
   return store
 }
 
-storeContract(t, async (t, { auditLimit }) => open(t, join(tempDir(t), 'state.json'), auditLimit))
+storeContract(t, async (t, { budgets }) => open(t, join(tempDir(t), 'state.json'), budgets))
 
 t.test('state, signing key and audit survive a restart', async (t) => {
   const file = join(tempDir(t), 'state.json')

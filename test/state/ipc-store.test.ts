@@ -1,3 +1,4 @@
+import type { StoreBudgets } from '../../src/state/budgets.js'
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
@@ -9,8 +10,8 @@ import { storeContract } from './store-contract.js'
 const CHILD = fileURLToPath(new URL('./fixtures/ipc-primary-child.ts', import.meta.url))
 
 /** A real child process holding a MemoryStore behind the primary's relay, as `--workers N` runs it. */
-async function startPrimary (t: Test, auditLimit: number): Promise<ChildProcess> {
-  const child = fork(CHILD, [String(auditLimit)], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+async function startPrimary (t: Test, budgets: Partial<StoreBudgets> = {}): Promise<ChildProcess> {
+  const child = fork(CHILD, [JSON.stringify(budgets)], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { if (child.connected) child.disconnect() })
   await new Promise<void>((resolve, reject) => {
     // Loading the child through tsx takes a while on a busy machine: wait until it serves.
@@ -28,10 +29,10 @@ function storeFor (t: Test, child: ChildProcess, resyncIntervalMs = 60_000): Ipc
   return store
 }
 
-storeContract(t, async (t, { auditLimit }) => storeFor(t, await startPrimary(t, auditLimit)))
+storeContract(t, async (t, { budgets }) => storeFor(t, await startPrimary(t, budgets)))
 
 t.test('two workers on one primary: each sees the other\'s writes, and concurrent writes all land', async (t) => {
-  const child = await startPrimary(t, 100)
+  const child = await startPrimary(t)
   const a = storeFor(t, child)
   const b = storeFor(t, child)
   await Promise.all([a.load(), b.load()])
@@ -56,7 +57,7 @@ t.test('two workers on one primary: each sees the other\'s writes, and concurren
 })
 
 t.test('a worker that has not asked still gets the state from the periodic resync', async (t) => {
-  const child = await startPrimary(t, 100)
+  const child = await startPrimary(t)
   const store = storeFor(t, child, 100)
   const seen: number[] = []
   t.teardown(store.subscribe((s) => { seen.push(s.version) }))
@@ -65,7 +66,7 @@ t.test('a worker that has not asked still gets the state from the periodic resyn
 })
 
 t.test('a primary that is gone is a 503 and an unhealthy store, not a hang', async (t) => {
-  const child = await startPrimary(t, 100)
+  const child = await startPrimary(t)
   const store = storeFor(t, child)
   await store.load()
   await new Promise<void>((resolve) => { child.once('exit', () => { resolve() }); child.kill('SIGKILL') })

@@ -3,8 +3,8 @@ import { MemoryStore } from '../../src/state/memory-store.js'
 import { silentLogger } from './helpers.js'
 import { storeContract } from './store-contract.js'
 
-storeContract(t, async (t, { auditLimit }) => {
-  const store = new MemoryStore({ logger: silentLogger, auditLimit })
+storeContract(t, async (t, { budgets }) => {
+  const store = new MemoryStore({ logger: silentLogger, budgets })
   t.teardown(() => store.close())
   return store
 })

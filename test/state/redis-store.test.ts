@@ -1,3 +1,4 @@
+import type { StoreBudgets } from '../../src/state/budgets.js'
 import t, { type Test } from 'tap'
 import { createStore } from '../../src/state/create-store.js'
 import { redisOptionsFromConfig } from '../../src/state/redis-options.js'
@@ -13,13 +14,13 @@ import { storeContract } from './store-contract.js'
 const PREFIX = uniquePrefix('redis-store')
 let stores = 0
 
-function openStore (t: Test, url: string, keyPrefix: string, extra: { auditLimit?: number, resyncIntervalMs?: number } = {}): RedisStore {
+function openStore (t: Test, url: string, keyPrefix: string, extra: { budgets?: Partial<StoreBudgets>, resyncIntervalMs?: number } = {}): RedisStore {
   const store = new RedisStore({
     logger: silentLogger,
     connection: redisOptionsFromConfig({ redisUrl: url }),
     keyPrefix,
     resyncIntervalMs: extra.resyncIntervalMs ?? 200,
-    ...(extra.auditLimit === undefined ? {} : { auditLimit: extra.auditLimit })
+    ...(extra.budgets === undefined ? {} : { budgets: extra.budgets })
   })
   t.teardown(() => store.close())
   return store
@@ -38,7 +39,7 @@ t.before(async () => {
   await rawRedis(t, REDIS_URL, PREFIX)
 })
 
-storeContract(t, async (t, { auditLimit }) => openStore(t, REDIS_URL, `${PREFIX}contract${++stores}:`, { auditLimit }))
+storeContract(t, async (t, { budgets }) => openStore(t, REDIS_URL, `${PREFIX}contract${++stores}:`, { budgets }))
 
 t.test('createStore picks Redis for a redisUrl and honours the key prefix', async (t) => {
   const keyPrefix = `${PREFIX}create:`
@@ -200,4 +201,24 @@ t.test('started while Redis is down: load() rejects at once, the holder loads wh
   t.equal(state.version, 0, 'initial state created once Redis is there')
   await eventually(() => holder.health().ok, 5000, 'holder healthy')
   t.pass('loaded and healthy after Redis arrived')
+})
+
+t.test('a write publishes its version, not the document: a 5 MB state reaches the other replica without passing through pub/sub', async (t) => {
+  const keyPrefix = `${PREFIX}publish-version:`
+  const a = await replica(t, REDIS_URL, keyPrefix)
+  const b = await replica(t, REDIS_URL, keyPrefix)
+  await eventually(() => a.store.health().ok && b.store.health().ok, 2000, 'both connected')
+  const listener = await rawRedis(t, REDIS_URL)
+  const messages: string[] = []
+  listener.on('message', (_channel: string, message: string) => { messages.push(message) })
+  await listener.subscribe(`${keyPrefix}changes`)
+
+  const allow = Array.from({ length: 300_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`)
+  const started = performance.now()
+  const written = await a.store.update((d) => { d.maintenance.allow = allow; return d })
+  const seen = await waitForState(b.holder, (s) => s.version === written.version, 5000)
+  t.comment(`${(JSON.stringify(written).length / 1e6).toFixed(1)} MB state on the other replica after ${(performance.now() - started).toFixed(0)} ms`)
+  t.equal(seen.maintenance.allow.length, 300_000)
+  await eventually(() => messages.length > 0, 2000, 'the write was published')
+  t.same(messages, [String(written.version)], 'the message is the version alone')
 })
