@@ -12,7 +12,11 @@ import { errors } from '../errors.js'
 /** Stored state is ours and schema-checked (bounded depth), so plain recursion is safe here. */
 function canonical (value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return '[' + value.map(canonical).join(',') + ']'
+  if (Array.isArray(value)) {
+    // A list of scalars (an allowlist) is already canonical: one native stringify instead of a call per entry.
+    if (value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value)
+    return '[' + value.map(canonical).join(',') + ']'
+  }
   const record = value as Record<string, unknown>
   const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort()
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonical(record[k])).join(',') + '}'

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppContext } from '../context.js'
 import type { DrawbridgeEvent } from '../events.js'
 import type { MaintenanceState } from '../state/types.js'
@@ -42,6 +43,8 @@ export function eventFor (before: MaintenanceState, after: MaintenanceState, now
 export async function patchMaintenance (ctx: AppContext, actor: string, patch: MaintenancePatch, pre?: Preconditions): Promise<MaintenanceState> {
   const changes = normalizePatch(patch)
   const edits = normalizeEdits(patch)
+  // Validating a large list takes tens of ms: let gateway requests through before the write.
+  await yieldToEventLoop()
   let before: MaintenanceState | null = null
   const state = await storeCall(async () => await ctx.store.update((draft) => {
     before = draft.maintenance
@@ -57,6 +60,7 @@ export async function patchMaintenance (ctx: AppContext, actor: string, patch: M
   const after = state.maintenance
   const previous = before as MaintenanceState | null ?? after
 
+  await yieldToEventLoop()
   ctx.logger.info({ actor, enabled: after.enabled, fields: [...Object.keys(changes), ...Object.keys(edits)], version: state.version }, 'maintenance updated')
   await recordAudit(ctx, {
     actor,

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
@@ -109,10 +110,14 @@ export class MemoryStore implements StateStore {
       this.checkFile()
       const current = this.state ?? initialState()
       const next = await mutate(structuredClone(current))
+      // Checking, persisting and compiling a large state each take tens of
+      // ms: a turn of the event loop between them lets gateway requests through.
+      await yieldToEventLoop()
       const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
       checkWritable(current, committed)
       checkBudgets(current, committed, this.budgets)
       await this.persist(committed, this.audit)
+      await yieldToEventLoop()
       this.state = committed
       this.notify(committed)
       return committed
