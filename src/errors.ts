@@ -1,5 +1,5 @@
 import createError from '@fastify/error'
-import { maskCredentials } from './config/mask-credentials.js'
+import { maskCredentials } from './input/mask-credentials.js'
 
 /**
  * Every error an API client can see, in one place. The key is the `code` the

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino'
-import { maskCredentials } from './config/mask-credentials.js'
+import { maskCredentials } from './input/mask-credentials.js'
 
 /**
  * Paths that may hold a secret anywhere in a log object. Bypass secrets, tokens

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import type { IpcPeer } from './cluster/ipc-peer.js'
+import type { IpcPeer } from './ipc/ipc-peer.js'
 import { serveWorkerMetrics } from './cluster/metrics-gather.js'
 import type { Logger } from 'pino'
 import { buildAdmin } from './admin/app.js'

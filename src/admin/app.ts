@@ -11,10 +11,10 @@ import { bearerMatcher, createAuthHook, isOpen } from './auth.js'
 import { explainRoutes } from './explain-routes.js'
 import { adminErrorHandler } from './error-handler.js'
 import { healthRoutes } from './health-routes.js'
-import { maintenanceRoutes } from './maintenance-routes.js'
+import { maintenanceRoutes } from '../maintenance/admin-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
 import { createValidatorCompiler, formatSchemaErrors } from './validation.js'
-import './types.js'
+import '../admin-plugin.js'
 
 export interface AdminInfo {
   /** Bound gateway `host:port`, known only once it listens; used for bypass URLs. */

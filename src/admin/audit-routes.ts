@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { redactSecrets } from './redact.js'
-import { storeCall } from './store-call.js'
-import type { AdminPluginOptions } from './types.js'
+import { redactSecrets } from '../state/redact.js'
+import { storeCall } from '../state/store-call.js'
+import type { AdminPluginOptions } from '../admin-plugin.js'
 
 const AuditQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 })

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
-import type { Role } from './types.js'
+import type { Role } from '../admin-plugin.js'
 
 interface KnownToken {
   actor: string

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { maskCredentials } from '../config/mask-credentials.js'
+import { maskCredentials } from '../input/mask-credentials.js'
 import { errors } from '../errors.js'
 import { closeIfBodyUnread } from './close-unread.js'
 

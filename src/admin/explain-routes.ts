@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../errors.js'
-import { isValidIp } from '../maintenance/cidr-set.js'
+import { isValidIp } from '../net/cidr-set.js'
 import { explain } from '../maintenance/explain.js'
-import type { AdminPluginOptions } from './types.js'
+import type { AdminPluginOptions } from '../admin-plugin.js'
 
 const ExplainBody = Type.Object({
   method: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z]+$' }),

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { AdminPluginOptions } from './types.js'
+import type { AdminPluginOptions } from '../admin-plugin.js'
 
 const Ready = Type.Object({ ready: Type.Literal(true), version: Type.Integer() })
 const NotReady = Type.Object({ ready: Type.Literal(false), reason: Type.String() })

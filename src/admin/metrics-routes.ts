@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { clusterMetrics, collectMetrics } from '../cluster/metrics-gather.js'
 import { renderFamilies, type MetricFamily } from '../metrics.js'
-import type { AdminPluginOptions } from './types.js'
+import type { AdminPluginOptions } from '../admin-plugin.js'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 

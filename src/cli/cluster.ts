@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
-import { IpcPeer, childChannel } from '../cluster/ipc-peer.js'
+import { IpcPeer, childChannel } from '../ipc/ipc-peer.js'
 import { IPC_METRICS, MetricsGatherer } from '../cluster/metrics-gather.js'
 import { nextRestartDelay } from '../cluster/restart-backoff.js'
 import type { Config } from '../config/schema.js'

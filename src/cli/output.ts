@@ -1,4 +1,4 @@
-import { maskCredentials } from '../config/mask-credentials.js'
+import { maskCredentials } from '../input/mask-credentials.js'
 
 /**
  * Everything the CLI prints goes through here: human text or `--json` on

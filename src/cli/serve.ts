@@ -82,7 +82,7 @@ export async function run (args: string[]): Promise<number> {
   })
   const { startDrawbridge } = await import('../server.js')
   // A worker's channel to the primary: its store when the primary holds the embedded one, and the cluster-wide scrape.
-  const primary = index === null ? undefined : await import('../cluster/ipc-peer.js').then((m) => new m.IpcPeer(m.parentChannel()))
+  const primary = index === null ? undefined : await import('../ipc/ipc-peer.js').then((m) => new m.IpcPeer(m.parentChannel()))
   running = await startDrawbridge(config, logger, index === null ? undefined : { admin: index === 0, announce: false, primary })
   if (index !== null) reportReady(running.gatewayAddress, running.adminAddress)
 

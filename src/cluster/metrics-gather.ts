@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js'
 import { aggregateFamilies } from '../metrics-aggregate.js'
 import { Counter, Gauge, type MetricFamily } from '../metrics.js'
-import type { IpcPeer } from './ipc-peer.js'
+import type { IpcPeer } from '../ipc/ipc-peer.js'
 
 /** Method names: worker 0 asks the primary to gather; the primary asks each worker to collect. */
 export const IPC_METRICS = { gather: 'metrics.gather', collect: 'metrics.collect' } as const

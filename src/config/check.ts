@@ -1,8 +1,8 @@
 import { accessSync, constants } from 'node:fs'
 import { ConfigError } from '../errors.js'
-import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
+import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { isLoopbackHost, parseHostPort } from './host-port.js'
-import { maskCredentials } from './mask-credentials.js'
+import { maskCredentials } from '../input/mask-credentials.js'
 import type { Config } from './schema.js'
 
 /**

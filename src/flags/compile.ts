@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { CidrSet } from '../maintenance/cidr-set.js'
+import { CidrSet } from '../net/cidr-set.js'
 import { getOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
 import { compareSemver, parseSemver, type SemVer } from './semver.js'

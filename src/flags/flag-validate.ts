@@ -1,6 +1,6 @@
 import { errors } from '../errors.js'
 import { hasControlChars } from '../input/safe-text.js'
-import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
+import { CidrError, parseCidr } from '../net/cidr-set.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant } from '../state/types.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
 import { parseSemver } from './semver.js'

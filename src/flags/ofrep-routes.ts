@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { AdminPluginOptions } from '../admin/types.js'
+import type { AdminPluginOptions } from '../admin-plugin.js'
 import type { CompiledFlag, Evaluation } from './compile.js'
 import { evaluateFlag, ofrepValue, ofrepVariant } from './evaluate.js'
 import { currentState } from './flag-service.js'

@@ -1,13 +1,18 @@
 import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../context.js'
-import { readCookie } from '../maintenance/bypass-cookie.js'
-import { compileBlockMatcher, type PathMatcher } from '../maintenance/paths.js'
-import type { RequestFlagsResolver } from '../proxy/gateway.js'
-import { readRawHeader } from '../proxy/request-headers.js'
+import { readCookie } from '../http/cookies.js'
+import { compileBlockMatcher, type PathMatcher } from '../http/paths.js'
+import { readRawHeader } from '../http/request-headers.js'
 import type { CompiledFlags, Evaluation } from './compile.js'
 import { evaluateFlag, type EvaluationContext } from './evaluate.js'
 import { flagRuntime } from './flag-runtime.js'
 import { markServed } from './flag-usage.js'
+
+/** What the gateway asks of flags for each request it is going to proxy. */
+export interface RequestFlagsResolver {
+  /** Called for requests that are going to be proxied. header: value for X-Drawbridge-Flags ('' = none); gateStatus: 0 = not gated, else answer that status. */
+  resolve (req: IncomingMessage, normalizedPath: string, ip: string): { header: string, gateStatus: number }
+}
 
 /**
  * Flags at the proxy: for each request that is going to be proxied, evaluate

@@ -1,8 +1,8 @@
 import { defaultMaintenance, type MaintenanceState } from '../state/types.js'
 import { createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, type BypassSigner } from './bypass-cookie.js'
-import { CidrSet, type CidrError } from './cidr-set.js'
+import { CidrSet, type CidrError } from '../net/cidr-set.js'
 import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type Negotiated, type PageTemplate, type PageValues } from './page.js'
-import { compileAllowMatcher, compileBlockMatcher, type PathMatcher } from './paths.js'
+import { compileAllowMatcher, compileBlockMatcher, type PathMatcher } from '../http/paths.js'
 import { clampRetryAfter } from './retry-after.js'
 import type { Decision } from './types.js'
 

@@ -1,5 +1,5 @@
 import type { CompiledMaintenance } from './compile.js'
-import { normalizeTarget } from './paths.js'
+import { normalizeTarget } from '../http/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from './types.js'
 
 /*

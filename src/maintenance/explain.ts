@@ -1,9 +1,10 @@
 import type { Config } from '../config/schema.js'
 import type { MaintenanceState, SharedState } from '../state/types.js'
-import { BYPASS_COOKIE, readCookieValues } from './bypass-cookie.js'
+import { readCookieValues } from '../http/cookies.js'
+import { BYPASS_COOKIE } from './bypass-cookie.js'
 import { compileFallback, compileMaintenance, EMPTY_TEMPLATE, type CompiledMaintenance } from './compile.js'
 import { BAD_TARGET, decide, PASS } from './decide.js'
-import { isReservedPath, normalizeTarget } from './paths.js'
+import { isReservedPath, normalizeTarget } from '../http/paths.js'
 import type { Decision, DecisionRule } from './types.js'
 
 export interface ExplainInput {

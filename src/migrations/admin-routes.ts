@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { AdminPluginOptions } from '../admin/types.js'
+import type { AdminPluginOptions } from '../admin-plugin.js'
 import { errors } from '../errors.js'
 import type { MigrationService } from './migration-service.js'
 import { streamRunEvents } from './run-events-stream.js'

@@ -1,5 +1,5 @@
-import { patchMaintenance } from '../admin/maintenance-service.js'
-import { storeCall } from '../admin/store-call.js'
+import { patchMaintenance } from '../maintenance/maintenance-service.js'
+import { storeCall } from '../state/store-call.js'
 import type { AppContext } from '../context.js'
 import type { MaintenanceState } from '../state/types.js'
 

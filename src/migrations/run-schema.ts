@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { MAX_RETRY_AFTER } from '../admin/maintenance-patch.js'
+import { MAX_RETRY_AFTER } from '../maintenance/maintenance-patch.js'
 
 /** Body of `POST /v1/migrations/runs` (CONTRACT §5, plus message/retryAfter/lockRetries). */
 export const RunBodySchema = Type.Object({

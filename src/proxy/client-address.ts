@@ -1,4 +1,4 @@
-import { isValidIp, unmapIp, type CidrSet } from '../maintenance/cidr-set.js'
+import { isValidIp, unmapIp, type CidrSet } from '../net/cidr-set.js'
 
 /**
  * Who the client is. The socket peer, unless the peer is a trusted proxy: then

@@ -4,26 +4,23 @@ import type { Duplex } from 'node:stream'
 import Fastify, { LogController } from 'fastify'
 import type { AppContext } from '../context.js'
 import { ConfigError } from '../errors.js'
-import { BYPASS_COOKIE, bypassSetCookie, readCookieValues } from '../maintenance/bypass-cookie.js'
-import { CidrSet, unmapIp } from '../maintenance/cidr-set.js'
+import { readCookieValues } from '../http/cookies.js'
+import type { RequestFlagsResolver } from '../flags/request-flags.js'
+import { BYPASS_COOKIE, bypassSetCookie } from '../maintenance/bypass-cookie.js'
+import { CidrSet, unmapIp } from '../net/cidr-set.js'
 import { compileFallback, compileMaintenance, type CompiledMaintenance } from '../maintenance/compile.js'
 import { decide } from '../maintenance/decide.js'
 import { loadPageTemplate, prefersJson, type Rendered } from '../maintenance/page.js'
-import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../maintenance/paths.js'
+import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../http/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
 import type { SharedState } from '../state/types.js'
 import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
-import { emptyRequestHeaders, hasRepeatedHost, readRequestHeaders } from './request-headers.js'
+import { emptyRequestHeaders, hasRepeatedHost, readRequestHeaders } from '../http/request-headers.js'
 import { createResponseRecorders, watchConnections, type ResponseRecorder } from './response-metrics.js'
 import { upstreamCa } from './upstream-tls.js'
 import { createUpgradeProxy, writeRawResponse } from './websocket.js'
-
-export interface RequestFlagsResolver {
-  /** Called for requests that are going to be proxied. header: value for X-Drawbridge-Flags ('' = none); gateStatus: 0 = not gated, else answer that status. */
-  resolve (req: IncomingMessage, normalizedPath: string, ip: string): { header: string, gateStatus: number }
-}
 
 export interface GatewayOptions { requestFlags?: RequestFlagsResolver | null }
 

@@ -68,7 +68,7 @@ export function checkBudgets (current: SharedState, next: SharedState, budgets: 
 /**
  * How many of the newest audit entries, of these sizes in bytes (newest
  * first), fit both audit budgets. The newest entry is always kept (each entry
- * is bounded on its own, see admin/audit.ts).
+ * is bounded on its own, see audit-diff.ts).
  */
 export function auditEntriesKept (sizes: readonly number[], budgets: StoreBudgets): number {
   let total = 0

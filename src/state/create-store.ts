@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { IpcPeer } from '../cluster/ipc-peer.js'
+import type { IpcPeer } from '../ipc/ipc-peer.js'
 import type { Config } from '../config/schema.js'
 import { IpcStore } from './ipc-store.js'
 import { MemoryStore } from './memory-store.js'

@@ -1,4 +1,4 @@
-import type { IpcPeer } from '../cluster/ipc-peer.js'
+import type { IpcPeer } from '../ipc/ipc-peer.js'
 import type { AuditEntry, SharedState, StateStore } from './types.js'
 import { IPC_STATE, type StateReply } from './ipc-store.js'
 

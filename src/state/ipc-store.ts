@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { IpcUnavailableError, type IpcPeer } from '../cluster/ipc-peer.js'
+import { IpcUnavailableError, type IpcPeer } from '../ipc/ipc-peer.js'
 import { errors } from '../errors.js'
 import { decodeState } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'

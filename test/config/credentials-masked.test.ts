@@ -1,5 +1,5 @@
 import t from 'tap'
-import { maskCredentials } from '../../src/config/mask-credentials.js'
+import { maskCredentials } from '../../src/input/mask-credentials.js'
 import { runDrawbridge } from '../helpers/spawn-gateway.js'
 
 // Issue 15 class 5: a mistyped URL setting exited 2 printing the whole URL, password included.

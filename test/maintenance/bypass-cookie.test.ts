@@ -1,5 +1,6 @@
 import t from 'tap'
-import { BYPASS_COOKIE, bypassSetCookie, createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, readCookie, readCookieValues, withoutCookie } from '../../src/maintenance/bypass-cookie.js'
+import { readCookie, readCookieValues } from '../../src/http/cookies.js'
+import { BYPASS_COOKIE, bypassSetCookie, createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, withoutCookie } from '../../src/maintenance/bypass-cookie.js'
 
 const KEY = 'signing-key-0123456789abcdef0123'
 const SECRET = 'c0ffee00c0ffee00c0ffee00c0ffee00'

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import { compileMaintenance, EMPTY_TEMPLATE } from '../../src/maintenance/compile.js'
 import { decide } from '../../src/maintenance/decide.js'
-import { compileBlockMatcher, emptyTarget, parseTarget } from '../../src/maintenance/paths.js'
+import { compileBlockMatcher, emptyTarget, parseTarget } from '../../src/http/paths.js'
 import { defaultMaintenance, type MaintenanceState } from '../../src/state/types.js'
 
 /*

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { patchMaintenance } from '../../src/admin/maintenance-service.js'
+import { patchMaintenance } from '../../src/maintenance/maintenance-service.js'
 import { appliedNames, harness, runToEnd, tableNames } from './helpers.js'
 
 const FILES = {

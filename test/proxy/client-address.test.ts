@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CidrSet } from '../../src/maintenance/cidr-set.js'
+import { CidrSet } from '../../src/net/cidr-set.js'
 import { createClientAddress } from '../../src/proxy/client-address.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { fetchText, startGateway } from './helpers.js'

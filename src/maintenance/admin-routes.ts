@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
 import type { MaintenanceMode, MaintenanceState } from '../state/types.js'
-import { MAX_RETRY_AFTER } from '../maintenance/retry-after.js'
-import { etagOf, notModified, preconditionsOf } from './etag.js'
+import { MAX_RETRY_AFTER } from './retry-after.js'
+import { etagOf, notModified, preconditionsOf } from '../http/etag.js'
 import { patchMaintenance, type MaintenancePatch } from './maintenance-service.js'
-import { REDACTED } from './redact.js'
-import type { AdminPluginOptions, Role } from './types.js'
+import { REDACTED } from '../state/redact.js'
+import type { AdminPluginOptions, Role } from '../admin-plugin.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 const Path = Type.String({ minLength: 1, maxLength: 2048 })

@@ -3,9 +3,9 @@ import { errors } from '../errors.js'
 import { parseIsoDateTime } from '../input/iso-date.js'
 import { redirectPath, redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'
-import { CidrError, parseCidr } from '../maintenance/cidr-set.js'
-import { compileAllowMatcher, compileBlockMatcher, isReservedPath, normalizePrefix } from '../maintenance/paths.js'
-import { MAX_RETRY_AFTER } from '../maintenance/retry-after.js'
+import { CidrError, parseCidr } from '../net/cidr-set.js'
+import { compileAllowMatcher, compileBlockMatcher, isReservedPath, normalizePrefix } from '../http/paths.js'
+import { MAX_RETRY_AFTER } from './retry-after.js'
 import type { MaintenanceState } from '../state/types.js'
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { emptyRequestHeaders, readRequestHeaders } from '../../src/proxy/request-headers.js'
+import { emptyRequestHeaders, readRequestHeaders } from '../../src/http/request-headers.js'
 
 t.test('reads the decision headers from rawHeaders, any case, repeats joined', async (t) => {
   const out = emptyRequestHeaders()

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { blockView, compileAllowMatcher, compileBlockMatcher, emptyTarget, normalizePrefix, normalizeTarget, parseTarget } from '../../src/maintenance/paths.js'
+import { blockView, compileAllowMatcher, compileBlockMatcher, emptyTarget, normalizePrefix, normalizeTarget, parseTarget } from '../../src/http/paths.js'
 
 t.test('normalised paths of accepted targets', async (t) => {
   const cases: Array<[string, string]> = [

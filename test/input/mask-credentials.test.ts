@@ -1,5 +1,5 @@
 import t from 'tap'
-import { maskCredentials } from '../../src/config/mask-credentials.js'
+import { maskCredentials } from '../../src/input/mask-credentials.js'
 import { runDrawbridge } from '../helpers/spawn-gateway.js'
 
 t.test('maskCredentials hides passwords in URLs, parsed or not, and keeps the rest', async (t) => {

@@ -1,5 +1,5 @@
 import 'fastify'
-import type { AppContext } from '../context.js'
+import type { AppContext } from './context.js'
 
 export type Role = 'admin' | 'read'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CidrError, CidrSet, isValidCidr, isValidIp, parseCidr, unmapIp } from '../../src/maintenance/cidr-set.js'
+import { CidrError, CidrSet, isValidCidr, isValidIp, parseCidr, unmapIp } from '../../src/net/cidr-set.js'
 
 t.test('parses IPv4 and IPv6 CIDRs and bare addresses', async (t) => {
   t.same(parseCidr('10.0.0.0/8'), { family: 4, prefix: 8, start: 0x0a000000, end: 0x0affffff })

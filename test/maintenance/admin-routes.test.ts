@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { EventPayload } from '../../src/events.js'
-import { ADMIN_TOKEN, READ_TOKEN, auth, buildTestAdmin } from './helpers.js'
+import { ADMIN_TOKEN, READ_TOKEN, auth, buildTestAdmin } from '../admin/helpers.js'
 
 const admin = auth(ADMIN_TOKEN)
 

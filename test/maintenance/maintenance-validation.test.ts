@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADMIN_TOKEN, auth, buildTestAdmin } from './helpers.js'
+import { ADMIN_TOKEN, auth, buildTestAdmin } from '../admin/helpers.js'
 
 // Issue 17 case 4/6, issue 15 class 4: what the maintenance PATCH refuses at the edge.
 const admin = auth(ADMIN_TOKEN)

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { AppContext } from '../context.js'
+import type { Logger } from 'pino'
 import { auditChange } from './audit-diff.js'
 import { redactSecrets } from './redact.js'
+import type { StateStore } from './types.js'
 
 /**
  * Records who changed what: the fields that changed (see audit-diff.ts), with
@@ -9,7 +10,7 @@ import { redactSecrets } from './redact.js'
  * is already committed, so a failed audit write is logged, never thrown.
  */
 export async function recordAudit (
-  ctx: Pick<AppContext, 'store' | 'logger'>,
+  ctx: { store: StateStore, logger: Logger },
   entry: { actor: string, action: string, target: string, before: unknown, after: unknown }
 ): Promise<void> {
   const change = auditChange(entry.before, entry.after)
