@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto'
-
 /**
  * Lua run atomically inside Redis. The state document lives under KEYS[1] and
  * its version, duplicated, under KEYS[2] so a resync can compare versions with
@@ -10,12 +8,14 @@ import { createHash } from 'node:crypto'
  * (see RedisStore.onMessage).
  */
 export interface LuaScript {
+  /** The command name ioredis's defineCommand gives it (EVALSHA, falling back to EVAL on NOSCRIPT). */
+  name: string
+  keys: number
   lua: string
-  sha: string
 }
 
-function script (lua: string): LuaScript {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') }
+function script (name: string, keys: number, lua: string): LuaScript {
+  return { name, keys, lua }
 }
 
 /** The stored version: the version key, or the document's own field if that key was lost. */
@@ -31,7 +31,7 @@ end
  * Compare-and-set. ARGV: expected version, new document, new version, channel.
  * Returns 1 when written, 0 when another writer got there first.
  */
-export const CAS = script(STORED_VERSION + `
+export const CAS = script('drawbridgeCas', 2, STORED_VERSION + `
 if stored ~= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
@@ -45,7 +45,7 @@ return 1
  * Redis lost its data. ARGV: document, version, channel. Returns the document
  * Redis holds afterwards.
  */
-export const PUT_IF_NEWER = script(STORED_VERSION + `
+export const PUT_IF_NEWER = script('drawbridgePutIfNewer', 2, STORED_VERSION + `
 if stored ~= nil and stored >= tonumber(ARGV[2]) then return doc end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
@@ -59,7 +59,7 @@ return ARGV[1]
  * entry JSON, most entries, most bytes. The counter starts at zero under a
  * log written before it existed, so it can only undercount; it is clamped at 0.
  */
-export const AUDIT_PUSH = script(`
+export const AUDIT_PUSH = script('drawbridgeAuditPush', 2, `
 redis.call('LPUSH', KEYS[1], ARGV[1])
 local total = redis.call('INCRBY', KEYS[2], string.len(ARGV[1]))
 local n = redis.call('LLEN', KEYS[1])
@@ -71,3 +71,5 @@ end
 if total < 0 then redis.call('SET', KEYS[2], 0) end
 return n
 `)
+
+export const SCRIPTS: readonly LuaScript[] = [CAS, PUT_IF_NEWER, AUDIT_PUSH]

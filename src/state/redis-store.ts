@@ -5,7 +5,7 @@ import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
 import { checkBudgets, DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
-import { AUDIT_PUSH, CAS, PUT_IF_NEWER, type LuaScript } from './redis-scripts.js'
+import { AUDIT_PUSH, CAS, PUT_IF_NEWER, SCRIPTS, type LuaScript } from './redis-scripts.js'
 import { newRedisClient } from './redis-client.js'
 import { parseState, withOwnDicts } from './state-codec.js'
 import { checkWritable } from './state-schema.js'
@@ -76,6 +76,7 @@ export class RedisStore implements StateStore {
     // We subscribe on every 'ready' ourselves, then resync, so the order
     // subscribe-before-read (no gap for a write to slip through) is ours to keep.
     this.sub = newRedisClient({ ...options.connection, lazyConnect: true, enableOfflineQueue: false, autoResubscribe: false })
+    for (const { name, keys, lua } of SCRIPTS) this.cmd.defineCommand(name, { numberOfKeys: keys, lua })
 
     this.cmd.on('ready', () => {
       this.cmdDown = null
@@ -200,14 +201,11 @@ export class RedisStore implements StateStore {
     return await this.evalScript(script, [this.keys.state, this.keys.version], ...args)
   }
 
+  /** A script defined with defineCommand: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT (a restarted server, SCRIPT FLUSH). */
   private async evalScript (script: LuaScript, keys: string[], ...args: Array<string | number>): Promise<unknown> {
-    try {
-      return await this.cmd.evalsha(script.sha, keys.length, ...keys, ...args)
-    } catch (err) {
-      // First use on this server (or after a restart/SCRIPT FLUSH): send the body once.
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err
-      return await this.cmd.eval(script.lua, keys.length, ...keys, ...args)
-    }
+    const command = (this.cmd as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[script.name]
+    if (command === undefined) throw new Error(`redis script ${script.name} is not defined`)
+    return await command.call(this.cmd, ...keys, ...args)
   }
 
   /**

@@ -222,3 +222,16 @@ t.test('a write publishes its version, not the document: a 5 MB state reaches th
   await eventually(() => messages.length > 0, 2000, 'the write was published')
   t.same(messages, [String(written.version)], 'the message is the version alone')
 })
+
+t.test('writes keep working after SCRIPT FLUSH (the scripts are sent again)', async (t) => {
+  const keyPrefix = `${PREFIX}script-flush:`
+  const store = openStore(t, REDIS_URL, keyPrefix)
+  await store.load()
+  await store.update((d) => { d.maintenance.message = 'before'; return d })
+  const raw = await rawRedis(t, REDIS_URL)
+  await raw.script('FLUSH')
+  const after = await store.update((d) => { d.maintenance.message = 'after'; return d })
+  t.equal(after.maintenance.message, 'after')
+  await store.appendAudit({ id: 'a1', at: new Date().toISOString(), actor: 't', action: 'x', target: 'y', before: null, after: null })
+  t.equal((await store.listAudit(1))[0]?.id, 'a1')
+})
