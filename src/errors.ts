@@ -25,6 +25,15 @@ export const errors = {
 
 export type ErrorCode = keyof typeof errors
 
+export function isErrorCode (code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errors, code)
+}
+
+/** True for an error from the registry: it already carries the status and code a client should see. */
+export function isDrawbridgeError (err: unknown): err is Error & { code: ErrorCode, statusCode: number } {
+  return err instanceof Error && isErrorCode((err as { code?: unknown }).code)
+}
+
 /** A bad setting: the process prints one line naming it and exits 2. */
 export class ConfigError extends Error {
   readonly setting: string

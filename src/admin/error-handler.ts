@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { maskCredentials } from '../input/mask-credentials.js'
-import { errors } from '../errors.js'
+import { errors, isErrorCode } from '../errors.js'
 import { closeIfBodyUnread } from './close-unread.js'
 
 /** The one error body the admin API answers, whatever went wrong. */
@@ -10,10 +10,6 @@ export interface ErrorBody {
   error: string
   message: string
   code: string
-}
-
-function isRegistryCode (code: unknown): code is keyof typeof errors {
-  return typeof code === 'string' && Object.hasOwn(errors, code)
 }
 
 /** Fastify's own 4xx (bad JSON, wrong content type, body too large) get the closest registry code. */
@@ -44,8 +40,8 @@ export function adminErrorHandler (err: FastifyError, request: FastifyRequest, r
       const limit = request.routeOptions.bodyLimit
       body = errorBody(413, 'DRAWBRIDGE_ERR_TOO_LARGE', `Request body is over the ${limit === undefined ? '' : `${limit}-byte `}body limit of ${request.method} ${request.routeOptions.url ?? request.url}`)
     } else if (statusCode < 500) {
-      body = errorBody(statusCode, isRegistryCode(err.code) ? err.code : codeForStatus(statusCode), err.message)
-    } else if (isRegistryCode(err.code)) {
+      body = errorBody(statusCode, isErrorCode(err.code) ? err.code : codeForStatus(statusCode), err.message)
+    } else if (isErrorCode(err.code)) {
       // Our own 5xx (store or database unreachable) carry a message written for operators.
       request.log.warn({ err }, 'admin request failed')
       body = errorBody(statusCode, err.code, err.message)

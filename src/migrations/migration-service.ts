@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { access } from 'node:fs/promises'
 import pg from 'pg'
 import type { AppContext } from '../context.js'
-import { errors } from '../errors.js'
+import { errors, isDrawbridgeError } from '../errors.js'
 import { setFlagEnabled } from '../flags/flag-service.js'
 import { tryRunLock, type RunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
@@ -73,7 +73,7 @@ function resolveOptions (body: RunBody): RunOptions {
 }
 
 function errorInfo (err: Error & { code?: string }): { code: string, message: string } {
-  if (typeof err.code === 'string' && Object.hasOwn(errors, err.code)) return { code: err.code, message: err.message }
+  if (isDrawbridgeError(err)) return { code: err.code, message: err.message }
   return { code: 'DRAWBRIDGE_ERR_DATABASE', message: err.message }
 }
 
@@ -222,7 +222,7 @@ export class MigrationService {
       })
     } catch (err) {
       await lock.release()
-      throw (err as { code?: string }).code?.startsWith('DRAWBRIDGE_ERR_') === true ? err : databaseError(err)
+      throw isDrawbridgeError(err) ? err : databaseError(err)
     }
     const execution: Execution = { recorder, done: Promise.resolve(), migrationPid: null, aborting: false }
     this.executions.set(id, execution)

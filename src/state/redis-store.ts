@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
-import { errors } from '../errors.js'
+import { errors, isDrawbridgeError } from '../errors.js'
 import { initialState } from './initial-state.js'
 import { checkBudgets, DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
@@ -358,8 +358,7 @@ export class RedisStore implements StateStore {
   }
 
   private unavailable (err: Error): Error {
-    const code = (err as Error & { code?: unknown }).code
-    if (typeof code === 'string' && code.startsWith('DRAWBRIDGE_ERR_')) return err
+    if (isDrawbridgeError(err)) return err
     const state = this.cmd.status === 'ready' ? 'error' : 'unreachable'
     const wrapped = new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis ${state}: ${err.message}`)
     wrapped.cause = err

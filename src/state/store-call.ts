@@ -1,10 +1,4 @@
-import { errors } from '../errors.js'
-
-/** True for an error from our registry (it already has the status and code a client should see). */
-export function isDrawbridgeError (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && Object.hasOwn(errors, code)
-}
+import { errors, isDrawbridgeError } from '../errors.js'
 
 /**
  * Runs a store operation for an admin request. A rejection that is not one of
