@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js'
 import type { AppContext } from './context.js'
 import { ConfigError } from './errors.js'
 import { DrawbridgeEvents } from './events.js'
+import { closeFlagRuntime } from './flags/flag-runtime.js'
 import { createRequestFlags } from './flags/request-flags.js'
 import { Metrics } from './metrics.js'
 import { buildGateway, type Gateway } from './proxy/gateway.js'
@@ -135,6 +136,9 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
   let adminAddress = ''
   const shutdown = async (drainMs: number): Promise<void> => {
     await Promise.allSettled([gateway?.close(drainMs), admin?.close()])
+    // Every process, not only the one with the admin port: a cluster worker's
+    // last flag-usage counts are flushed here or lost.
+    await closeFlagRuntime(ctx)
     // After the ports close (no new events), before the store (outcomes are audited there).
     await webhooks?.close()
     holder.stop()

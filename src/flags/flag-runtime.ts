@@ -87,10 +87,16 @@ export class FlagRuntime {
     return this.usage
   }
 
-  async close (): Promise<void> {
-    clearInterval(this.timer)
-    await this.flush()
-    await this.backend.close()
+  private closing: Promise<void> | null = null
+
+  /** Flushes the last usage and closes the backend. Idempotent: the admin port and the server both close it. */
+  close (): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.timer)
+      await this.flush()
+      await this.backend.close()
+    })()
+    return this.closing
   }
 }
 
@@ -104,4 +110,9 @@ export function flagRuntime (ctx: RuntimeCtx): FlagRuntime {
     runtimes.set(ctx, runtime)
   }
   return runtime
+}
+
+/** Closes the context's runtime if one was created (flushing its last usage); nothing to do otherwise. */
+export async function closeFlagRuntime (ctx: RuntimeCtx): Promise<void> {
+  await runtimes.get(ctx)?.close()
 }
