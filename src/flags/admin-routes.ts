@@ -10,7 +10,7 @@ import { currentState, deleteFlag, deleteOverride, getFlag, patchFlag, putFlag, 
 import { flagRuntime } from './flag-runtime.js'
 import { staleness, type FlagUsage, type Staleness } from './flag-usage.js'
 import {
-  FlagPatchSchema, FlagPutSchema, FlagViewSchema, KeyParams, ListQuery, OverrideParams, OverrideSchema,
+  FlagBodySchema, FlagViewSchema, KeyParams, ListQuery, OverrideParams, OverrideSchema,
   OverrideViewSchema, ResolvedFlagSchema, UserFlagsQuery, UserParams, type FlagBody, type OverrideBody
 } from './schemas.js'
 
@@ -58,7 +58,7 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
   })
 
   app.put('/v1/flags/:key', {
-    schema: { params: KeyParams, body: FlagPutSchema, response: { 200: FlagViewSchema, 201: FlagViewSchema } }
+    schema: { params: KeyParams, body: FlagBodySchema, response: { 200: FlagViewSchema, 201: FlagViewSchema } }
   }, async (request, reply) => {
     const { key } = request.params as { key: string }
     const { flag, created } = await putFlag(ctx, request.actor, key, request.body as FlagBody, preconditionsOf(request.headers))
@@ -68,7 +68,7 @@ export async function flagAdminRoutes (app: FastifyInstance, { ctx }: AdminPlugi
   })
 
   app.patch('/v1/flags/:key', {
-    schema: { params: KeyParams, body: FlagPatchSchema, response: { 200: FlagViewSchema } }
+    schema: { params: KeyParams, body: FlagBodySchema, response: { 200: FlagViewSchema } }
   }, async (request, reply) => {
     const { key } = request.params as { key: string }
     const flag = await patchFlag(ctx, request.actor, key, request.body as FlagBody, preconditionsOf(request.headers))

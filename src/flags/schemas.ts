@@ -69,11 +69,13 @@ const flagFields = {
   lastEvaluatedAt: Type.Optional(Nullable(Type.String({ maxLength: 64 })))
 }
 
-/** PUT: fields left out take their defaults (off, no rollout...). */
-export const FlagPutSchema = Type.Object(flagFields, { additionalProperties: false })
-/** PATCH: fields left out keep their value; null clears. */
-export const FlagPatchSchema = Type.Object(flagFields, { additionalProperties: false })
-export type FlagBody = Static<typeof FlagPutSchema>
+/**
+ * The body of PUT and PATCH: the same fields, read two ways. PUT: fields left
+ * out take their defaults (off, no rollout...). PATCH: fields left out keep
+ * their value; null clears.
+ */
+export const FlagBodySchema = Type.Object(flagFields, { additionalProperties: false })
+export type FlagBody = Static<typeof FlagBodySchema>
 
 export const OverrideSchema = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
