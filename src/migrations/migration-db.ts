@@ -25,6 +25,18 @@ export function databaseError (err: unknown): Error {
   return new errors.DRAWBRIDGE_ERR_DATABASE(message === '' ? (err as { code?: string }).code ?? 'unreachable' : message)
 }
 
+/** The backend pid of a connection, so its statement can be cancelled from another. */
+export async function backendPid (client: pg.Client): Promise<number | null> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  return rows[0]?.pid ?? null
+}
+
+/** Records an applied migration on the connection that applied it (inside its transaction, when it has one). */
+export async function recordApplied (client: pg.Client, trackingTable: string, row: { name: string, checksum: string, durationMs: number, actor: string, runId: string }): Promise<void> {
+  await client.query(`INSERT INTO ${trackingTable} (name, checksum, applied_at, duration_ms, applied_by, run_id) VALUES ($1, $2, clock_timestamp(), $3, $4, $5)`,
+    [row.name, row.checksum, row.durationMs, row.actor, row.runId])
+}
+
 export function quoteIdent (name: string): string {
   return '"' + name.replace(/"/g, '""') + '"'
 }
@@ -160,6 +172,11 @@ export class MigrationDb {
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held`,
       [LOCK_CLASS, RUN_LOCK])
     return rows[0]?.held === true
+  }
+
+  /** Cancels the statement a backend is running (its transaction rolls back). */
+  async cancelBackend (pid: number): Promise<void> {
+    await this.pool.query('SELECT pg_cancel_backend($1)', [pid])
   }
 
   async close (): Promise<void> {

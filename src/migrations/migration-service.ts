@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { access } from 'node:fs/promises'
-import pg from 'pg'
 import type { AppContext } from '../context.js'
 import { errors, isDrawbridgeError } from '../errors.js'
-import { setFlagEnabled } from '../flags/flag-service.js'
-import { tryRunLock, type RunLock } from './advisory-lock.js'
+import { tryRunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
-import { takeBackup } from './backup.js'
-import { openWindow, restoreWindow, type MaintenanceSnapshot } from './maintenance-window.js'
 import { databaseError, MigrationDb, type AppliedRow } from './migration-db.js'
-import { applyDryRun, applyInTransaction, applyWithoutTransaction, MigrationFailure, type ExecuteHooks, type ExecuteOptions } from './migration-executor.js'
 import { readMigrations, type MigrationFile } from './migration-files.js'
 import { describePending, planMigrations, type DriftedMigration, type MigrationPlan, type PendingMigration } from './migration-status.js'
+import { RunOrchestrator, type Execution } from './run-orchestrator.js'
 import { RunRecorder, type RunEvent } from './run-recorder.js'
 import type { RunBody } from './run-schema.js'
 import { RunStore } from './run-store.js'
 import { DEFAULT_RUN_OPTIONS, type RunOptions, type RunRecord } from './run-types.js'
-import { loadParser, splitStatements, type SqlStatement } from './sql-statements.js'
+import { loadParser, splitStatements } from './sql-statements.js'
 
 export interface MigrationServiceOptions {
   databaseUrl: string
@@ -43,38 +39,10 @@ export interface MigrationStatusReport {
   backup: { file: string, sizeBytes: number, runId: string, createdAt: string, exists: boolean, restore: string } | null
 }
 
-interface Prepared {
-  file: MigrationFile
-  statements: SqlStatement[]
-  findings: Finding[]
-  /** Index of its step in the run, and of the steps of the flags it activates. */
-  step: number
-  flagSteps: Array<{ key: string, step: number }>
-}
-
-/** Steps are laid out up front in execution order, so the run shows its whole plan from the start. */
-interface PlannedSteps { backup: number | null, open: number | null, close: number | null }
-
-/** What close() needs to stop a run that is executing in this process. */
-interface Execution {
-  recorder: RunRecorder
-  done: Promise<void>
-  /** Backend pid of the migration connection, to cancel its statement. */
-  migrationPid: number | null
-  aborting: boolean
-}
-
-class RunAborted extends Error {}
-
 function resolveOptions (body: RunBody): RunOptions {
   const o: RunOptions = { ...DEFAULT_RUN_OPTIONS }
   for (const [key, value] of Object.entries(body)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value
   return o
-}
-
-function errorInfo (err: Error & { code?: string }): { code: string, message: string } {
-  if (isDrawbridgeError(err)) return { code: err.code, message: err.message }
-  return { code: 'DRAWBRIDGE_ERR_DATABASE', message: err.message }
 }
 
 /**
@@ -100,12 +68,14 @@ export function restoreTarget (databaseUrl: string): string {
 export class MigrationService {
   private readonly db: MigrationDb
   private readonly runs: RunStore
+  private readonly orchestrator: RunOrchestrator
   private readonly executions = new Map<string, Execution>()
   private closing = false
 
   constructor (private readonly ctx: AppContext, readonly options: MigrationServiceOptions) {
     this.db = new MigrationDb(options.databaseUrl)
     this.runs = new RunStore(this.db)
+    this.orchestrator = new RunOrchestrator(ctx, options, this.db)
   }
 
   /** Null when no databaseUrl is configured: the routes then answer 501. */
@@ -226,278 +196,10 @@ export class MigrationService {
     }
     const execution: Execution = { recorder, done: Promise.resolve(), migrationPid: null, aborting: false }
     this.executions.set(id, execution)
-    execution.done = this.execute(execution, plan, lock)
+    execution.done = this.orchestrator.execute(execution, plan, lock)
       .catch((err: unknown) => { this.log.error({ err, runId: id }, 'migration run crashed') })
       .finally(() => { this.executions.delete(id) })
     return { id }
-  }
-
-  private async execute (execution: Execution, plan: MigrationPlan, lock: RunLock): Promise<void> {
-    const rec = execution.recorder
-    const run = rec.run
-    const opts = run.options
-    const runActor = `migration-run:${run.id}`
-    let client: pg.Client | null = null
-    let before: MaintenanceSnapshot | null = null
-    let prepared: Prepared[] = []
-    try {
-      rec.setStatus('running')
-      const selected = opts.step === null ? plan.pending : plan.pending.slice(0, opts.step)
-      if (selected.length === 0) {
-        rec.log('info', 'nothing to apply: every migration is applied')
-        await rec.finish('succeeded')
-        return
-      }
-      const names = selected.map((f) => f.name).join(', ')
-      rec.log('info', `${opts.dryRun ? 'dry run of' : 'applying'} ${selected.length} migration(s): ${names}`)
-
-      await loadParser()
-      const analyzed = selected.map((file) => {
-        const statements = splitStatements(file.sql)
-        return { file, statements, findings: analyzeStatements(file, statements) }
-      })
-      run.findings = analyzed.flatMap((p) => p.findings)
-      for (const f of run.findings) rec.log(f.severity === 'high' ? 'warn' : 'info', `${f.migration}:${f.line} ${f.severity} ${f.rule}: ${f.message}`)
-
-      const needsWindow = !opts.dryRun && (opts.maintenance === 'always' ||
-        (opts.maintenance === 'auto' && analyzed.some((p) => p.file.directives.maintenance || p.findings.some((f) => f.severity === 'high'))))
-      const planned: PlannedSteps = {
-        backup: opts.backup && !opts.dryRun ? rec.addStep('backup', 'pg_dump') : null,
-        open: needsWindow ? rec.addStep('maintenance', 'open') : null,
-        close: null
-      }
-      prepared = analyzed.map((p) => ({
-        ...p,
-        step: rec.addStep('migration', p.file.name),
-        flagSteps: opts.dryRun ? [] : p.file.directives.activates.map((key) => ({ key, step: rec.addStep('flag', key) }))
-      }))
-      planned.close = needsWindow ? rec.addStep('maintenance', 'close') : null
-
-      const dangerous = prepared.filter((p) => !p.file.directives.maintenance && p.findings.some((f) => f.severity === 'high'))
-      if (dangerous.length > 0 && !opts.allowDangerous) {
-        const err = new errors.DRAWBRIDGE_ERR_MIGRATION_DANGEROUS(dangerous.map((p) => p.file.name).join(', '))
-        rec.log('error', `${err.message}. Nothing was applied.`)
-        this.skipPending(rec)
-        await rec.finish('failed', errorInfo(err))
-        this.publish('migration.failed', run, { reason: 'dangerous', migrations: dangerous.map((p) => p.file.name) })
-        return
-      }
-      if (opts.maintenance === 'never' && !opts.dryRun) {
-        const required = prepared.filter((p) => p.file.directives.maintenance)
-        const state = await this.ctx.store.load()
-        if (required.length > 0 && !state.maintenance.enabled) {
-          throw new errors.DRAWBRIDGE_ERR_INVALID(`${required.map((p) => p.file.name).join(', ')} must run in a maintenance window (-- drawbridge:maintenance), and this run says maintenance: never`)
-        }
-      }
-
-      this.publish('migration.started', run, { migrations: selected.map((f) => f.name) })
-      client = await this.connectMigrationClient(opts)
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-      execution.migrationPid = rows[0]?.pid ?? null
-
-      if (opts.dryRun) {
-        await this.dryRun(execution, client, prepared)
-      } else {
-        if (planned.backup !== null) await this.backup(rec, planned.backup)
-        else rec.log('info', 'no backup requested (backup: true runs pg_dump first)')
-        if (planned.open !== null) {
-          const step = planned.open
-          rec.startStep(step)
-          before = await openWindow(this.ctx, runActor, opts.message, opts.retryAfter)
-          rec.endStep(step, 'succeeded', 'maintenance on')
-          rec.log('info', 'maintenance window opened')
-        } else if (opts.maintenance !== 'never') {
-          rec.log('info', 'no maintenance window needed (no -- drawbridge:maintenance directive, no allowed high-severity finding)')
-        }
-        await this.applyAll(execution, client, lock, prepared)
-        if (before !== null && planned.close !== null) {
-          const step = planned.close
-          rec.startStep(step)
-          await restoreWindow(this.ctx, runActor, before)
-          rec.endStep(step, 'succeeded', before.enabled ? 'maintenance left as it was before the run (on)' : 'maintenance off')
-          rec.log('info', 'maintenance window closed')
-        }
-      }
-      await rec.finish(run.steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded')
-      this.publish(run.status === 'succeeded' ? 'migration.succeeded' : 'migration.failed', run, { migrations: selected.map((f) => f.name) })
-    } catch (err) {
-      await this.fail(execution, err as Error, before, runActor)
-    } finally {
-      await client?.end().catch(() => {})
-      await lock.release()
-    }
-  }
-
-  private async fail (execution: Execution, err: Error, before: MaintenanceSnapshot | null, runActor: string): Promise<void> {
-    const rec = execution.recorder
-    const run = rec.run
-    for (const step of run.steps) {
-      if (step.status === 'running') rec.endStep(run.steps.indexOf(step), 'failed', err.message)
-    }
-    this.skipPending(rec)
-    if (execution.aborting) {
-      rec.log('error', 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction')
-      await rec.finish('interrupted', errorInfo(err))
-      this.publish('migration.failed', run, { reason: 'interrupted' })
-      return
-    }
-    rec.log('error', err.message)
-    if (before !== null) {
-      if (run.options.onFailure === 'restore') {
-        const step = rec.addStep('maintenance', 'restore')
-        rec.startStep(step)
-        try {
-          await restoreWindow(this.ctx, runActor, before)
-          rec.endStep(step, 'succeeded', 'maintenance put back as it was before the run')
-        } catch (restoreErr) {
-          rec.endStep(step, 'failed', (restoreErr as Error).message)
-        }
-      } else {
-        rec.log('warn', 'maintenance stays ON after the failure (onFailure: keep): fix, then run again or turn it off')
-      }
-    }
-    await rec.finish('failed', errorInfo(err))
-    this.publish('migration.failed', run, { error: err.message, migration: run.steps.find((s) => s.kind === 'migration' && s.status === 'failed')?.name ?? null })
-  }
-
-  /** Whatever had not started when the run stopped. */
-  private skipPending (rec: RunRecorder): void {
-    rec.run.steps.forEach((step, index) => {
-      if (step.status === 'pending') rec.patchStep(index, { status: 'skipped', detail: step.detail ?? 'not run' })
-    })
-  }
-
-  private publish (event: 'migration.started' | 'migration.succeeded' | 'migration.failed', run: RunRecord, data: Record<string, unknown>): void {
-    this.ctx.events.publish(event, run.actor, { runId: run.id, dryRun: run.options.dryRun, status: run.status, ...data })
-  }
-
-  private async connectMigrationClient (opts: RunOptions): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'drawbridge-migration', connectionTimeoutMillis: 5000 })
-    client.on('error', (err) => { this.log.warn({ err }, 'migration connection error') })
-    try {
-      await client.connect()
-      // Session level: this connection runs only this run's migrations.
-      await client.query('SELECT set_config(\'lock_timeout\', $1, false), set_config(\'statement_timeout\', $2, false)',
-        [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`])
-      return client
-    } catch (err) {
-      await client.end().catch(() => {})
-      throw databaseError(err)
-    }
-  }
-
-  private async backup (rec: RunRecorder, step: number): Promise<void> {
-    rec.startStep(step)
-    rec.log('info', `backing up with pg_dump -Fc into ${this.options.backupDir}`)
-    try {
-      const result = await takeBackup(this.options.databaseUrl, this.options.backupDir, rec.run.id, this.options.pgDump)
-      rec.run.backup = result
-      rec.endStep(step, 'succeeded', `${result.file} (${result.sizeBytes} bytes)`)
-      rec.log('info', `backup written: ${result.file} (${result.sizeBytes} bytes)`)
-    } catch (err) {
-      rec.endStep(step, 'failed', (err as Error).message)
-      throw new errors.DRAWBRIDGE_ERR_DATABASE(`backup failed, nothing was applied: ${(err as Error).message}`)
-    }
-  }
-
-  private hooks (rec: RunRecorder, step: number): ExecuteHooks {
-    return {
-      log: (level, msg) => { rec.log(level, msg) },
-      attempt: (n) => { rec.patchStep(step, { attempts: n }) }
-    }
-  }
-
-  private executeOptions (opts: RunOptions): ExecuteOptions {
-    return { lockRetries: opts.lockRetries, backoffMs: this.options.retryBackoffMs ?? 250 }
-  }
-
-  private checkAbort (execution: Execution, lock: RunLock | null): void {
-    if (execution.aborting) throw new RunAborted('gateway shutting down')
-    if (lock?.lost === true) throw new errors.DRAWBRIDGE_ERR_DATABASE('lost the run lock (its connection broke); stopped before the next migration')
-  }
-
-  private async applyAll (execution: Execution, client: pg.Client, lock: RunLock, prepared: Prepared[]): Promise<void> {
-    const rec = execution.recorder
-    const run = rec.run
-    const tracking = await this.db.trackingTable()
-    for (let i = 0; i < prepared.length; i++) {
-      const p = prepared[i] as Prepared
-      this.checkAbort(execution, lock)
-      rec.startStep(p.step)
-      const mode = p.file.directives.noTransaction ? 'without a transaction' : 'in a transaction'
-      rec.log('info', `${p.file.name}: applying (${p.statements.length} statement(s), ${mode})`)
-      const started = Date.now()
-      const record = async (c: pg.Client): Promise<void> => {
-        await c.query(`INSERT INTO ${tracking} (name, checksum, applied_at, duration_ms, applied_by, run_id) VALUES ($1, $2, clock_timestamp(), $3, $4, $5)`,
-          [p.file.name, p.file.checksum, Date.now() - started, run.actor, run.id])
-      }
-      try {
-        if (p.file.directives.noTransaction) {
-          const dropped = await applyWithoutTransaction(client, p.file, p.statements, record, this.executeOptions(run.options), this.hooks(rec, p.step))
-          if (dropped.length > 0) rec.log('warn', `${p.file.name}: dropped invalid index(es) ${dropped.join(', ')} before it succeeded`)
-        } else {
-          await applyInTransaction(client, p.file, p.statements, record, this.executeOptions(run.options), this.hooks(rec, p.step))
-        }
-      } catch (err) {
-        const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
-        rec.endStep(p.step, 'failed', message)
-        rec.log('error', `${p.file.name}: failed${p.file.directives.noTransaction ? ' (no transaction: statements before the failing one stay applied)' : ', rolled back'}`)
-        throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
-      }
-      rec.endStep(p.step, 'succeeded', `applied in ${Date.now() - started} ms`)
-      rec.log('info', `${p.file.name}: applied in ${Date.now() - started} ms`)
-      for (const flag of p.flagSteps) await this.activateFlag(rec, flag.step, flag.key)
-    }
-  }
-
-  /** After the migration committed, never before: new code must not see an old schema. */
-  private async activateFlag (rec: RunRecorder, step: number, key: string): Promise<void> {
-    rec.startStep(step)
-    try {
-      await setFlagEnabled(this.ctx, `migration-run:${rec.run.id}`, key, true)
-      rec.endStep(step, 'succeeded', `flag ${key} enabled`)
-      rec.log('info', `flag ${key} enabled`)
-    } catch (err) {
-      rec.endStep(step, 'failed', (err as Error).message)
-      // The migration is committed; the run stops here so the operator sees the flag is not on.
-      throw err
-    }
-  }
-
-  private async dryRun (execution: Execution, client: pg.Client, prepared: Prepared[]): Promise<void> {
-    const rec = execution.recorder
-    await client.query('BEGIN')
-    try {
-      for (let i = 0; i < prepared.length; i++) {
-        const p = prepared[i] as Prepared
-        this.checkAbort(execution, null)
-        if (p.file.directives.noTransaction) {
-          rec.endStep(p.step, 'skipped', 'not dry-runnable: runs outside a transaction (-- drawbridge:no-transaction)')
-          rec.log('warn', `${p.file.name}: not dry-runnable (no-transaction); skipped`)
-          continue
-        }
-        rec.startStep(p.step)
-        const started = Date.now()
-        try {
-          await applyDryRun(client, p.file, p.statements, this.executeOptions(rec.run.options), this.hooks(rec, p.step))
-        } catch (err) {
-          const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
-          rec.endStep(p.step, 'failed', message)
-          rec.log('error', `${p.file.name}: would fail: ${message}`)
-          throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
-        }
-        const ms = Date.now() - started
-        rec.endStep(p.step, 'rolled-back', `executed in ${ms} ms, then rolled back`)
-        rec.log('info', `${p.file.name}: ok in ${ms} ms (rolled back)`)
-        for (const key of p.file.directives.activates) {
-          const known = Object.hasOwn((await this.ctx.store.load()).flags, key)
-          rec.log(known ? 'info' : 'warn', known ? `would enable flag ${key}` : `would enable flag ${key}, which does not exist`)
-        }
-      }
-    } finally {
-      await client.query('ROLLBACK').catch(() => {})
-    }
-    rec.log('info', 'dry run finished: everything rolled back, nothing recorded')
   }
 
   async getRun (id: string): Promise<RunRecord | null> {
@@ -542,7 +244,7 @@ export class MigrationService {
     for (const execution of running) {
       execution.aborting = true
       if (execution.migrationPid !== null) {
-        await this.db.pool.query('SELECT pg_cancel_backend($1)', [execution.migrationPid]).catch(() => {})
+        await this.db.cancelBackend(execution.migrationPid).catch(() => {})
       }
     }
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeGraceMs ?? 5000).unref())
