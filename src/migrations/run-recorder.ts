@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { Listeners } from '../state/listeners.js'
 import type { RunStore } from './run-store.js'
 import type { RunLogLine, RunRecord, RunStatus, RunStep, StepKind, StepStatus } from './run-types.js'
 
@@ -15,29 +16,24 @@ export type RunEvent =
  * on another replica sees progress within one write.
  */
 export class RunRecorder {
-  private readonly listeners = new Set<(event: RunEvent) => void>()
+  private readonly listeners: Listeners<RunEvent>
   private writing: Promise<void> | null = null
   private dirty = false
   /** Set once `end` went out: a later subscriber would wait for it forever. */
   private endSent = false
 
-  constructor (readonly run: RunRecord, private readonly store: RunStore, private readonly logger: Logger) {}
+  constructor (readonly run: RunRecord, private readonly store: RunStore, private readonly logger: Logger) {
+    this.listeners = new Listeners((err) => { this.logger.error({ err }, 'migration run listener failed') })
+  }
 
   get ended (): boolean { return this.endSent }
 
   subscribe (listener: (event: RunEvent) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   private emit (event: RunEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event)
-      } catch (err) {
-        this.logger.error({ err }, 'migration run listener failed')
-      }
-    }
+    this.listeners.emit(event)
   }
 
   log (level: RunLogLine['level'], msg: string): void {

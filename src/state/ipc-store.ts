@@ -3,6 +3,7 @@ import { IpcUnavailableError, type IpcPeer } from '../ipc/ipc-peer.js'
 import { errors } from '../errors.js'
 import { decodeState } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
+import { Listeners } from './listeners.js'
 
 /** Method and topic names shared with ipc-primary.ts. */
 export const IPC_STATE = {
@@ -46,7 +47,7 @@ export class IpcStore implements StateStore {
   private readonly logger: Logger
   private readonly primary: IpcPeer
   private readonly timeoutMs: number
-  private readonly listeners = new Set<(state: SharedState) => void>()
+  private readonly listeners: Listeners<SharedState>
   private latest: SharedState | null = null
   private primaryHealth: StoreHealth = { ok: true, reason: null }
   /** Why the last call to the primary failed; null after one succeeds. */
@@ -57,6 +58,7 @@ export class IpcStore implements StateStore {
 
   constructor (options: IpcStoreOptions) {
     this.logger = options.logger
+    this.listeners = new Listeners((err) => { this.logger.error({ err }, 'state store listener failed') })
     this.primary = options.primary
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS
     this.primary.onPush(IPC_STATE.pushTopic, (data) => { this.onPush(data) })
@@ -87,8 +89,7 @@ export class IpcStore implements StateStore {
   }
 
   subscribe (listener: (state: SharedState) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   async appendAudit (entry: AuditEntry): Promise<void> {
@@ -134,13 +135,7 @@ export class IpcStore implements StateStore {
   private observe (state: SharedState): void {
     if (this.latest !== null && state.version <= this.latest.version) return
     this.latest = state
-    for (const listener of this.listeners) {
-      try {
-        listener(state)
-      } catch (err) {
-        this.logger.error({ err }, 'state store listener failed')
-      }
-    }
+    this.listeners.emit(state)
   }
 
   /** One call to the primary; an unreachable primary is a 503 the admin API can answer. */

@@ -9,6 +9,7 @@ import { checkWritable } from './state-schema.js'
 import { encodeStateFile, readStateFile, StateFileInvalid, writeFileAtomic } from './state-file.js'
 import { acquireStateFileLock, type StateFileLock } from './state-file-lock.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
+import { Listeners } from './listeners.js'
 
 export interface MemoryStoreOptions {
   logger: Logger
@@ -29,7 +30,7 @@ export class MemoryStore implements StateStore {
   private audit: AuditEntry[] = []
   /** JSON bytes of each audit entry, in the same order, so trimming never re-serialises the log. */
   private auditSizes: number[] = []
-  private readonly listeners = new Set<(state: SharedState) => void>()
+  private readonly listeners: Listeners<SharedState>
   private chain: Promise<unknown> = Promise.resolve()
   private readonly stateFile: string | null
   private readonly budgets: StoreBudgets
@@ -47,6 +48,7 @@ export class MemoryStore implements StateStore {
    */
   constructor (options: MemoryStoreOptions) {
     this.logger = options.logger
+    this.listeners = new Listeners((err) => { this.logger.error({ err }, 'state store listener failed') })
     this.budgets = { ...DEFAULT_BUDGETS, ...options.budgets }
     this.stateFile = options.stateFile === undefined ? null : resolve(options.stateFile)
     if (this.stateFile !== null) {
@@ -125,8 +127,7 @@ export class MemoryStore implements StateStore {
   }
 
   subscribe (listener: (state: SharedState) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   appendAudit (entry: AuditEntry): Promise<void> {
@@ -182,12 +183,6 @@ export class MemoryStore implements StateStore {
   }
 
   private notify (state: SharedState): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(state)
-      } catch (err) {
-        this.logger.error({ err }, 'state store listener failed')
-      }
-    }
+    this.listeners.emit(state)
   }
 }

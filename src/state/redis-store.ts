@@ -10,6 +10,7 @@ import { newRedisClient } from './redis-client.js'
 import { parseState, withOwnDicts } from './state-codec.js'
 import { checkWritable } from './state-schema.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
+import { Listeners } from './listeners.js'
 
 export interface RedisStoreOptions {
   logger: Logger
@@ -51,7 +52,7 @@ export class RedisStore implements StateStore {
   private readonly keys: { state: string, version: string, audit: string, auditBytes: string, channel: string }
   private readonly budgets: StoreBudgets
   private readonly firstConnectTimeoutMs: number
-  private readonly listeners = new Set<(state: SharedState) => void>()
+  private readonly listeners: Listeners<SharedState>
   /** Newest document this process has seen. */
   private latest: SharedState | null = null
   private chain: Promise<unknown> = Promise.resolve()
@@ -67,6 +68,7 @@ export class RedisStore implements StateStore {
 
   constructor (options: RedisStoreOptions) {
     this.logger = options.logger
+    this.listeners = new Listeners((err) => { this.logger.error({ err }, 'state store listener failed') })
     const p = options.keyPrefix
     this.keys = { state: `${p}state`, version: `${p}version`, audit: `${p}audit`, auditBytes: `${p}audit-bytes`, channel: `${p}changes` }
     this.budgets = { ...DEFAULT_BUDGETS, ...options.budgets }
@@ -139,8 +141,7 @@ export class RedisStore implements StateStore {
   }
 
   subscribe (listener: (state: SharedState) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   async appendAudit (entry: AuditEntry): Promise<void> {
@@ -285,13 +286,7 @@ export class RedisStore implements StateStore {
   private observe (state: SharedState): void {
     if (this.latest !== null && state.version <= this.latest.version) return
     this.latest = state
-    for (const listener of this.listeners) {
-      try {
-        listener(state)
-      } catch (err) {
-        this.logger.error({ err }, 'state store listener failed')
-      }
-    }
+    this.listeners.emit(state)
   }
 
   private connectionDown (which: 'cmd' | 'sub', reason: string): void {

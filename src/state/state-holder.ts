@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { stateProblem } from './state-schema.js'
 import type { SharedState, StateStore, StoreHealth } from './types.js'
+import { Listeners } from './listeners.js'
 
 type Listener = (state: SharedState) => void
 
@@ -26,14 +27,19 @@ interface Refusal {
  */
 export class StateHolder {
   private state: SharedState | null = null
-  private readonly listeners = new Set<Listener>()
+  private readonly listeners: Listeners<SharedState>
   private unsubscribe: (() => void) | null = null
   private retryTimer: NodeJS.Timeout | null = null
   private lastLoadError: string | null = null
   private refused: Refusal | null = null
   private listenerFailure: Refusal | null = null
 
-  constructor (private readonly store: StateStore, private readonly logger: Logger, private readonly retryMs = 1000) {}
+  constructor (private readonly store: StateStore, private readonly logger: Logger, private readonly retryMs = 1000) {
+    this.listeners = new Listeners((err, state) => {
+      this.listenerFailure ??= { version: state.version, reason: (err as Error).message }
+      this.logger.error({ err, version: state.version }, 'state listener failed; it keeps what it had compiled')
+    })
+  }
 
   get current (): SharedState | null { return this.state }
   get loaded (): boolean { return this.state !== null }
@@ -81,23 +87,14 @@ export class StateHolder {
     this.refused = null
     this.listenerFailure = null
     this.state = next
-    for (const listener of this.listeners) this.notify(listener, next)
-  }
-
-  private notify (listener: Listener, state: SharedState): void {
-    try {
-      listener(state)
-    } catch (err) {
-      this.listenerFailure ??= { version: state.version, reason: (err as Error).message }
-      this.logger.error({ err, version: state.version }, 'state listener failed; it keeps what it had compiled')
-    }
+    this.listeners.emit(next)
   }
 
   /** Calls `listener` now (if loaded) and on every newer state. */
   onChange (listener: Listener): () => void {
-    this.listeners.add(listener)
-    if (this.state !== null) this.notify(listener, this.state)
-    return () => { this.listeners.delete(listener) }
+    const remove = this.listeners.add(listener)
+    if (this.state !== null) this.listeners.call(listener, this.state)
+    return remove
   }
 
   health (): StoreHealth {
