@@ -87,6 +87,9 @@ export class MigrationService {
 
   private get log () { return this.ctx.logger }
 
+  /** Runs this process is executing: never shown as interrupted. */
+  private live (): Set<string> { return new Set(this.executions.keys()) }
+
   /**
    * At startup: runs left `running` by a process that died are marked
    * `interrupted`. Best effort: a database that is down now is reported when
@@ -94,7 +97,7 @@ export class MigrationService {
    */
   async start (): Promise<void> {
     try {
-      const ids = await this.runs.markInterrupted(new Set(this.executions.keys()))
+      const ids = await this.runs.markInterrupted(this.live())
       for (const id of ids) this.log.warn({ runId: id }, 'migration run was interrupted (its runner died); marked interrupted')
     } catch (err) {
       this.log.warn({ err }, 'migrations: database not reachable at startup')
@@ -111,8 +114,7 @@ export class MigrationService {
 
   async status (): Promise<MigrationStatusReport> {
     const { plan } = await this.plan()
-    await this.runs.markInterrupted(new Set(this.executions.keys())).catch(() => [])
-    const [locked, last, backup] = await Promise.all([this.db.runLockHeld(), this.runs.list(1), this.runs.lastBackup()])
+    const [locked, last, backup] = await Promise.all([this.db.runLockHeld(), this.runs.list(1, this.live()), this.runs.lastBackup()])
     const lastRun = last[0]
     let backupView: MigrationStatusReport['backup'] = null
     if (backup !== null) {
@@ -166,7 +168,7 @@ export class MigrationService {
           ' (applied migrations must not change: restore the files as they were applied)')
       }
       // Anything still "running" now cannot be: we hold the lock.
-      await this.runs.markInterrupted(new Set(this.executions.keys()))
+      await this.runs.markInterrupted(this.live())
       const run: RunRecord = {
         id,
         status: 'queued',
@@ -206,14 +208,12 @@ export class MigrationService {
     const live = this.executions.get(id)
     if (live !== undefined) return live.recorder.run
     await this.db.check()
-    await this.runs.markInterrupted(new Set(this.executions.keys())).catch(() => [])
-    return await this.runs.get(id)
+    return await this.runs.get(id, this.live())
   }
 
   async listRuns (limit: number): Promise<RunRecord[]> {
     await this.db.check()
-    await this.runs.markInterrupted(new Set(this.executions.keys())).catch(() => [])
-    return await this.runs.list(limit)
+    return await this.runs.list(limit, this.live())
   }
 
   /**

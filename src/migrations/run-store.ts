@@ -4,7 +4,25 @@ import { DEFAULT_RUN_OPTIONS, type RunRecord, type RunStatus } from './run-types
 const INTERRUPTED_MSG = 'The runner stopped before this run finished (process killed or connection lost). ' +
   'The migration in progress was rolled back unless it ran without a transaction; check the database before running again.'
 
+/**
+ * A run still `queued`/`running` whose lock holder is gone: its runner died
+ * mid-way. SQL over the runs table `r`; $1, $2: the lock's class and id, $3:
+ * the runs this process is executing.
+ */
+const ORPHANED = `r.status IN ('queued', 'running') AND NOT (r.id = ANY($3::text[]))
+  AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = r.lock_pid
+    AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 2
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`
+
+/** A row as a record; an orphaned one reads as what markInterrupted will record (reads never write). */
 function fromRow (r: Record<string, unknown>): RunRecord {
+  const record = decodeRow(r)
+  if (r.orphaned !== true) return record
+  const now = new Date().toISOString()
+  return { ...record, status: 'interrupted', finishedAt: record.finishedAt ?? now, log: [...record.log, { at: now, level: 'error', msg: INTERRUPTED_MSG }] }
+}
+
+function decodeRow (r: Record<string, unknown>): RunRecord {
   return {
     id: r.id as string,
     status: r.status as RunStatus,
@@ -45,20 +63,21 @@ export class RunStore {
         run.startedAt, run.finishedAt, run.durationMs])
   }
 
-  async get (id: string): Promise<RunRecord | null> {
+  /** `live`: runs this process is executing (never orphaned). */
+  async get (id: string, live: Set<string>): Promise<RunRecord | null> {
     const table = await this.db.runsTable()
     try {
-      const { rows } = await this.db.pool.query(`SELECT * FROM ${table} WHERE id = $1`, [id])
+      const { rows } = await this.db.pool.query(`SELECT r.*, (${ORPHANED}) AS orphaned FROM ${table} r WHERE r.id = $4`, [LOCK_CLASS, RUN_LOCK, [...live], id])
       return rows[0] === undefined ? null : fromRow(rows[0])
     } catch (err) {
       throw databaseError(err)
     }
   }
 
-  async list (limit: number): Promise<RunRecord[]> {
+  async list (limit: number, live: Set<string>): Promise<RunRecord[]> {
     const table = await this.db.runsTable()
     try {
-      const { rows } = await this.db.pool.query(`SELECT * FROM ${table} ORDER BY created_at DESC LIMIT $1`, [limit])
+      const { rows } = await this.db.pool.query(`SELECT r.*, (${ORPHANED}) AS orphaned FROM ${table} r ORDER BY r.created_at DESC LIMIT $4`, [LOCK_CLASS, RUN_LOCK, [...live], limit])
       return rows.map(fromRow)
     } catch (err) {
       throw databaseError(err)
@@ -85,10 +104,7 @@ export class RunStore {
     const { rows } = await this.db.pool.query(
       `UPDATE ${table} r SET status = 'interrupted', finished_at = COALESCE(r.finished_at, now()),
          log = r.log || jsonb_build_array(jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'level', 'error', 'msg', $4::text))
-       WHERE r.status IN ('queued', 'running') AND NOT (r.id = ANY($3::text[]))
-         AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = r.lock_pid
-           AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 2
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+       WHERE ${ORPHANED}
        RETURNING r.id`,
       [LOCK_CLASS, RUN_LOCK, [...live], INTERRUPTED_MSG])
     return rows.map((r) => r.id as string)

@@ -90,9 +90,14 @@ t.test('a run whose runner died is shown as interrupted, and its lock is free', 
   t.equal(dead?.status, 'interrupted')
   t.match(dead?.log.at(-1), { level: 'error', msg: /stopped before this run finished/ })
   t.ok(dead?.finishedAt)
+  const stored = async (): Promise<string> => (await h.db.query<{ status: string }>('SELECT status FROM drawbridge_migration_runs WHERE id = \'dead-run\''))[0]?.status ?? 'none'
+  await h.service.listRuns(10)
+  await h.service.status()
+  t.equal(await stored(), 'running', 'reads never write: the row is recorded as interrupted only once the lock is found free')
 
   const next = await runToEnd(h)
   t.equal(next.status, 'succeeded', 'a new run can start')
+  t.equal(await stored(), 'interrupted', 'starting a run (the lock found free) recorded it')
   t.equal((await h.service.status()).lastRun?.id, next.id)
 })
 
