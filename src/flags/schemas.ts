@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { ruleSchema } from '../state/rule-schema.js'
 
 /**
  * Shapes and sizes of the flag API. Meaning (unique variant names, weights
@@ -27,25 +28,12 @@ export const VariantSchema = Type.Object({
   value: Type.Optional(Type.Unknown())
 }, { additionalProperties: false })
 
-export const RuleSchema = Type.Object({
+export const RuleSchema = ruleSchema({
   attribute: Type.String({ minLength: 1, maxLength: 128 }),
-  in: Type.Optional(Strings),
-  notIn: Type.Optional(Strings),
-  startsWith: Type.Optional(Strings),
-  endsWith: Type.Optional(Strings),
-  contains: Type.Optional(Strings),
-  lt: Type.Optional(Type.Number()),
-  lte: Type.Optional(Type.Number()),
-  gt: Type.Optional(Type.Number()),
-  gte: Type.Optional(Type.Number()),
-  semverLt: Type.Optional(Type.String({ maxLength: 256 })),
-  semverLte: Type.Optional(Type.String({ maxLength: 256 })),
-  semverGt: Type.Optional(Type.String({ maxLength: 256 })),
-  semverGte: Type.Optional(Type.String({ maxLength: 256 })),
-  semverEq: Type.Optional(Type.String({ maxLength: 256 })),
-  cidr: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 })),
-  enabled: Type.Optional(Type.Boolean()),
-  variant: Type.Optional(VariantName)
+  strings: Strings,
+  version: Type.String({ maxLength: 256 }),
+  cidr: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 }),
+  variant: VariantName
 }, { additionalProperties: false })
 
 export const GateSchema = Type.Object({

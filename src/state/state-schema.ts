@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { errors } from '../errors.js'
 import { redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'
+import { StoredRuleSchema } from './rule-schema.js'
 import type { SharedState } from './types.js'
 
 /**
@@ -35,34 +36,13 @@ const MaintenanceSchema = Type.Object({
   updatedBy: Nullable(Type.String())
 })
 
-const RuleSchema = Type.Object({
-  attribute: Type.String(),
-  in: Type.Optional(Strings),
-  notIn: Type.Optional(Strings),
-  startsWith: Type.Optional(Strings),
-  endsWith: Type.Optional(Strings),
-  contains: Type.Optional(Strings),
-  lt: Type.Optional(Type.Number()),
-  lte: Type.Optional(Type.Number()),
-  gt: Type.Optional(Type.Number()),
-  gte: Type.Optional(Type.Number()),
-  semverLt: Type.Optional(Type.String()),
-  semverLte: Type.Optional(Type.String()),
-  semverGt: Type.Optional(Type.String()),
-  semverGte: Type.Optional(Type.String()),
-  semverEq: Type.Optional(Type.String()),
-  cidr: Type.Optional(Strings),
-  enabled: Type.Optional(Type.Boolean()),
-  variant: Type.Optional(Type.String())
-})
-
 const FlagSchema = Type.Object({
   key: Type.String(),
   description: Nullable(Type.String()),
   enabled: Type.Boolean(),
   rollout: Nullable(Type.Object({ percentage: Type.Number(), groupId: Type.Optional(Type.String()) })),
   variants: Nullable(Type.Array(Type.Object({ name: Type.String(), weight: Type.Number(), value: Type.Optional(Type.Unknown()) }))),
-  rules: Nullable(Type.Array(RuleSchema)),
+  rules: Nullable(Type.Array(StoredRuleSchema)),
   gate: Nullable(Type.Object({ paths: Strings, status: Type.Integer({ minimum: 100, maximum: 599 }) })),
   requires: Nullable(Type.String()),
   createdAt: Type.String(),

@@ -1,3 +1,5 @@
+import type { FlagRule } from './rule-schema.js'
+
 /**
  * The shared state every replica holds in memory. One document, versioned as a
  * whole: a replica applies a snapshot only when its version is newer than the
@@ -47,33 +49,9 @@ export interface FlagVariant {
   value?: unknown
 }
 
-export type RuleOperator =
-  | 'in' | 'notIn' | 'startsWith' | 'endsWith' | 'contains'
-  | 'lt' | 'lte' | 'gt' | 'gte'
-  | 'semverLt' | 'semverLte' | 'semverGt' | 'semverGte' | 'semverEq'
-  | 'cidr'
-
-export interface FlagRule {
-  attribute: string
-  in?: string[]
-  notIn?: string[]
-  startsWith?: string[]
-  endsWith?: string[]
-  contains?: string[]
-  lt?: number
-  lte?: number
-  gt?: number
-  gte?: number
-  semverLt?: string
-  semverLte?: string
-  semverGt?: string
-  semverGte?: string
-  semverEq?: string
-  cidr?: string[]
-  /** What a match serves: on/off, or a variant. */
-  enabled?: boolean
-  variant?: string
-}
+export type { FlagRule }
+/** The operators of a rule: every field but what it reads and what it serves. */
+export type RuleOperator = Exclude<keyof FlagRule, 'attribute' | 'enabled' | 'variant'>
 
 export interface FlagGate {
   paths: string[]
