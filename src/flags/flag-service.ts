@@ -66,39 +66,53 @@ async function changed (ctx: Ctx, actor: string, action: string, target: string,
   ctx.events.publish('flag.changed', actor, { action, ...data })
 }
 
-/** PUT: create or replace. `created` tells the route whether to answer 201. */
-export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagBody, pre?: Preconditions): Promise<{ flag: Flag, created: boolean }> {
-  let before: Flag | undefined
-  let after: Flag | undefined
+/**
+ * Runs `edit` on the newest state inside one atomic store update and returns
+ * what its committed run returned. `edit` may run more than once (after a
+ * conflict with another replica), always on a fresh draft, so it must not have
+ * side effects beyond the draft.
+ */
+async function atomically<T> (ctx: Ctx, edit: (draft: SharedState) => T | Promise<T>): Promise<T> {
+  const committed: { value?: T } = {}
   await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = getOwn(draft.flags, key)
-    checkPreconditions(pre, before, `flag ${key}`)
-    after = flagFromPut(key, body, before, new Date().toISOString())
-    checkFlag(after)
-    await checkRequires(ctx, before, after)
-    setOwn(draft.flags, key, after)
+    committed.value = await edit(draft)
     return draft
   }))
-  const flag = after as unknown as Flag
+  return committed.value as T
+}
+
+function existing (draft: SharedState, key: string): Flag {
+  const flag = getOwn(draft.flags, key)
+  if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+  return flag
+}
+
+/** Writes `after` over `before` once it passes the flag checks and its `requires`. */
+async function writeFlag (ctx: Ctx, draft: SharedState, before: Flag | undefined, after: Flag): Promise<{ before: Flag | undefined, flag: Flag }> {
+  checkFlag(after)
+  await checkRequires(ctx, before, after)
+  setOwn(draft.flags, after.key, after)
+  return { before, flag: after }
+}
+
+/** PUT: create or replace. `created` tells the route whether to answer 201. */
+export async function putFlag (ctx: Ctx, actor: string, key: string, body: FlagBody, pre?: Preconditions): Promise<{ flag: Flag, created: boolean }> {
+  const { before, flag } = await atomically(ctx, async (draft) => {
+    const before = getOwn(draft.flags, key)
+    checkPreconditions(pre, before, `flag ${key}`)
+    return await writeFlag(ctx, draft, before, flagFromPut(key, body, before, new Date().toISOString()))
+  })
   const created = before === undefined
   await changed(ctx, actor, created ? 'flag.create' : 'flag.replace', key, before ?? null, flag, { key, enabled: flag.enabled })
   return { flag, created }
 }
 
 export async function patchFlag (ctx: Ctx, actor: string, key: string, body: FlagBody, pre?: Preconditions): Promise<Flag> {
-  let before: Flag | undefined
-  let after: Flag | undefined
-  await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = getOwn(draft.flags, key)
-    if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+  const { before, flag } = await atomically(ctx, async (draft) => {
+    const before = existing(draft, key)
     checkPreconditions(pre, before, `flag ${key}`)
-    after = flagFromPatch(before, body, new Date().toISOString())
-    checkFlag(after)
-    await checkRequires(ctx, before, after)
-    setOwn(draft.flags, key, after)
-    return draft
-  }))
-  const flag = after as unknown as Flag
+    return await writeFlag(ctx, draft, before, flagFromPatch(before, body, new Date().toISOString()))
+  })
   await changed(ctx, actor, 'flag.update', key, before ?? null, flag, { key, enabled: flag.enabled })
   return flag
 }
@@ -108,65 +122,52 @@ export async function patchFlag (ctx: Ctx, actor: string, key: string, body: Fla
  * once a migration commits, so it enforces `requires` like the API does.
  */
 export async function setFlagEnabled (ctx: Ctx, actor: string, key: string, enabled: boolean): Promise<Flag> {
-  let before: Flag | undefined
-  let after: Flag | undefined
-  await storeCall(async () => await ctx.store.update(async (draft) => {
-    before = getOwn(draft.flags, key)
-    if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
-    after = { ...before, enabled, updatedAt: new Date().toISOString() }
+  const { before, flag } = await atomically(ctx, async (draft) => {
+    const before = existing(draft, key)
+    const after = { ...before, enabled, updatedAt: new Date().toISOString() }
     await checkRequires(ctx, before, after)
     setOwn(draft.flags, key, after)
-    return draft
-  }))
-  const flag = after as unknown as Flag
-  await changed(ctx, actor, enabled ? 'flag.enable' : 'flag.disable', key, before ?? null, flag, { key, enabled })
+    return { before, flag: after }
+  })
+  await changed(ctx, actor, enabled ? 'flag.enable' : 'flag.disable', key, before, flag, { key, enabled })
   return flag
 }
 
 /** Removes the flag and every override of it. */
 export async function deleteFlag (ctx: Ctx, actor: string, key: string, pre?: Preconditions): Promise<void> {
-  let before: Flag | undefined
-  let overrides: Record<string, FlagOverride> | undefined
-  await storeCall(async () => await ctx.store.update((draft) => {
-    before = getOwn(draft.flags, key)
-    if (before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
-    checkPreconditions(pre, before, `flag ${key}`)
-    overrides = getOwn(draft.overrides, key)
+  const removed = await atomically(ctx, (draft) => {
+    const flag = existing(draft, key)
+    checkPreconditions(pre, flag, `flag ${key}`)
+    const overrides = getOwn(draft.overrides, key) ?? {}
     deleteOwn(draft.flags, key)
     deleteOwn(draft.overrides, key)
-    return draft
-  }))
-  await changed(ctx, actor, 'flag.delete', key, { flag: before, overrides: overrides ?? {} }, null, { key, enabled: false, deleted: true })
+    return { flag, overrides }
+  })
+  await changed(ctx, actor, 'flag.delete', key, removed, null, { key, enabled: false, deleted: true })
 }
 
 export async function setOverride (ctx: Ctx, actor: string, key: string, userId: string, body: OverrideBody): Promise<FlagOverride> {
-  let before: FlagOverride | undefined
-  let after: FlagOverride | undefined
-  await storeCall(async () => await ctx.store.update((draft) => {
-    const flag = getOwn(draft.flags, key)
-    if (flag === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
-    after = overrideFromBody(flag, body)
+  const { before, override } = await atomically(ctx, (draft) => {
+    const override = overrideFromBody(existing(draft, key), body)
     const forFlag = getOwn(draft.overrides, key) ?? emptyDict<FlagOverride>()
-    before = getOwn(forFlag, userId)
-    setOwn(forFlag, userId, after)
+    const before = getOwn(forFlag, userId)
+    setOwn(forFlag, userId, override)
     setOwn(draft.overrides, key, forFlag)
-    return draft
-  }))
-  const override = after as unknown as FlagOverride
+    return { before, override }
+  })
   await changed(ctx, actor, 'flag.override.set', `${key}/${userId}`, before ?? null, override, { key, userId, override })
   return override
 }
 
 export async function deleteOverride (ctx: Ctx, actor: string, key: string, userId: string): Promise<void> {
-  let before: FlagOverride | undefined
-  await storeCall(async () => await ctx.store.update((draft) => {
-    if (getOwn(draft.flags, key) === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No flag ${key}`)
+  const before = await atomically(ctx, (draft) => {
+    existing(draft, key)
     const forFlag = getOwn(draft.overrides, key)
-    before = forFlag === undefined ? undefined : getOwn(forFlag, userId)
+    const before = forFlag === undefined ? undefined : getOwn(forFlag, userId)
     if (forFlag === undefined || before === undefined) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No override of flag ${key} for user ${userId}`)
     deleteOwn(forFlag, userId)
     if (Object.keys(forFlag).length === 0) deleteOwn(draft.overrides, key)
-    return draft
-  }))
-  await changed(ctx, actor, 'flag.override.delete', `${key}/${userId}`, before ?? null, null, { key, userId, override: null })
+    return before
+  })
+  await changed(ctx, actor, 'flag.override.delete', `${key}/${userId}`, before, null, { key, userId, override: null })
 }
