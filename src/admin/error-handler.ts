@@ -36,7 +36,7 @@ export function adminErrorHandler (err: FastifyError, request: FastifyRequest, r
   } else {
     const statusCode = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      // Name the budget, as every 413 does (CONTRACT section 3).
+      // Name the budget, as every 413 does (docs/errors.md).
       const limit = request.routeOptions.bodyLimit
       body = errorBody(413, 'DRAWBRIDGE_ERR_TOO_LARGE', `Request body is over the ${limit === undefined ? '' : `${limit}-byte `}body limit of ${request.method} ${request.routeOptions.url ?? request.url}`)
     } else if (statusCode < 500) {

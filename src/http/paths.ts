@@ -1,5 +1,5 @@
 /**
- * Request targets and path rules (CONTRACT section 2).
+ * Request targets and path rules (docs/security.md, "Request targets").
  *
  * A target is parsed strictly: one with `#`, a backslash, a control byte,
  * DEL, raw non-ASCII, a bad percent escape, or a spelling that common

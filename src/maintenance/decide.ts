@@ -3,7 +3,7 @@ import { normalizeTarget } from '../http/paths.js'
 import type { Decision, DecisionRule, RequestFacts } from './types.js'
 
 /*
- * The maintenance decision, CONTRACT section 2 steps 2-4, as a pure function
+ * The maintenance decision (address, secret, scope, window) as a pure function
  * of request facts, compiled state and the clock: no I/O, no Fastify. Pass
  * decisions are shared frozen objects, so the common answers allocate nothing.
  */

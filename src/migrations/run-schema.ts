@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MAX_RETRY_AFTER } from '../maintenance/maintenance-patch.js'
 
-/** Body of `POST /v1/migrations/runs` (CONTRACT §5, plus message/retryAfter/lockRetries). */
+/** Body of `POST /v1/migrations/runs` (the run options, plus message/retryAfter/lockRetries). */
 export const RunBodySchema = Type.Object({
   dryRun: Type.Optional(Type.Boolean({ description: 'Execute each pending migration in a transaction that is rolled back.' })),
   step: Type.Optional(Type.Integer({ minimum: 1, description: 'Apply at most this many pending migrations.' })),

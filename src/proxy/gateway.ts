@@ -206,8 +206,8 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   }
 
   /**
-   * The one pipeline, for plain requests and upgrades alike (CONTRACT
-   * section 2): client address, decision, flags, counting. It fills `routed`
+   * The one pipeline, for plain requests and upgrades alike: client
+   * address, decision, flags, counting. It fills `routed`
    * (reused: everything up to the writer is synchronous); the two writers
    * below only turn it into an HTTP response or bytes on a raw socket.
    */
