@@ -6,7 +6,7 @@ import { initialState } from './initial-state.js'
 import { checkBudgets, DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
 import { AUDIT_PUSH, CAS, PUT_IF_NEWER, SCRIPTS, type LuaScript } from './redis-scripts.js'
-import { newRedisClient } from './redis-client.js'
+import { firstConnection, newRedisClient, quit, restartIfEnded } from './redis-client.js'
 import { parseState, withOwnDicts } from './state-codec.js'
 import { checkWritable } from './state-schema.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
@@ -87,7 +87,7 @@ export class RedisStore implements StateStore {
     })
     this.cmd.on('error', (err: NodeJS.ErrnoException) => { this.connectionDown('cmd', err.code ?? err.message) })
     this.cmd.on('close', () => { this.connectionDown('cmd', 'connection closed') })
-    this.cmd.on('end', () => { this.restartIfEnded(this.cmd) })
+    this.cmd.on('end', () => { restartIfEnded(this.cmd, () => this.closed) })
 
     this.sub.on('ready', () => { void this.onSubscriberReady() })
     this.sub.on('error', (err: NodeJS.ErrnoException) => { this.connectionDown('sub', err.code ?? err.message) })
@@ -95,7 +95,7 @@ export class RedisStore implements StateStore {
       this.subscribed = false
       this.connectionDown('sub', 'connection closed')
     })
-    this.sub.on('end', () => { this.restartIfEnded(this.sub) })
+    this.sub.on('end', () => { restartIfEnded(this.sub, () => this.closed) })
     this.sub.on('message', (channel: string, message: string) => {
       if (channel === this.keys.channel) this.onMessage(message)
     })
@@ -311,36 +311,13 @@ export class RedisStore implements StateStore {
     }
   }
 
-  /** ioredis stops reconnecting only if told to; should it ever end on its own, start over. */
-  private restartIfEnded (client: Redis): void {
-    if (this.closed) return
-    setTimeout(() => {
-      if (!this.closed && client.status === 'end') client.connect().catch(() => {})
-    }, 1000).unref()
-  }
-
   /** Resolves when the command connection is usable; rejects at once when Redis is known to be away. */
   private async ready (): Promise<void> {
     if (this.closed) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed')
     if (this.cmd.status === 'ready') return
     if (this.cmdDown !== null) throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis unreachable: ${this.cmdDown}`)
     // Still making the first connection: wait for it, bounded.
-    await new Promise<void>((resolve, reject) => {
-      const done = (err: Error | null): void => {
-        clearTimeout(timer)
-        this.cmd.off('ready', onReady)
-        this.cmd.off('error', onError)
-        this.cmd.off('close', onError)
-        if (err === null) resolve()
-        else reject(err)
-      }
-      const onReady = (): void => { done(null) }
-      const onError = (): void => { done(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis unreachable: ${this.cmdDown ?? 'connection closed'}`)) }
-      const timer = setTimeout(() => { done(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('redis unreachable: connect timed out')) }, this.firstConnectTimeoutMs)
-      this.cmd.on('ready', onReady)
-      this.cmd.on('error', onError)
-      this.cmd.on('close', onError)
-    })
+    await firstConnection(this.cmd, this.firstConnectTimeoutMs, () => this.cmdDown)
   }
 
   /** Runs a Redis call, turning connection and server errors into a 503 the admin API can answer. */
@@ -366,14 +343,4 @@ export class RedisStore implements StateStore {
     this.chain = run.catch(() => {})
     return run
   }
-}
-
-async function quit (client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    try {
-      await client.quit()
-      return
-    } catch {}
-  }
-  client.disconnect()
 }

@@ -31,7 +31,6 @@ const OPEN_LAYERS = new Set([0, 1, 2])
 const OVERSIZED = new Map<string, number>([
   ['proxy/gateway.ts', 455],
   ['migrations/analyzer.ts', 413],
-  ['state/redis-store.ts', 379]
 ])
 const MAX_LINES = 350
 
