@@ -30,7 +30,6 @@ const OPEN_LAYERS = new Set([0, 1, 2])
 /** Files over the size rule (~350 lines), each capped at its size when the rule came in: they may shrink, never grow. */
 const OVERSIZED = new Map<string, number>([
   ['proxy/gateway.ts', 455],
-  ['migrations/analyzer.ts', 413],
 ])
 const MAX_LINES = 350
 
