@@ -5,6 +5,7 @@ import type { RunLogLine, RunRecord, RunStep } from '../migrations/run-types.js'
 import { createAdminClient, resolveAdminUrl } from './admin-client.js'
 import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
 import { CliFailure, printJson, printLine, reportApiError, table, UsageError } from './output.js'
+import { formatBytes } from '../state/budgets.js'
 
 export const MIGRATE_HELP = `Usage: drawbridge migrate status|analyze|up [options]
 
@@ -95,12 +96,6 @@ export function buildRunBody (parsed: ParsedArgs): Record<string, unknown> {
   return body
 }
 
-function bytes (n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`
-}
-
 export function describeStatus (s: MigrationStatusReport): string {
   const lines: string[] = [`Migrations in ${s.migrationsDir}${s.locked ? ' (a run holds the lock right now)' : ''}`]
   lines.push(`Applied: ${s.applied.length}`)
@@ -123,7 +118,7 @@ export function describeStatus (s: MigrationStatusReport): string {
   if (s.backup === null) {
     lines.push('Backup to restore from: none (migrate up --backup takes one)')
   } else {
-    lines.push(`Backup to restore from: ${s.backup.file} (${bytes(s.backup.sizeBytes)}, ${s.backup.createdAt}, run ${s.backup.runId})${s.backup.exists ? '' : ' — FILE MISSING on the gateway host'}`)
+    lines.push(`Backup to restore from: ${s.backup.file} (${formatBytes(s.backup.sizeBytes)}, ${s.backup.createdAt}, run ${s.backup.runId})${s.backup.exists ? '' : ' — FILE MISSING on the gateway host'}`)
     lines.push(`  restore with: ${s.backup.restore}`)
   }
   return lines.join('\n')
@@ -163,7 +158,7 @@ function stepLine (step: RunStep): string {
 export function describeRun (run: RunRecord): string {
   const lines = [`Run ${run.id}: ${run.status.toUpperCase()}${run.options.dryRun ? ' (dry run)' : ''}${run.durationMs === null ? '' : ` in ${run.durationMs} ms`}`]
   lines.push(...run.steps.map(stepLine))
-  if (run.backup !== null) lines.push(`Backup: ${run.backup.file} (${bytes(run.backup.sizeBytes)})`)
+  if (run.backup !== null) lines.push(`Backup: ${run.backup.file} (${formatBytes(run.backup.sizeBytes)})`)
   if (run.error !== null) lines.push(`Error: ${run.error.message} (${run.error.code})`)
   return lines.join('\n')
 }

@@ -1,3 +1,4 @@
+import { ConfigSchema } from '../config/schema.js'
 import { errors } from '../errors.js'
 import type { SharedState } from './types.js'
 
@@ -19,18 +20,20 @@ export interface StoreBudgets {
 }
 
 /**
- * Defaults an operator does not hit by accident: a 100k-entry allowlist is
- * about 2 MB, a flag with a thousand rules of a few values each about 150 KB.
+ * The settings' defaults (config/schema.ts says why each is one an operator
+ * does not hit by accident), for stores built without a config.
  */
+const settings = ConfigSchema.properties
 export const DEFAULT_BUDGETS: StoreBudgets = {
-  stateMaxBytes: 16 * 1024 * 1024,
-  flagMaxBytes: 256 * 1024,
-  auditMaxEntries: 1000,
-  auditMaxBytes: 4 * 1024 * 1024
+  stateMaxBytes: settings.stateMaxBytes.default as number,
+  flagMaxBytes: settings.flagMaxBytes.default as number,
+  auditMaxEntries: settings.auditMaxEntries.default as number,
+  auditMaxBytes: settings.auditMaxBytes.default as number
 }
 
+/** 512 B, 4.0 KiB, 16.0 MiB: sizes in messages people read. */
 export function formatBytes (bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`
+  if (bytes < 1024) return `${bytes} B`
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
