@@ -1,5 +1,5 @@
 import { packageVersion } from '../version.js'
-import { didYouMean } from '../config/suggest.js'
+import { didYouMean } from '../input/suggest.js'
 import { ConfigError } from '../errors.js'
 import { CliFailure, printError, UsageError } from './output.js'
 

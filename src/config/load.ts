@@ -7,7 +7,8 @@ import { checkConfig } from './check.js'
 import { readConfigFile } from './read-file.js'
 import { ConfigSchema, type Config } from './schema.js'
 import { ENV_PREFIX, SETTINGS, SETTINGS_BY_FLAG, SETTINGS_BY_KEY, flagName, type Setting } from './settings.js'
-import { didYouMean } from './suggest.js'
+import { ArgvError, splitList, tokenizeArgv, type Argv, type OptionType } from '../input/argv.js'
+import { didYouMean } from '../input/suggest.js'
 
 /**
  * Builds the frozen Config: flag beats env beats file beats default. Every
@@ -39,41 +40,36 @@ interface Given {
   raw: string[]
 }
 
+/** serve's settings as options of the shared tokenizer; file-only ones are accepted there and refused below, by name. */
+const OPTION_TYPES: ReadonlyMap<string, OptionType> = new Map<string, OptionType>([
+  [CONFIG_FLAG.slice(2), 'string'],
+  ...SETTINGS.map((s): [string, OptionType] => [s.flag.slice(2), s.kind === 'list' ? 'list' : s.kind === 'file-only' ? 'optional-string' : 'string'])
+])
+
 function parseFlags (argv: readonly string[]): { configPath: string | undefined, given: Given[] } {
+  let parsed: Argv
+  try {
+    parsed = tokenizeArgv(argv, OPTION_TYPES, 'flag')
+  } catch (error) {
+    if (error instanceof ArgvError) throw new ConfigError(error.option, error.problem)
+    throw error
+  }
+  const stray = parsed.positionals[0]
+  if (stray !== undefined) throw new ConfigError(stray, 'unexpected argument (settings are given as --name value)')
   let configPath: string | undefined
-  const given = new Map<string, Given>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (!arg.startsWith('--') || arg === '--') {
-      throw new ConfigError(arg, 'unexpected argument (settings are given as --name value)')
-    }
-    const eq = arg.indexOf('=')
-    const name = eq < 0 ? arg : arg.slice(0, eq)
-    let value: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1)
-    if (value === undefined) {
-      const next = argv[i + 1]
-      if (next !== undefined && !next.startsWith('--')) {
-        value = next
-        i++
-      }
-    }
+  const given: Given[] = []
+  for (const [option, value] of parsed.options) {
+    const name = `--${option}`
     if (name === CONFIG_FLAG) {
-      if (value === undefined || value === '') throw new ConfigError(name, 'needs a file name')
-      configPath = value
+      if (value === '') throw new ConfigError(name, 'needs a file name')
+      configPath = value as string
       continue
     }
-    const setting = SETTINGS_BY_FLAG.get(name)
-    if (setting === undefined) {
-      throw new ConfigError(name, `unknown flag${didYouMean(name, [...SETTINGS_BY_FLAG.keys(), CONFIG_FLAG])}`)
-    }
+    const setting = SETTINGS_BY_FLAG.get(name) as Setting
     if (setting.kind === 'file-only') throw new ConfigError(name, `can only be set in the config file (key "${setting.key}")`)
-    if (value === undefined) throw new ConfigError(name, 'needs a value')
-    // A repeated list flag adds to the list; any other repeated flag: the last one wins.
-    const previous = given.get(setting.key)
-    if (previous !== undefined && setting.kind === 'list') previous.raw.push(value)
-    else given.set(setting.key, { setting, name, raw: [value] })
+    given.push({ setting, name, raw: Array.isArray(value) ? value : [value as string] })
   }
-  return { configPath, given: [...given.values()] }
+  return { configPath, given }
 }
 
 function coerce ({ setting, name, raw }: Given): unknown {
@@ -88,7 +84,7 @@ function coerce ({ setting, name, raw }: Given): unknown {
       return n
     }
     case 'list':
-      return raw.flatMap((part) => part.split(',')).map((s) => s.trim()).filter((s) => s !== '')
+      return raw.flatMap(splitList)
     default:
       return text
   }
