@@ -1,9 +1,8 @@
 import type { AddressInfo } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import type { IpcPeer } from './ipc/ipc-peer.js'
 import { serveWorkerMetrics } from './cluster/metrics-gather.js'
 import type { Logger } from 'pino'
-import { buildAdmin } from './admin/app.js'
+import { LazyAdminPort } from './admin/lazy-admin.js'
 import { formatHostPort, parseHostPort } from './config/host-port.js'
 import { settingName } from './config/load.js'
 import type { Config } from './config/schema.js'
@@ -63,14 +62,14 @@ function listenError (err: unknown, setting: string, address: string): unknown {
   }
 }
 
-async function listenAdmin (admin: FastifyInstance, config: Config): Promise<string> {
+async function listenAdmin (admin: LazyAdminPort, config: Config): Promise<string> {
   const { host, port } = parseHostPort(config.adminListen) as { host: string, port: number }
+  let bound: AddressInfo
   try {
-    await admin.listen({ host, port })
+    bound = await admin.listen(host, port)
   } catch (err) {
     throw listenError(err, settingName(config, 'adminListen'), config.adminListen)
   }
-  const bound = admin.server.address() as AddressInfo
   return formatHostPort(bound.address, bound.port)
 }
 
@@ -130,7 +129,7 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
   await holder.start()
 
   let gateway: Gateway | null = null
-  let admin: FastifyInstance | null = null
+  let admin: LazyAdminPort | null = null
   let webhooks: WebhooksHandle | null = null
   let gatewayAddress = ''
   let adminAddress = ''
@@ -150,7 +149,10 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
     // First: a webhook that cannot work is a ConfigError, raised before anything listens.
     if (role.admin) webhooks = startWebhooks(ctx)
     gateway = await buildGateway(ctx, { requestFlags: createRequestFlags(ctx) })
-    if (role.admin) admin = await buildAdmin(ctx, { gatewayAddress: () => gatewayAddress })
+    if (role.admin) {
+      admin = new LazyAdminPort(ctx, { gatewayAddress: () => gatewayAddress })
+      await admin.prepare()
+    }
     gatewayAddress = await listenGateway(gateway, config)
     if (admin !== null) adminAddress = await listenAdmin(admin, config)
   } catch (err) {

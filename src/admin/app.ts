@@ -1,25 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../input/json-depth.js'
-import { flagAdminRoutes } from '../flags/admin-routes.js'
-import { ofrepRoutes } from '../flags/ofrep-routes.js'
-import { migrationRoutes } from '../migrations/admin-routes.js'
-import { auditRoutes } from './audit-routes.js'
 import { bearerMatcher, createAuthHook, isOpen } from './auth.js'
-import { explainRoutes } from './explain-routes.js'
 import { adminErrorHandler } from './error-handler.js'
 import { healthRoutes } from './health-routes.js'
-import { maintenanceRoutes } from '../maintenance/admin-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
-import { createValidatorCompiler, formatSchemaErrors } from './validation.js'
+import { buildLazySerializer, createValidatorCompiler, formatSchemaErrors } from './validation.js'
 import '../admin-plugin.js'
 
 export interface AdminInfo {
   /** Bound gateway `host:port`, known only once it listens; used for bypass URLs. */
   gatewayAddress: () => string
 }
+
+export interface AdminBuildOptions {
+  /**
+   * `probes`: health and metrics only, what an idle gateway's admin port is
+   * asked by orchestrators and scrapers (see lazy-admin.ts). Default: all.
+   */
+  scope?: 'all' | 'probes'
+  /** The HTTP server to answer on (lazy-admin.ts puts a dispatcher in front). */
+  serverFactory?: FastifyServerFactory
+}
+
+/** The exact paths the probes-only app answers. */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics'])
 
 /** Large enough for an allowlist of 100,000 CIDRs in one PATCH. */
 const BODY_LIMIT = 4 * 1024 * 1024
@@ -29,8 +36,9 @@ const BODY_LIMIT = 4 * 1024 * 1024
  * Every route passes the bearer-token hook unless it is marked public, and
  * every error leaves as `{statusCode, error, message, code}`.
  */
-export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<FastifyInstance> {
+export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: AdminBuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.serverFactory === undefined ? {} : { serverFactory: options.serverFactory }),
     loggerInstance: ctx.logger.child({ component: 'admin' }) as FastifyBaseLogger,
     // Scrapes and probes would flood the log; writes are logged by onResponse below.
     logController: new LogController({ disableRequestLogging: true }),
@@ -38,6 +46,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
     // Flag keys (128 characters) and user ids (256) are path parameters; Fastify's default limit is 100.
     routerOptions: { maxParamLength: 512 },
     schemaErrorFormatter: formatSchemaErrors,
+    schemaController: { compilersFactory: { buildSerializer: buildLazySerializer } },
     return503OnClosing: true,
     // A slow or silent client must not hold a connection (and a file descriptor)
     // on the port that controls the gateway. Node checks these timeouts every
@@ -86,13 +95,19 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo): Promise<Fas
   const opts = { ctx }
   await app.register(healthRoutes, opts)
   await app.register(metricsRoutes, opts)
-  await app.register(maintenanceRoutes, { ctx, gatewayAddress: info.gatewayAddress })
-  await app.register(auditRoutes, opts)
-  await app.register(explainRoutes, opts)
+  if (options.scope === 'probes') return app
+  // The products' routes load here, not at import: a probes-only port never loads them (idle memory, lazy-admin.ts).
+  const [maintenance, audit, explain, flags, ofrep, migrations] = await Promise.all([
+    import('../maintenance/admin-routes.js'), import('./audit-routes.js'), import('./explain-routes.js'),
+    import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../migrations/admin-routes.js')
+  ])
+  await app.register(maintenance.maintenanceRoutes, { ctx, gatewayAddress: info.gatewayAddress })
+  await app.register(audit.auditRoutes, opts)
+  await app.register(explain.explainRoutes, opts)
   // Area route plugins, one line each (owners add theirs):
-  await app.register(flagAdminRoutes, opts)
-  await app.register(ofrepRoutes, opts)
-  await app.register(migrationRoutes, opts)
+  await app.register(flags.flagAdminRoutes, opts)
+  await app.register(ofrep.ofrepRoutes, opts)
+  await app.register(migrations.migrationRoutes, opts)
 
   return app
 }

@@ -1,5 +1,6 @@
-import { Ajv, type ErrorObject, type Options } from 'ajv'
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import formats from 'ajv-formats'
+import { SerializerSelector, type Serializer, type SerializerFactory } from '@fastify/fast-json-stringify-compiler'
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 
 type SchemaErrorDataVar = 'body' | 'headers' | 'params' | 'querystring'
@@ -17,10 +18,41 @@ function createAjv (coerceTypes: Options['coerceTypes']): Ajv {
   return ajv
 }
 
+/**
+ * Compiles each route's schema on its first request, not when the route is
+ * registered: the admin API is built while the gateway serves (lazy-admin.ts),
+ * and compiling all of its schemas at once held the event loop for ~100 ms.
+ * One route's schema is a millisecond or two, paid once.
+ */
+function compileOnFirstUse (compile: () => ValidateFunction): ValidateFunction {
+  let compiled: ValidateFunction | undefined
+  const validate = ((data: unknown) => {
+    compiled ??= compile()
+    const ok = compiled(data)
+    validate.errors = compiled.errors
+    return ok
+  }) as ValidateFunction
+  return validate
+}
+
+/**
+ * Fastify's own response serializer factory (fast-json-stringify), deferred
+ * the same way: each response schema is compiled on its route's first answer.
+ */
+export const buildLazySerializer: SerializerFactory = (externalSchemas, options) => {
+  const compile = SerializerSelector()(externalSchemas, options)
+  return (route) => {
+    let serialize: Serializer | undefined
+    return (data) => (serialize ??= compile(route))(data)
+  }
+}
+
 export function createValidatorCompiler (): FastifySchemaCompiler<unknown> {
-  const strict = createAjv(false)
-  const coercing = createAjv('array')
-  return ({ schema, httpPart }) => (httpPart === 'querystring' || httpPart === 'params' ? coercing : strict).compile(schema as object)
+  let strict: Ajv | undefined
+  let coercing: Ajv | undefined
+  return ({ schema, httpPart }) => compileOnFirstUse(() => httpPart === 'querystring' || httpPart === 'params'
+    ? (coercing ??= createAjv('array')).compile(schema as object)
+    : (strict ??= createAjv(false)).compile(schema as object))
 }
 
 /** Field-level detail ajv keeps in `params`, appended so the message names it. */
