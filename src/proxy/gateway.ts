@@ -1,4 +1,4 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController } from 'fastify'
@@ -6,26 +6,27 @@ import type { AppContext } from '../context.js'
 import { ConfigError } from '../errors.js'
 import { readCookieValues } from '../http/cookies.js'
 import type { RequestFlagsResolver } from '../flags/request-flags.js'
-import { BYPASS_COOKIE, bypassSetCookie } from '../maintenance/bypass-cookie.js'
+import { BYPASS_COOKIE } from '../maintenance/bypass-cookie.js'
 import { CidrSet, unmapIp } from '../net/cidr-set.js'
-import { compileFallback, compileMaintenance, type CompiledMaintenance } from '../maintenance/compile.js'
 import { decide } from '../maintenance/decide.js'
-import { loadPageTemplate, prefersJson, type Rendered } from '../maintenance/page.js'
+import { prefersJson, type Rendered } from '../maintenance/page.js'
 import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../http/paths.js'
-import type { Decision, DecisionRule, RequestFacts } from '../maintenance/types.js'
-import type { SharedState } from '../state/types.js'
+import type { Decision, RequestFacts } from '../maintenance/types.js'
+import { createAccessLog } from './access-log.js'
+import { bypassAnswer, createStatusAnswers, redirectAnswer } from './answers.js'
 import { createClientAddress } from './client-address.js'
 import { createForwarder, writeRendered } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
 import { emptyRequestHeaders, hasRepeatedHost, readRequestHeaders } from '../http/request-headers.js'
-import { createResponseRecorders, watchConnections, type ResponseRecorder } from './response-metrics.js'
+import { createGatewayServer } from './gateway-server.js'
+import { watchMaintenance } from './maintenance-view.js'
+import { createOutcomeMetrics, type Outcome } from './outcomes.js'
 import { upstreamCa } from './upstream-tls.js'
 import { createUpgradeProxy, writeRawResponse } from './websocket.js'
 
 export interface GatewayOptions { requestFlags?: RequestFlagsResolver | null }
 
 const NONE_RESOLVED = Object.freeze({ header: '', gateStatus: 0 })
-const EMPTY = Buffer.alloc(0)
 const NO_FLAGS: RequestFlagsResolver = Object.freeze({ resolve: () => NONE_RESOLVED })
 
 export interface Gateway {
@@ -33,26 +34,6 @@ export interface Gateway {
   close (drainMs: number): Promise<void>
   /** Re-reads the page template (SIGHUP) and re-renders the answers; throws ConfigError, keeping the old page, when it cannot be read. */
   reloadPage (path: string | undefined): void
-}
-
-type Outcome = DecisionRule | 'flag-gate'
-
-const RULE_ACTION: Record<Outcome, string> = {
-  reserved: 'reserved',
-  'maintenance-off': 'pass',
-  'outside-window': 'pass',
-  'outside-paths': 'pass',
-  'except-path': 'pass',
-  allowlist: 'pass',
-  'bypass-cookie': 'pass',
-  'bypass-header': 'pass',
-  'read-only': 'pass',
-  'bypass-url': 'set-bypass',
-  redirect: 'redirect',
-  maintenance: 'block',
-  'bad-target': 'reject',
-  'secret-path': 'reject',
-  'flag-gate': 'gate'
 }
 
 function formatAddress (address: string, port: number): string {
@@ -77,7 +58,6 @@ function firstValue (value: string | string[] | undefined): string | undefined {
 export async function buildGateway (ctx: AppContext, options: GatewayOptions = {}): Promise<Gateway> {
   const { config, logger, metrics } = ctx
   const log = logger.child({ component: 'gateway' })
-  let template = loadPageTemplate(config.page)
   let trusted: CidrSet
   try {
     trusted = CidrSet.compile(config.trustedProxies)
@@ -93,42 +73,13 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   const requestFlags: RequestFlagsResolver = options.requestFlags ?? NO_FLAGS
   const cookieTtl = config.bypassCookieTtlSeconds
 
-  // Counters bound once: counting is a property bump.
-  const counters = {} as Record<Outcome, { inc: (by?: number) => void }>
-  const recorders = createResponseRecorders(metrics, [...new Set(Object.values(RULE_ACTION))])
-  const responses = {} as Record<Outcome, ResponseRecorder>
-  for (const rule of Object.keys(RULE_ACTION) as Outcome[]) {
-    counters[rule] = metrics.requests.labels({ decision: RULE_ACTION[rule], rule })
-    responses[rule] = recorders.get(RULE_ACTION[rule]) as ResponseRecorder
-  }
+  const { counters, responses } = createOutcomeMetrics(metrics)
   metrics.inFlight.source(() => forwarder.inFlight)
   metrics.openTunnels.source(() => upgrades.tunnels.size)
 
-  let compiled: CompiledMaintenance = compileFallback(config.failPolicy, template, cookieTtl)
-  // Matchers of the secrets this process has seen retired: their paths stay out of the access log.
-  const retiredSecrets: Array<(path: string) => boolean> = []
-  let lastState: SharedState | null = null
-  const stopWatching = ctx.holder.onChange((state) => {
-    // After every listener (the flags runtime too) has seen the new state.
-    setImmediate(recheckTunnels)
-    lastState = state
-    const previous = compiled
-    compiled = compileMaintenance(state.maintenance, {
-      signingKey: config.signingKey ?? state.signingKey,
-      template,
-      cookieTtlSeconds: cookieTtl,
-      onInvalidCidr: (entry, err) => { log.warn({ entry, problem: err.message }, 'ignoring invalid allowlist entry in state') }
-    })
-    if (previous.underSecret !== null && previous.secretPath !== compiled.secretPath) {
-      retiredSecrets.unshift(previous.underSecret)
-      if (retiredSecrets.length > 16) retiredSecrets.pop()
-    }
-    metrics.maintenanceEnabled.set(state.maintenance.enabled ? 1 : 0)
-    metrics.stateVersion.set(state.version)
-  })
-
-  const accessLog = config.accessLogSample > 0 ? logger.child({ component: 'access' }) : null
-  const sample = config.accessLogSample
+  // After every listener (the flags runtime too) has seen a new state, tunnels are decided again.
+  const view = watchMaintenance(ctx, log, () => { recheckTunnels() })
+  const accessLog = createAccessLog(config, logger, view.isSecretPath)
   let closing = false
 
   // The request path is synchronous from here to the decision: the header
@@ -144,7 +95,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     facts.bypassCookie = headers.cookie === undefined ? undefined : readCookieValues(headers.cookie, BYPASS_COOKIE)
     facts.bypassHeader = headers.bypass
     facts.methodOverride = headers.methodOverride
-    return decide(facts, compiled, now)
+    return decide(facts, view.compiled, now)
   }
 
   function isHttps (req: IncomingMessage, peer: string): boolean {
@@ -162,47 +113,9 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     }
   }
 
-  function bypassResponse (req: IncomingMessage, peer: string, now: number): Rendered {
-    const value = compiled.signer?.issue(now, cookieTtl) ?? ''
-    return {
-      status: 302,
-      headers: ['location', '/', 'set-cookie', bypassSetCookie(value, cookieTtl, isHttps(req, peer)), 'cache-control', 'no-store', 'content-length', '0'],
-      body: EMPTY
-    }
-  }
-
-  function redirectResponse (location: string): Rendered {
-    return { status: 307, headers: ['location', location, 'cache-control', 'no-store', 'content-length', '0'], body: EMPTY }
-  }
-
-  // Gate answers depend only on the status and the negotiation: built once each.
-  const gateAnswers = new Map<number, Rendered>()
+  const statusAnswer = createStatusAnswers()
   function gateResponse (status: number): Rendered {
-    const json = prefersJson(headers.accept)
-    const key = json ? -status : status
-    let answer = gateAnswers.get(key)
-    if (answer === undefined) {
-      const text = STATUS_CODES[status] ?? 'Error'
-      const body = Buffer.from(json ? JSON.stringify({ statusCode: status, error: text }) : text)
-      answer = {
-        status,
-        headers: ['content-type', json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'content-length', String(body.length), 'cache-control', 'no-store'],
-        body
-      }
-      gateAnswers.set(key, answer)
-    }
-    return answer
-  }
-
-  function logAccess (req: IncomingMessage, res: ServerResponse | null, status: number, path: string, ip: string, rule: Outcome, started: number): void {
-    // Never log a path that starts with the secret, current or retired, nor any query string.
-    let shown = compiled.underSecret?.(path) === true ? '[redacted]' : path
-    for (let i = 0; i < retiredSecrets.length && shown === path; i++) if ((retiredSecrets[i] as (p: string) => boolean)(path)) shown = '[redacted]'
-    const write = (): void => {
-      accessLog?.info({ method: req.method, path: shown, status: res?.statusCode ?? status, ms: Math.round(performance.now() - started), ip, rule }, 'request')
-    }
-    if (res === null) write()
-    else res.once('finish', write)
+    return statusAnswer(status, prefersJson(headers.accept))
   }
 
   /**
@@ -235,10 +148,10 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
         }
         break
       }
-      case 'set-bypass': routed.answer = bypassResponse(req, peer, now); break
-      case 'redirect': routed.answer = redirectResponse(decision.location); break
+      case 'set-bypass': routed.answer = bypassAnswer(view.compiled.signer?.issue(now, cookieTtl) ?? '', cookieTtl, isHttps(req, peer)); break
+      case 'redirect': routed.answer = redirectAnswer(decision.location); break
       case 'reject': routed.answer = gateResponse(decision.status); break
-      case 'block': routed.answer = prefersJson(headers.accept) ? compiled.responses(now).json : compiled.responses(now).html
+      case 'block': routed.answer = prefersJson(headers.accept) ? view.compiled.responses(now).json : view.compiled.responses(now).html
     }
     counters[routed.rule].inc()
     return routed
@@ -246,7 +159,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
 
   /** Access-logs a sampled request (never the bypass URL: its path is the secret). */
   function record (req: IncomingMessage, res: ServerResponse | null, path: string, r: Routed): void {
-    if (accessLog !== null && r.rule !== 'bypass-url' && r.rule !== 'secret-path' && Math.random() < sample) logAccess(req, res, r.answer?.status ?? 101, path, r.ip, r.rule, performance.now())
+    if (accessLog !== null) accessLog(req, res, path, r.answer?.status ?? 101, r.ip, r.rule)
   }
 
   /**
@@ -371,34 +284,17 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     forceCloseConnections: false,
     routerOptions: { ignoreDuplicateSlashes: true },
     serverFactory: (handler) => {
-      // requestTimeout 0: a long upload is fine while it keeps moving (bodyTimeoutMs
-      // cuts one that stalls). headersTimeout must be explicit: Node derives
-      // it from requestTimeout, and 0 would let a slowloris client drip forever.
-      // The checking interval bounds how late past headersTimeout the cut comes.
-      const created = createServer({
-        requestTimeout: 0,
-        headersTimeout: config.headersTimeoutMs,
-        connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs)
-      }, (req, res) => { onRequest(req, res, handler) })
-      // Expect: 100-continue is answered only once the request is let through (Node would send it unasked).
-      created.on('checkContinue', (req, res) => { onRequest(req, res, handler, true) })
-      // Longer than the idle timeouts of the load balancers usually in front
-      // (60 s), so they never reuse a connection the gateway is closing. Fastify's default.
-      created.keepAliveTimeout = 72_000
-      created.on('upgrade', onUpgrade)
-      // A gateway, not a forward proxy: CONNECT gets a plain answer (nginx says 400) rather than a silent close.
-      created.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-        socket.on('error', () => { socket.destroy() })
-        socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      server = createGatewayServer(config, metrics, {
+        request: (req, res, expectsContinue) => { onRequest(req, res, handler, expectsContinue) },
+        upgrade: onUpgrade
       })
-      watchConnections(created, metrics)
-      server = created
-      return created
+      return server
     }
   })
 
   app.get('/__drawbridge/status', async (_request, reply) => {
     const now = Date.now()
+    const compiled = view.compiled
     const active = compiled.isActive(now)
     void reply.header('cache-control', 'no-store')
     return {
@@ -419,16 +315,12 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       return formatAddress(address.address, address.port)
     },
     reloadPage (path) {
-      template = loadPageTemplate(path)
-      // One assignment: requests in flight keep the answers they started with.
-      compiled = lastState === null
-        ? compileFallback(config.failPolicy, template, cookieTtl)
-        : compileMaintenance(lastState.maintenance, { signingKey: config.signingKey ?? lastState.signingKey, template, cookieTtlSeconds: cookieTtl })
+      view.reloadPage(path)
     },
     async close (drainMs) {
       if (closing) return
       closing = true
-      stopWatching()
+      view.stop()
       clearInterval(tunnelSweep)
       const srv = server
       // Stop accepting; idle keep-alive connections close now, busy ones after their response.

@@ -28,9 +28,7 @@ const LAYERS: string[][] = [
 const OPEN_LAYERS = new Set([0, 1, 2])
 
 /** Files over the size rule (~350 lines), each capped at its size when the rule came in: they may shrink, never grow. */
-const OVERSIZED = new Map<string, number>([
-  ['proxy/gateway.ts', 455],
-])
+const OVERSIZED = new Map<string, number>([])
 const MAX_LINES = 350
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src')
