@@ -1,10 +1,8 @@
 import type { MaintenanceView } from '../maintenance/admin-routes.js'
-import { parseIsoDateTime } from '../input/iso-date.js'
-import { redirectProblem } from '../input/redirect-target.js'
-import { hasControlChars } from '../input/safe-text.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { createAdminClient } from './admin-client.js'
-import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
+import { parseArgs, stringOption, type OptionSpec } from './args.js'
+import { buildPatch } from './maintenance-window.js'
 import { printJson, printLine, relativeTime, reportApiError, table, UsageError } from './output.js'
 
 export const MAINTENANCE_HELP = `Usage: drawbridge maintenance on|off|status [options]
@@ -33,6 +31,12 @@ Window (on):
   --mode full|read-only read-only lets GET, HEAD and OPTIONS through
   --paths PATH,...      block only these path prefixes
   --redirect URL        answer 307 to URL instead of the page
+  --status CODE         the answer's status, 400-599 (default 503)
+  --refresh SECONDS     ask browsers to reload the page every SECONDS
+  --page FILE           serve this template for the window (--render is the
+                        same); {{message}}, {{retryAfter}} and {{endsAt}} are
+                        filled in; stored with the state, so every replica
+                        serves it; without it, the gateway's --page setting
   --secret [VALUE]      bypass secret; without a value one is generated;
                         --secret "" removes it (as does --no-secret)
   --keep                merge into the current window instead of starting afresh
@@ -70,6 +74,10 @@ const OPTIONS: OptionSpec = {
   paths: 'list',
   mode: 'string',
   redirect: 'string',
+  status: 'string',
+  refresh: 'string',
+  page: 'string',
+  render: 'string',
   secret: 'optional-string',
   'no-secret': 'boolean',
   keep: 'boolean',
@@ -77,105 +85,26 @@ const OPTIONS: OptionSpec = {
 }
 
 const CHANGE_OPTIONS = Object.keys(OPTIONS)
-/** Options that only make sense when starting a window. */
-const WINDOW_OPTIONS = ['message', 'retry', 'ends-at', 'starts-at', 'paths', 'mode', 'redirect', 'secret', 'keep']
 
-const RELATIVE = /^\+(\d+)(s|m|min|h|d)$/
-
-/** `+30m` → now + 30 minutes as ISO; an absolute date passes through for the server to check. */
-export function parseWhen (value: string, option: string, now = Date.now()): string | null {
-  if (value === '' || value === 'none') return null
-  if (value === 'now') return new Date(now).toISOString()
-  const relative = RELATIVE.exec(value)
-  if (relative !== null) {
-    const unit = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's']
-    const at = new Date(now + Number(relative[1]) * unit)
-    if (Number.isNaN(at.getTime())) throw new UsageError(`--${option}: "${value}" is further away than a date can be`)
-    return at.toISOString()
-  }
-  // The same strict check as the server's, so 2026-02-30 is a usage error here rather than March 2nd there.
-  if (parseIsoDateTime(value) === null) throw new UsageError(`--${option}: "${value}" is not a real date-time (use ISO 8601 with a timezone, e.g. 2026-11-22T03:00:00Z, or +30m, +2h, +1d)`)
-  return value
-}
-
-function checkPaths (value: ParsedArgs['options'][string], option: string): ParsedArgs['options'][string] {
-  if (!Array.isArray(value)) return value
-  const bad = value.find((p) => hasControlChars(p))
-  if (bad !== undefined) throw new UsageError(`--${option}: ${JSON.stringify(bad)} contains control characters`)
-  return value
-}
-
-/** `--retry`: whole seconds, or a time to retry at (Laravel's `--retry` takes seconds; a date is what people also type). */
-export function parseRetry (value: string, now = Date.now()): number | null {
-  if (value === '') return null
-  if (/^\d+$/.test(value)) return Number(value)
-  const at = RELATIVE.test(value) ? Date.parse(parseWhen(value, 'retry', now) as string) : Date.parse(value)
-  if (Number.isNaN(at)) throw new UsageError(`--retry: "${value}" is neither a whole number of seconds nor a date-time (300, +30m, 2026-11-22T03:00:00Z)`)
-  if (at <= now) throw new UsageError(`--retry: ${value} is in the past`)
-  return Math.ceil((at - now) / 1000)
-}
-
-/** A window's fields as a fresh \`on\` sets them when the command does not give them. */
-const FRESH_WINDOW = { message: null, retryAfter: null, startsAt: null, endsAt: null, mode: 'full', paths: null, redirect: null } as const
-
-/**
- * The PATCH body for \`on\`/\`off\`. \`on\` starts a fresh window (window fields
- * reset to what this command gives) unless \`--keep\`; \`off\` ends the window
- * and voids the secret unless \`--keep-secret\`. Allow and except lists are
- * sent only when given: they are standing configuration.
- */
-export function buildPatch (parsed: ParsedArgs, enabled: boolean, now = Date.now()): Record<string, unknown> {
-  const keep = parsed.options.keep === true
-  if (!enabled) {
-    const given = WINDOW_OPTIONS.find((name) => parsed.options[name] !== undefined)
-    if (given !== undefined) throw new UsageError(`maintenance off: --${given} sets up a window; give it to "maintenance on"`)
-  } else if (parsed.options['keep-secret'] !== undefined) {
-    throw new UsageError('maintenance on: --keep-secret is for "maintenance off" (on keeps the secret unless --secret or --no-secret changes it)')
-  }
-  const patch: Record<string, unknown> = enabled ? (keep ? { enabled } : { enabled, ...FRESH_WINDOW }) : { enabled, ...FRESH_WINDOW }
-  if (!enabled && parsed.options['keep-secret'] !== true) patch.secret = null
-  const message = stringOption(parsed, 'message')
-  if (message !== undefined) patch.message = message === '' ? null : message
-  const retry = stringOption(parsed, 'retry')
-  if (retry !== undefined) patch.retryAfter = parseRetry(retry, now)
-  const endsAt = stringOption(parsed, 'ends-at')
-  if (endsAt !== undefined) patch.endsAt = parseWhen(endsAt, 'ends-at', now)
-  const startsAt = stringOption(parsed, 'starts-at')
-  if (startsAt !== undefined) patch.startsAt = parseWhen(startsAt, 'starts-at', now)
-  if (parsed.options.allow !== undefined) patch.allow = parsed.options.allow
-  if (parsed.options.except !== undefined) patch.exceptPaths = checkPaths(parsed.options.except, 'except')
-  const paths = checkPaths(parsed.options.paths, 'paths')
-  if (paths !== undefined) patch.paths = Array.isArray(paths) && paths.length > 0 ? paths : null
-  const mode = stringOption(parsed, 'mode')
-  if (mode !== undefined) {
-    if (mode !== 'full' && mode !== 'read-only') throw new UsageError(`--mode: "${mode}" must be full or read-only`)
-    patch.mode = mode
-  }
-  const redirect = stringOption(parsed, 'redirect')
-  if (redirect !== undefined && redirect !== '') {
-    const problem = redirectProblem(redirect)
-    if (problem !== null) throw new UsageError(`--redirect ${problem} (got ${JSON.stringify(redirect)})`)
-  }
-  if (redirect !== undefined) patch.redirect = redirect === '' ? null : redirect
-  const secret = parsed.options.secret
-  if (secret !== undefined && parsed.options['no-secret'] === true) throw new UsageError('--secret and --no-secret cannot be used together')
-  if (secret !== undefined) patch.secret = secret === true ? true : secret === '' ? null : secret
-  if (parsed.options['no-secret'] === true) patch.secret = null
-  return patch
-}
-
+export { buildPatch, parseWhen } from './maintenance-window.js'
 const SHOWN_FIELDS: Array<[keyof MaintenanceView, string]> = [
   ['enabled', 'enabled'], ['message', 'message'], ['retryAfter', 'retry-after'], ['startsAt', 'starts at'], ['endsAt', 'ends at'],
-  ['mode', 'mode'], ['paths', 'paths'], ['exceptPaths', 'except'], ['allow', 'allow'], ['redirect', 'redirect']
+  ['mode', 'mode'], ['paths', 'paths'], ['exceptPaths', 'except'], ['allow', 'allow'], ['redirect', 'redirect'],
+  ['status', 'status'], ['refresh', 'refresh'], ['page', 'page']
 ]
+
+/** A stored page is shown by size, never by content. */
+function pageSummary (page: string | null | undefined): string {
+  return page === null || page === undefined ? '-' : `custom (${Buffer.byteLength(page)} bytes)`
+}
 
 /** "what changed" lines between two views (the secret is reported without its value). */
 export function describeChanges (before: MaintenanceView, after: MaintenanceView): string[] {
   const show = (v: unknown): string => v === null ? '-' : Array.isArray(v) ? (v.length === 0 ? '-' : v.join(', ')) : String(v)
   const lines: string[] = []
   for (const [field, label] of SHOWN_FIELDS) {
-    const a = show(before[field])
-    const b = show(after[field])
+    const a = field === 'page' ? pageSummary(before.page) : show(before[field])
+    const b = field === 'page' ? pageSummary(after.page) : show(after[field])
     if (a !== b) lines.push(`  ${label}: ${a} → ${b}`)
   }
   if (before.bypassUrl !== after.bypassUrl) {
@@ -203,6 +132,9 @@ export function describeMaintenance (m: MaintenanceView, now = Date.now()): stri
     ['except', m.exceptPaths.length === 0 ? '-' : m.exceptPaths.join(', ')],
     ['allow', m.allow.length === 0 ? '-' : m.allow.length > 5 ? `${m.allow.slice(0, 5).join(', ')} and ${m.allow.length - 5} more` : m.allow.join(', ')],
     ['redirect', m.redirect ?? '-'],
+    ['status', String(m.status ?? 503)],
+    ['refresh', m.refresh === null || m.refresh === undefined ? '-' : `every ${m.refresh} s`],
+    ['page', m.page === null || m.page === undefined ? 'the configured page' : pageSummary(m.page)],
     ['bypass URL', m.bypassUrl ?? '-'],
     ['updated', m.updatedAt === null ? 'never' : `${m.updatedAt} by ${m.updatedBy ?? 'unknown'}`]
   ]

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
-import type { MaintenanceMode, MaintenanceState } from '../state/types.js'
+import { MAINTENANCE_STATUS_RANGE, MAX_PAGE_CHARS, MAX_REFRESH_SECONDS, type MaintenanceMode, type MaintenanceState } from '../state/types.js'
 import { MAX_RETRY_AFTER } from './retry-after.js'
 import { etagOf, notModified, preconditionsOf } from '../http/etag.js'
 import { patchMaintenance, type MaintenancePatch } from './maintenance-service.js'
@@ -25,6 +25,9 @@ export const MaintenancePatchSchema = Type.Object({
   // enum rather than a union of literals: ajv then names both allowed values in its message.
   mode: Type.Optional(Type.Unsafe<MaintenanceMode>({ type: 'string', enum: ['full', 'read-only'] })),
   redirect: Type.Optional(Nullable(Type.String({ maxLength: 2048 }))),
+  status: Type.Optional(Nullable(Type.Integer(MAINTENANCE_STATUS_RANGE))),
+  refresh: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_REFRESH_SECONDS }))),
+  page: Type.Optional(Nullable(Type.String({ maxLength: MAX_PAGE_CHARS }))),
   secret: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Literal(true), Type.Null()])),
   // Single-entry edits applied to the newest lists (docs/concurrency.md).
   allowAdd: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 })),
@@ -46,13 +49,16 @@ export const MaintenanceViewSchema = Type.Object({
   paths: Nullable(Type.Array(Type.String())),
   mode: Type.String(),
   redirect: Nullable(Type.String()),
+  status: Type.Integer(),
+  refresh: Nullable(Type.Integer()),
+  page: Nullable(Type.String()),
   secret: Nullable(Type.String()),
   bypassUrl: Nullable(Type.String()),
   updatedAt: Nullable(Type.String()),
   updatedBy: Nullable(Type.String())
 })
 
-export type MaintenanceView = MaintenanceState & { bypassUrl: string | null }
+export type MaintenanceView = MaintenanceState & { status: number, refresh: number | null, page: string | null, bypassUrl: string | null }
 
 /**
  * Where the bypass URL points: the configured public URL, else the gateway's
@@ -66,7 +72,9 @@ export function bypassBase (config: Pick<Config, 'publicUrl'>, gatewayAddress: s
 }
 
 /** The state as the API shows it. A read token sees that a secret is set, not what it is. */
-export function maintenanceView (m: MaintenanceState, base: string, role: Role): MaintenanceView {
+export function maintenanceView (state: MaintenanceState, base: string, role: Role): MaintenanceView {
+  // States written before status, refresh and page existed show their defaults.
+  const m = { ...state, status: state.status ?? 503, refresh: state.refresh ?? null, page: state.page ?? null }
   if (m.secret === null) return { ...m, bypassUrl: null }
   if (role !== 'admin') return { ...m, secret: REDACTED, bypassUrl: REDACTED }
   return { ...m, bypassUrl: `${base}/${m.secret}` }

@@ -1,7 +1,7 @@
 import { defaultMaintenance, type MaintenanceState } from '../state/types.js'
 import { createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, type BypassSigner } from './bypass-cookie.js'
 import { CidrSet, type CidrError } from '../net/cidr-set.js'
-import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type Negotiated, type PageTemplate, type PageValues } from './page.js'
+import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type AnswerOptions, type Negotiated, type PageTemplate, type PageValues } from './page.js'
 import { compileAllowMatcher, compileBlockMatcher, type PathMatcher } from '../http/paths.js'
 import { clampRetryAfter } from './retry-after.js'
 import type { Decision } from './types.js'
@@ -81,6 +81,7 @@ export class CompiledMaintenance {
   /** endsAt as ISO (normalised), or null. */
   readonly endsAt: string | null
   private readonly template: PageTemplate
+  private readonly answer: AnswerOptions
   private blocked: Blocked
 
   constructor (readonly state: MaintenanceState, options: CompileOptions) {
@@ -101,7 +102,9 @@ export class CompiledMaintenance {
     this.signer = secret === null ? null : createBypassSigner(options.signingKey, secret, state.secretId ?? null)
     this.cookieTtlSeconds = options.cookieTtlSeconds
     this.message = state.message ?? DEFAULT_MESSAGE
-    this.template = options.template
+    // A page stored with the window wins over the configured one, on every replica alike.
+    this.template = state.page === undefined || state.page === null ? options.template : parseTemplate(state.page)
+    this.answer = { status: state.status ?? 503, refresh: state.refresh ?? null }
     this.blocked = this.makeBlocked(state.retryAfter ?? null)
   }
 
@@ -132,10 +135,15 @@ export class CompiledMaintenance {
     return this.current(now).decision
   }
 
+  /** The status blocked requests are answered with. */
+  get status (): number {
+    return this.answer.status
+  }
+
   /** The 503 page and JSON for `now`, rendered lazily and reused while Retry-After is unchanged. */
   responses (now: number): Negotiated {
     const blocked = this.current(now)
-    if (blocked.responses === null) blocked.responses = renderMaintenance(this.template, this.pageValues(blocked.retryAfter))
+    if (blocked.responses === null) blocked.responses = renderMaintenance(this.template, this.pageValues(blocked.retryAfter), this.answer)
     return blocked.responses
   }
 

@@ -39,12 +39,12 @@ function compiledFor (state: SharedState | null, config: Config): CompiledMainte
   return compiled
 }
 
-function toExplanation (decision: Decision): Explanation {
+function toExplanation (decision: Decision, blockStatus = 503): Explanation {
   switch (decision.action) {
     case 'pass': return { action: 'pass', rule: decision.rule, status: 200, retryAfter: null, location: null }
     case 'set-bypass': return { action: 'set-bypass', rule: decision.rule, status: 302, retryAfter: null, location: '/' }
     case 'redirect': return { action: 'redirect', rule: decision.rule, status: 307, retryAfter: null, location: decision.location }
-    case 'block': return { action: 'block', rule: decision.rule, status: 503, retryAfter: decision.retryAfter, location: null }
+    case 'block': return { action: 'block', rule: decision.rule, status: blockStatus, retryAfter: decision.retryAfter, location: null }
     case 'reject': return { action: 'reject', rule: decision.rule, status: decision.status, retryAfter: null, location: null }
   }
 }
@@ -56,6 +56,7 @@ export function explain (input: ExplainInput, state: SharedState | null, config:
   const path = normalizeTarget(input.path === '' ? '/' : input.path)
   if (path === null) return toExplanation(BAD_TARGET)
   if (isReservedPath(path)) return toExplanation(PASS.reserved)
+  const compiled = compiledFor(state, config)
   const decision = decide({
     method: input.method.toUpperCase(),
     path,
@@ -63,6 +64,6 @@ export function explain (input: ExplainInput, state: SharedState | null, config:
     ip: input.ip,
     bypassCookie: readCookieValues(headers.cookie, BYPASS_COOKIE),
     bypassHeader: headers['x-drawbridge-bypass']
-  }, compiledFor(state, config), now)
-  return toExplanation(decision)
+  }, compiled, now)
+  return toExplanation(decision, compiled.status)
 }

@@ -6,7 +6,7 @@ import { hasControlChars } from '../input/safe-text.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { compileAllowMatcher, compileBlockMatcher, isReservedPath, normalizePrefix } from '../http/paths.js'
 import { MAX_RETRY_AFTER } from './retry-after.js'
-import type { MaintenanceState } from '../state/types.js'
+import { MAINTENANCE_STATUS_RANGE, MAX_PAGE_CHARS, MAX_REFRESH_SECONDS, type MaintenanceState } from '../state/types.js'
 
 /**
  * Semantic checks of a maintenance change, shared by the PATCH route and by
@@ -72,6 +72,25 @@ function pathList (value: unknown, field: string): string[] {
   return value as string[]
 }
 
+function integerIn (value: unknown, field: string, minimum: number, maximum: number, unit: string): number | null {
+  if (value === null) return null
+  if (!Number.isInteger(value) || (value as number) < minimum || (value as number) > maximum) {
+    throw invalid(`${field} must be an integer from ${minimum} to ${maximum}${unit}, or null (got ${JSON.stringify(value)})`)
+  }
+  return value as number
+}
+
+/** A page template: text, bounded, without the NUL and other control bytes no HTML document needs (tabs and newlines are fine). */
+function pageTemplate (value: unknown): string | null {
+  if (value === null || value === '') return null
+  if (typeof value !== 'string') throw invalid('page must be string')
+  if (value.length > MAX_PAGE_CHARS) throw invalid(`page must NOT have more than ${MAX_PAGE_CHARS} characters`)
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(value)
+  if (control !== null) throw invalid(`page must not contain control characters (found U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`)
+  return value
+}
+
 function redirectTarget (value: unknown): string | null {
   if (value === null) return null
   if (typeof value !== 'string') throw invalid('redirect must be string')
@@ -80,7 +99,7 @@ function redirectTarget (value: unknown): string | null {
   return value
 }
 
-const KNOWN = new Set(['enabled', 'message', 'retryAfter', 'startsAt', 'endsAt', 'allow', 'exceptPaths', 'paths', 'mode', 'redirect', 'secret', ...EDIT_KEYS])
+const KNOWN = new Set(['enabled', 'message', 'retryAfter', 'startsAt', 'endsAt', 'allow', 'exceptPaths', 'paths', 'mode', 'redirect', 'status', 'refresh', 'page', 'secret', ...EDIT_KEYS])
 
 function cidrList (value: unknown, field: string): string[] {
   if (!Array.isArray(value)) throw invalid(`${field} must be array`)
@@ -146,6 +165,15 @@ export function normalizePatch (patch: MaintenancePatch): Partial<MaintenanceSta
         break
       case 'redirect':
         out.redirect = redirectTarget(value)
+        break
+      case 'status':
+        out.status = integerIn(value, 'status', MAINTENANCE_STATUS_RANGE.minimum, MAINTENANCE_STATUS_RANGE.maximum, '')
+        break
+      case 'refresh':
+        out.refresh = integerIn(value, 'refresh', 1, MAX_REFRESH_SECONDS, ' seconds')
+        break
+      case 'page':
+        out.page = pageTemplate(value)
         break
       case 'secret':
         if (value === true) out.secret = generateSecret()

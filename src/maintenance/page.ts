@@ -109,12 +109,23 @@ export function rendered (status: number, contentType: string, body: Buffer, ext
   }
 }
 
-/** The 503 in both representations, with Retry-After when known. */
-export function renderMaintenance (template: PageTemplate, values: PageValues): Negotiated {
+/** How the window answers: its status (503 unless the operator chose another) and an optional page refresh. */
+export interface AnswerOptions {
+  status: number
+  /** Seconds for `Refresh` on the HTML page (browsers reload it); null: none. */
+  refresh: number | null
+}
+
+const DEFAULT_ANSWER: AnswerOptions = { status: 503, refresh: null }
+
+/** The maintenance answer in both representations, with Retry-After when known. */
+export function renderMaintenance (template: PageTemplate, values: PageValues, answer: AnswerOptions = DEFAULT_ANSWER): Negotiated {
   const extra = values.retryAfter === null ? [] : ['retry-after', String(values.retryAfter)]
+  // Only a browser acts on Refresh; an API client polls by Retry-After.
+  const page = answer.refresh === null ? extra : [...extra, 'refresh', String(answer.refresh)]
   return {
-    html: rendered(503, HTML_TYPE, renderTemplate(template, values), extra),
-    json: rendered(503, JSON_TYPE, renderJson(values), extra)
+    html: rendered(answer.status, HTML_TYPE, renderTemplate(template, values), page),
+    json: rendered(answer.status, JSON_TYPE, renderJson(values), extra)
   }
 }
 

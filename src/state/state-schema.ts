@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'
 import { StoredRuleSchema } from './rule-schema.js'
-import type { SharedState } from './types.js'
+import { MAINTENANCE_STATUS_RANGE, MAX_PAGE_CHARS, MAX_REFRESH_SECONDS, type SharedState } from './types.js'
 
 /**
  * The shape every state document must have before this process compiles and
@@ -31,6 +31,10 @@ const MaintenanceSchema = Type.Object({
   paths: Nullable(Strings),
   mode: Type.Union([Type.Literal('full'), Type.Literal('read-only')]),
   redirect: Nullable(Type.String()),
+  // Optional: states written before these fields existed lack them.
+  status: Type.Optional(Nullable(Type.Integer(MAINTENANCE_STATUS_RANGE))),
+  refresh: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_REFRESH_SECONDS }))),
+  page: Type.Optional(Nullable(Type.String({ maxLength: MAX_PAGE_CHARS }))),
   secret: Nullable(Type.String()),
   updatedAt: Nullable(Type.String()),
   updatedBy: Nullable(Type.String())

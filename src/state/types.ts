@@ -8,6 +8,17 @@ import type { FlagRule } from './rule-schema.js'
 
 export type MaintenanceMode = 'full' | 'read-only'
 
+/**
+ * Bounds of the window's answer fields, shared by the state schema (what a
+ * store may hold), the admin API and the CLI. A status below 400 would tell
+ * crawlers and caches the page is the content; 599 is the last code Node's
+ * status line accepts.
+ */
+export const MAINTENANCE_STATUS_RANGE = { minimum: 400, maximum: 599 } as const
+export const MAX_REFRESH_SECONDS = 86_400
+/** A page template is a document, not an application: 256 KiB of text. */
+export const MAX_PAGE_CHARS = 262_144
+
 export interface MaintenanceState {
   enabled: boolean
   message: string | null
@@ -25,6 +36,12 @@ export interface MaintenanceState {
   mode: MaintenanceMode
   /** When set, blocked requests get a 307 to this URL instead of the page. */
   redirect: string | null
+  /** HTTP status of the maintenance answer; null (or absent, in older states) is 503. */
+  status?: number | null
+  /** Seconds for a `Refresh` header on the page, so browsers reload it by themselves (Laravel's `--refresh`); null: none. */
+  refresh?: number | null
+  /** A page template for this window (text with {{message}} slots), served by every replica; null: the configured page. */
+  page?: string | null
   /** Bypass secret: `GET /<secret>` sets the bypass cookie. */
   secret: string | null
   /**
@@ -138,6 +155,9 @@ export function defaultMaintenance (): MaintenanceState {
     paths: null,
     mode: 'full',
     redirect: null,
+    status: null,
+    refresh: null,
+    page: null,
     secret: null,
     secretId: null,
     updatedAt: null,

@@ -116,3 +116,16 @@ t.test('Redis written by another version: the last good state keeps serving, rea
   t.match((await app.inject({ method: 'GET', url: '/readyz' })).json(), { reason: new RegExp(`state version ${good + 1} refused: state\\.maintenance\\.allow .*serving version ${good}`) })
   t.equal(ctx.holder.current?.maintenance.message, 'good', 'the last good state is still served')
 })
+
+t.test('a window answer a status line cannot carry is refused in a state file; readyz says why', async (t) => {
+  const old = initialState()
+  old.version = 3
+  old.maintenance = { ...old.maintenance, enabled: true, status: 1000, refresh: -1 }
+  const { app } = await buildTestAdmin(t, ['--admin-token', ADMIN_TOKEN, '--state-file', stateFile(tempDir(t), old)])
+  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 503)
+  t.match(ready.json(), { ready: false, reason: /state version 3 refused: state\.maintenance\.status expected union/ })
+  const repaired = await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: admin, payload: { status: null, refresh: null } })
+  t.equal(repaired.statusCode, 200)
+  t.match(repaired.json(), { enabled: true, status: 503, refresh: null, page: null })
+})
