@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
@@ -101,6 +102,8 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
     import('../maintenance/admin-routes.js'), import('./audit-routes.js'), import('./explain-routes.js'),
     import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../migrations/admin-routes.js')
   ])
+  // Importing evaluated the products' modules in one go; the gateway gets a turn before they register.
+  await yieldToEventLoop()
   await app.register(maintenance.maintenanceRoutes, { ctx, gatewayAddress: info.gatewayAddress })
   await app.register(audit.auditRoutes, opts)
   await app.register(explain.explainRoutes, opts)

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
@@ -92,7 +93,10 @@ export class LazyAdminPort {
     this.building ??= (async () => {
       const started = performance.now()
       const full = await buildAdmin(this.ctx, this.info)
+      // The build runs while the gateway serves: let its requests through between the steps.
+      await yieldToEventLoop()
       await full.ready()
+      await yieldToEventLoop()
       this.full = full
       this.ctx.logger.debug({ ms: Math.round(performance.now() - started) }, 'admin: built the admin API on its first request')
       return full

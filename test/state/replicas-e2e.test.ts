@@ -40,6 +40,9 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', TOKEN, '--resync-interval-ms', '500']
   const a = await spawnGateway(t, args)
   const b = await spawnGateway(t, args)
+  // What is timed is propagation between replicas: each admin port builds its
+  // API on its first request (src/admin/lazy-admin.ts), so that is done first.
+  for (const gw of [a, b]) await (await request(`http://${gw.admin}/v1/maintenance`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.dump()
 
   let started = performance.now()
   t.equal(await patch(a, { enabled: true, message: 'upgrading' }), 200)
