@@ -14,6 +14,8 @@ declare module 'fastify' {
     role?: Role
     /** Routes open without a token (healthz, readyz, metrics). */
     public?: boolean
+    /** The token may also come as `X-API-Key` (OFREP's alternative to a bearer token). */
+    apiKey?: boolean
   }
 }
 

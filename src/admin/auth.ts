@@ -28,14 +28,22 @@ function knownTokens (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'
  * token is compared (see createAuthHook) so timing says nothing about which.
  */
 export function bearerMatcher (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): (header: string | undefined) => KnownToken | null {
-  const known = knownTokens(config)
+  const match = tokenMatcher(config)
   return (header) => {
-    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header ?? '')
-    if (match === null) return null
-    const presented = digest(match[1] as string)
+    const bearer = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header ?? '')
+    return bearer === null ? null : match(bearer[1] as string)
+  }
+}
+
+/** The known token `presented` is, or null; every known token is compared. */
+function tokenMatcher (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): (presented: string | undefined) => KnownToken | null {
+  const known = knownTokens(config)
+  return (presented) => {
+    if (presented === undefined || presented === '') return null
+    const candidate = digest(presented.trim())
     let found: KnownToken | null = null
     for (const token of known) {
-      if (timingSafeEqual(token.digest, presented) && found === null) found = token
+      if (timingSafeEqual(token.digest, candidate) && found === null) found = token
     }
     return found
   }
@@ -62,6 +70,7 @@ function requiredRole (request: FastifyRequest): Role {
  */
 export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): onRequestHookHandler {
   const match = bearerMatcher(config)
+  const matchApiKey = tokenMatcher(config)
   const open = isOpen(config)
 
   return function authenticate (request, _reply, done) {
@@ -74,7 +83,9 @@ export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' 
     let actor = 'anonymous'
     let role: Role = 'admin'
     if (!open) {
-      const found = match(request.headers.authorization)
+      // OFREP lets clients send the token as X-API-Key instead (the routes that say so).
+      const apiKey = request.routeOptions.config.apiKey === true && request.headers.authorization === undefined ? request.headers['x-api-key'] : undefined
+      const found = apiKey === undefined ? match(request.headers.authorization) : matchApiKey(typeof apiKey === 'string' ? apiKey : undefined)
       if (found === null) {
         done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
         return

@@ -92,6 +92,16 @@ export function checkConfig (config: Config, nameOf: (key: string) => string, op
     }
   })
 
+  for (const origin of config.corsOrigins) {
+    if (origin === '*') continue
+    let parsed: URL | null = null
+    try { parsed = new URL(origin) } catch {}
+    // An origin is scheme://host[:port] exactly as a browser sends it: no path, no trailing slash.
+    if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== origin) {
+      throw new ConfigError(nameOf('corsOrigins'), `"${origin}" is not an origin (expected e.g. https://app.example.com, without a path or trailing slash; * for any)`)
+    }
+  }
+
   if (config.redisUrl !== undefined) checkUrl(config.redisUrl, nameOf('redisUrl'), ['redis:', 'rediss:'], 'redis://127.0.0.1:6379')
   if (config.databaseUrl !== undefined) checkUrl(config.databaseUrl, nameOf('databaseUrl'), ['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/app')
   if (config.publicUrl !== undefined) checkUrl(config.publicUrl, nameOf('publicUrl'), ['http:', 'https:'], 'https://www.example.com')

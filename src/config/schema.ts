@@ -51,6 +51,7 @@ export const ConfigSchema = Type.Object({
   migrationsDir: Type.String({ default: './migrations', description: 'Directory of *.sql migrations, applied in name order.' }),
   backupDir: Type.String({ default: './backups', description: 'Where pg_dump backups taken before migration runs are written.' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'CIDRs whose X-Forwarded-For is believed.' }),
+  corsOrigins: Type.Array(Type.String(), { default: [], description: 'Browser origins (https://app.example.com) allowed to call the OFREP routes, for OpenFeature web providers; * allows any. The token is still required.' }),
   signingKey: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for bypass cookies. Default: random per store, kept in the store.' })),
   page: Type.Optional(Type.String({ description: 'Maintenance page template (default: static/maintenance.html of the package).' })),
   flagsIdentity: Type.Optional(Type.String({ pattern: '^(header|cookie):.+$', description: 'Where a request\'s targeting key comes from: header:<name> or cookie:<name>.' })),

@@ -9,6 +9,7 @@ import { flagRuntime } from './flag-runtime.js'
 import { markServed } from './flag-usage.js'
 import { canonicalJson, MAX_CONTEXT_BYTES, readOfrepBody, UNPARSEABLE, type OfrepErrorCode } from './ofrep-context.js'
 import { compiledFor } from './compile.js'
+import { ofrepCors } from './ofrep-cors.js'
 
 /**
  * The OpenFeature Remote Evaluation Protocol (OFREP) on the admin port, so
@@ -18,16 +19,24 @@ import { compiledFor } from './compile.js'
  * errorDetails}` with 400 or 404. The read token may call these POSTs.
  */
 
-interface OfrepSuccess { key: string, reason: string, variant: string, value: unknown, metadata: Record<string, never> }
-interface OfrepFailure { key: string, errorCode: OfrepErrorCode, errorDetails: string }
+interface OfrepSuccess { key: string, reason: string, variant?: string, value?: unknown, metadata: Record<string, never> }
+interface OfrepFailure { key: string, errorCode: OfrepErrorCode, errorDetails: string, metadata: Record<string, never> }
 
+/**
+ * A flag with variants has no value when it is off: `false` would be the wrong
+ * type for a string or object flag. OFREP's rule is to leave `value` (and the
+ * variant) out, so the provider returns the code's default with the reason:
+ * DISABLED, DEFAULT for a key outside the rollout, or the rule or override
+ * that turned it off (TARGETING_MATCH).
+ */
 function success (cf: CompiledFlag, ev: Evaluation): OfrepSuccess {
   // metadata is always an object: providers read it without a null check.
+  if (!ev.value && cf.variants.length > 0) return { key: cf.key, reason: ev.reason === 'SPLIT' ? 'DEFAULT' : ev.reason, metadata: {} }
   return { key: cf.key, reason: ev.reason, variant: ofrepVariant(ev), value: ofrepValue(cf, ev), metadata: {} }
 }
 
 function failure (key: string, errorCode: OfrepErrorCode, errorDetails: string): OfrepFailure {
-  return { key, errorCode, errorDetails }
+  return { key, errorCode, errorDetails, metadata: {} }
 }
 
 const TARGETING_KEY_DETAILS = 'this flag needs context.targetingKey (a rollout or variants split users by it)'
@@ -45,6 +54,7 @@ export function etagMatches (header: string | undefined, etag: string): boolean 
 
 export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOptions): Promise<void> {
   const runtime = flagRuntime(ctx)
+  ofrepCors(app, ctx.config.corsOrigins)
 
   // Invalid JSON must be answered as OFREP's PARSE_ERROR, not the admin API's generic 400:
   // within this plugin, the JSON parser marks the body instead of throwing.
@@ -63,7 +73,7 @@ export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOpt
   const sendFailure = (reply: FastifyReply, status: number, body: OfrepFailure | Omit<OfrepFailure, 'key'>) => reply.code(status).send(body)
 
   app.post('/ofrep/v1/evaluate/flags/:key', {
-    config: { role: 'read' },
+    config: { role: 'read', apiKey: true },
     bodyLimit: MAX_CONTEXT_BYTES,
     schema: { params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 1024 }) }) }
   }, async (request, reply) => {
@@ -80,11 +90,11 @@ export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOpt
   })
 
   app.post('/ofrep/v1/evaluate/flags', {
-    config: { role: 'read' },
+    config: { role: 'read', apiKey: true },
     bodyLimit: MAX_CONTEXT_BYTES
   }, async (request, reply) => {
     const read = readOfrepBody(request.body)
-    if (!read.ok) return await sendFailure(reply, 400, { errorCode: read.errorCode, errorDetails: read.errorDetails })
+    if (!read.ok) return await sendFailure(reply, 400, { errorCode: read.errorCode, errorDetails: read.errorDetails, metadata: {} })
     const flags = await table()
     // The answer is a pure function of the flag configuration and the context,
     // so an ETag over both is unchanged exactly when the answer would be.
