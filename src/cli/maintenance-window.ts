@@ -107,6 +107,8 @@ export function buildPatch (parsed: ParsedArgs, enabled: boolean, now = Date.now
   if (retry !== undefined) patch.retryAfter = parseRetry(retry, now)
   const endsAt = stringOption(parsed, 'ends-at')
   if (endsAt !== undefined) patch.endsAt = parseWhen(endsAt, 'ends-at', now)
+  // A window that has already ended would turn maintenance "on" with every request passing: a typo in a date, not an intent.
+  if (typeof patch.endsAt === 'string' && Date.parse(patch.endsAt) <= now) throw new UsageError(`--ends-at: ${endsAt ?? ''} is in the past; the window would be over before it starts`)
   const startsAt = stringOption(parsed, 'starts-at')
   if (startsAt !== undefined) patch.startsAt = parseWhen(startsAt, 'starts-at', now)
   if (parsed.options.allow !== undefined) patch.allow = parsed.options.allow

@@ -26,3 +26,9 @@ t.test('redirect and paths are checked like the API checks them', async (t) => {
   t.match(patchFrom(['--redirect', 'https://status.example.com/', '--except', '/healthz']), { redirect: 'https://status.example.com/', exceptPaths: ['/healthz'] })
   t.match(patchFrom(['--redirect', '']), { redirect: null })
 })
+
+t.test('an --ends-at in the past is a usage error, not a window that is already over', async (t) => {
+  t.throws(() => patchFrom(['--ends-at', '2020-01-01T00:00:00Z']), /--ends-at: 2020-01-01T00:00:00Z is in the past/)
+  t.match(patchFrom(['--ends-at', '+1h']), { endsAt: /Z$/ })
+  t.match(patchFrom(['--starts-at', '2020-01-01T00:00:00Z']), { startsAt: '2020-01-01T00:00:00Z' }, 'a start in the past means now')
+})
