@@ -29,6 +29,9 @@ Options for set:
   --gate-paths /P,...       paths that answer --gate-status while the flag is off ("" removes the gate)
   --gate-status CODE        default 404
   --requires MIGRATION      migration that must be applied before enabling ("" clears)
+  --prerequisites FLAG[=on|=off|=VARIANT],...
+                            flags that must evaluate so for the same user first
+                            (FLAG alone: on); "" removes them
   --json                    print the API's JSON instead of text
 
 Connection:
@@ -54,6 +57,7 @@ const OPTIONS: OptionSpec = {
   'gate-paths': 'string',
   'gate-status': 'string',
   requires: 'string',
+  prerequisites: 'string',
   variant: 'string',
   clear: 'boolean',
   user: 'string',
@@ -80,6 +84,18 @@ export function parseVariants (text: string): Array<{ name: string, weight: numb
     if (name === undefined || name === '') throw new UsageError(`--variants: "${item}" has no name (expected NAME:WEIGHT)`)
     if (weight !== undefined && !/^\d+$/.test(weight)) throw new UsageError(`--variants: weight of "${name}" must be a whole number`)
     return { name, weight: weight === undefined ? 1 : Number(weight) }
+  })
+}
+
+/** `new-api,theme=dark,legacy=off` → prerequisites; `=on`/`=off` ask for on or off, any other value names a variant. */
+export function parsePrerequisites (text: string): Array<{ flag: string, enabled?: boolean, variant?: string }> {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '').map((item) => {
+    const [flag = '', want] = item.split('=')
+    if (flag === '') throw new UsageError(`--prerequisites: "${item}" has no flag key (expected FLAG, FLAG=off or FLAG=VARIANT)`)
+    if (want === undefined || want === 'on') return { flag, enabled: true }
+    if (want === 'off') return { flag, enabled: false }
+    if (want === '') throw new UsageError(`--prerequisites: "${item}" names no variant after =`)
+    return { flag, variant: want }
   })
 }
 
@@ -122,6 +138,8 @@ export function fieldsFromOptions (parsed: ParsedArgs): Record<string, unknown> 
   }
   const requires = stringOption(parsed, 'requires')
   if (requires !== undefined) body.requires = requires === '' ? null : requires
+  const prerequisites = stringOption(parsed, 'prerequisites')
+  if (prerequisites !== undefined) body.prerequisites = prerequisites === '' ? null : parsePrerequisites(prerequisites)
   return body
 }
 
@@ -133,6 +151,7 @@ function describeFlag (f: FlagView): string {
     ['rules', f.rules === null ? '-' : `${f.rules.length}: ${f.rules.map((r) => r.attribute).join(', ')}`],
     ['gate', f.gate === null ? '-' : `${f.gate.paths.join(', ')} → ${f.gate.status} while off`],
     ['requires', f.requires ?? '-'],
+    ['prerequisites', (f.prerequisites ?? []).length === 0 ? '-' : (f.prerequisites ?? []).map((p) => p.variant !== undefined ? `${p.flag}=${p.variant}` : p.enabled === false ? `${p.flag}=off` : p.flag).join(', ')],
     ['created', f.createdAt],
     ['updated', f.updatedAt],
     ['last evaluated', f.lastEvaluatedAt === undefined || f.lastEvaluatedAt === null ? 'never' : `${f.lastEvaluatedAt} (${relativeTime(Date.parse(f.lastEvaluatedAt))})`]

@@ -18,7 +18,8 @@ type FlagView = Flag & { lastEvaluatedAt: string | null, stale?: Staleness }
 
 function view (flag: Flag, usage: FlagUsage | null): FlagView {
   const last = usage?.lastEvaluatedAt(flag.key) ?? null
-  return { ...flag, lastEvaluatedAt: last === null ? null : new Date(last).toISOString() }
+  // Flags written before prerequisites existed show none.
+  return { ...flag, prerequisites: flag.prerequisites ?? null, lastEvaluatedAt: last === null ? null : new Date(last).toISOString() }
 }
 
 /** The flag admin API: CRUD, per-user overrides, and every flag resolved for one user. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { CidrSet } from '../net/cidr-set.js'
 import { getOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
+import { unresolvable } from './prerequisites.js'
 import { compareSemver, parseSemver, type SemVer } from './semver.js'
 
 /**
@@ -11,7 +12,7 @@ import { compareSemver, parseSemver, type SemVer } from './semver.js'
  * ready string, variant weights are cumulative.
  */
 
-export type Reason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'ERROR'
+export type Reason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'PREREQUISITE_FAILED' | 'ERROR'
 export type EvaluationErrorCode = 'FLAG_NOT_FOUND' | 'TARGETING_KEY_MISSING'
 
 export interface Evaluation {
@@ -37,6 +38,14 @@ export interface CompiledRule {
   variant: number
 }
 
+/** A prerequisite linked to the compiled flag it names; target null: it can never hold (a cycle). */
+export interface CompiledPrerequisite {
+  readonly target: CompiledFlag | null
+  /** Index of the variant it needs, or -1 when it needs on/off. */
+  readonly variant: number
+  readonly enabled: boolean
+}
+
 export interface CompiledFlag {
   readonly key: string
   readonly flag: Flag
@@ -55,6 +64,8 @@ export interface CompiledFlag {
   readonly rules: readonly CompiledRule[]
   readonly overrides: ReadonlyMap<string, FlagOverride> | null
   readonly gate: { readonly status: number, readonly paths: readonly string[] } | null
+  /** Linked by compileFlags once every flag is compiled; empty for most flags. */
+  readonly prerequisites: CompiledPrerequisite[]
   /** Last time (ms) each outcome slot was served in this process; harvested by the stats tracker. */
   readonly seen: number[]
   /** Lazily built, shared result objects: callers never mutate them. */
@@ -202,6 +213,7 @@ export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride>
     rules: (flag.rules ?? []).map((r) => compileRule(r, variantIndex)),
     overrides: overrideEntries.length === 0 ? null : new Map(overrideEntries),
     gate: flag.gate === null || flag.gate.paths.length === 0 ? null : { status: flag.gate.status, paths: flag.gate.paths.slice() },
+    prerequisites: [],
     seen: new Array<number>(2 + variants.length).fill(0),
     results: []
   }
@@ -224,7 +236,25 @@ export function compileFlags (state: SharedState): CompiledFlags {
     const { description: _d, updatedAt: _u, createdAt: _c, ...evaluated } = flag
     digest.update(JSON.stringify(evaluated)).update('\n').update(JSON.stringify(overrides ?? null)).update('\n')
   }
+  linkPrerequisites(byKey)
   return { state, list, byKey, gated, fingerprint: digest.digest('base64url') }
+}
+
+/**
+ * Points each prerequisite at the compiled flag it names. One that names a
+ * missing flag or variant, or sits on a cycle (the API refuses both; a state
+ * from elsewhere may have them), never holds, so evaluation always ends.
+ */
+function linkPrerequisites (byKey: Map<string, CompiledFlag>): void {
+  const flags = new Map([...byKey].map(([key, cf]) => [key, cf.flag]))
+  const cyclic = unresolvable(flags)
+  for (const cf of byKey.values()) {
+    for (const p of cf.flag.prerequisites ?? []) {
+      const target = cyclic.has(cf.key) ? undefined : byKey.get(p.flag)
+      const variant = p.variant === undefined ? -1 : (target?.variantIndex.get(p.variant) ?? -2)
+      cf.prerequisites.push({ target: target === undefined || variant === -2 ? null : target, variant, enabled: p.enabled ?? true })
+    }
+  }
 }
 
 const cache = new WeakMap<SharedState, CompiledFlags>()

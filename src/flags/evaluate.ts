@@ -15,7 +15,7 @@ export interface EvaluationContext {
   attributes: Readonly<Record<string, unknown>>
 }
 
-const REASON_INDEX: Readonly<Record<Reason, number>> = { STATIC: 0, TARGETING_MATCH: 1, SPLIT: 2, DISABLED: 3, ERROR: 4 }
+const REASON_INDEX: Readonly<Record<Reason, number>> = { STATIC: 0, TARGETING_MATCH: 1, SPLIT: 2, DISABLED: 3, PREREQUISITE_FAILED: 4, ERROR: 5 }
 
 export const FLAG_NOT_FOUND: Evaluation = Object.freeze({ value: false, variant: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', slot: -1 })
 export const TARGETING_KEY_MISSING: Evaluation = Object.freeze({ value: false, variant: null, reason: 'ERROR', errorCode: 'TARGETING_KEY_MISSING', slot: -1 })
@@ -59,8 +59,20 @@ export function rolloutBucket (cf: CompiledFlag, targetingKey: string): number {
   return (murmur3Pair(cf.hashPrefix, targetingKey, ROLLOUT_SEED) % 100) + 1
 }
 
+/** Every prerequisite evaluates, for this user, the way it asks (a prerequisite that cannot answer does not hold). */
+function prerequisitesHold (cf: CompiledFlag, ctx: EvaluationContext): boolean {
+  for (const p of cf.prerequisites) {
+    if (p.target === null) return false
+    const ev = evaluateFlag(p.target, ctx)
+    if (ev.errorCode !== undefined) return false
+    if (p.variant >= 0 ? ev.slot !== 2 + p.variant : ev.value !== p.enabled) return false
+  }
+  return true
+}
+
 export function evaluateFlag (cf: CompiledFlag, ctx: EvaluationContext): Evaluation {
   if (!cf.enabled) return result(cf, 'DISABLED', 0)
+  if (cf.prerequisites.length > 0 && !prerequisitesHold(cf, ctx)) return result(cf, 'PREREQUISITE_FAILED', 0)
   const key = ctx.targetingKey
 
   if (key !== undefined && cf.overrides !== null) {

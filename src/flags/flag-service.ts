@@ -8,6 +8,7 @@ import { deleteOwn, emptyDict, getOwn, setOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, SharedState } from '../state/types.js'
 import { checkFlag, flagFromPatch, flagFromPut, overrideFromBody } from './flag-validate.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
+import { checkDependents, checkPrerequisites, dependentsOf } from './prerequisites.js'
 
 /**
  * Every flag change goes through here: one atomic `ctx.store.update`, then an
@@ -90,6 +91,8 @@ function existing (draft: SharedState, key: string): Flag {
 /** Writes `after` over `before` once it passes the flag checks and its `requires`. */
 async function writeFlag (ctx: Ctx, draft: SharedState, before: Flag | undefined, after: Flag): Promise<{ before: Flag | undefined, flag: Flag }> {
   checkFlag(after)
+  checkPrerequisites(draft.flags, after)
+  checkDependents(draft.flags, after)
   await checkRequires(ctx, before, after)
   setOwn(draft.flags, after.key, after)
   return { before, flag: after }
@@ -138,6 +141,8 @@ export async function deleteFlag (ctx: Ctx, actor: string, key: string, pre?: Pr
   const removed = await atomically(ctx, (draft) => {
     const flag = existing(draft, key)
     checkPreconditions(pre, flag, `flag ${key}`)
+    const dependents = dependentsOf(draft.flags, key)
+    if (dependents.length > 0) throw new errors.DRAWBRIDGE_ERR_CONFLICT(`flag ${key} is a prerequisite of ${dependents.join(', ')}; remove it from their prerequisites first`)
     const overrides = getOwn(draft.overrides, key) ?? {}
     deleteOwn(draft.flags, key)
     deleteOwn(draft.overrides, key)

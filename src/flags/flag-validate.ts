@@ -1,7 +1,7 @@
 import { errors } from '../errors.js'
 import { hasControlChars } from '../input/safe-text.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
-import type { Flag, FlagOverride, FlagRule, FlagVariant } from '../state/types.js'
+import type { Flag, FlagOverride, FlagPrerequisite, FlagRule, FlagVariant } from '../state/types.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
 import { parseSemver } from './semver.js'
 
@@ -96,6 +96,7 @@ export function flagFromPut (key: string, body: FlagBody, previous: Flag | undef
     rules: emptyToNull(body.rules ?? null),
     gate: body.gate ?? null,
     requires: body.requires ?? null,
+    prerequisites: normalizePrerequisites(body.prerequisites ?? null),
     createdAt: previous?.createdAt ?? now,
     updatedAt: now
   }
@@ -112,7 +113,17 @@ export function flagFromPatch (current: Flag, body: FlagBody, now: string): Flag
   if (body.rules !== undefined) next.rules = emptyToNull(body.rules)
   if (body.gate !== undefined) next.gate = body.gate
   if (body.requires !== undefined) next.requires = body.requires
+  if (body.prerequisites !== undefined) next.prerequisites = normalizePrerequisites(body.prerequisites)
   return next
+}
+
+/** `{flag}` alone means "on"; `enabled` and `variant` together say two things at once. */
+function normalizePrerequisites (list: FlagPrerequisite[] | null): FlagPrerequisite[] | null {
+  if (list === null || list.length === 0) return null
+  return list.map((p, i) => {
+    if (p.enabled !== undefined && p.variant !== undefined) throw invalid(`body/prerequisites/${i} must have one of 'enabled' or 'variant', not both`)
+    return p.variant !== undefined ? { flag: p.flag, variant: p.variant } : { flag: p.flag, enabled: p.enabled ?? true }
+  })
 }
 
 function emptyToNull<T> (list: T[] | null): T[] | null {

@@ -41,6 +41,13 @@ export const GateSchema = Type.Object({
   status: Type.Integer({ minimum: 400, maximum: 599 })
 }, { additionalProperties: false })
 
+export const PrerequisiteSchema = Type.Object({
+  flag: FlagKey,
+  /** Default true: the other flag must be on. */
+  enabled: Type.Optional(Type.Boolean()),
+  variant: Type.Optional(VariantName)
+}, { additionalProperties: false })
+
 const flagFields = {
   /** Optional in a body; when given it must equal the key in the URL. */
   key: Type.Optional(FlagKey),
@@ -51,6 +58,7 @@ const flagFields = {
   rules: Type.Optional(Nullable(Type.Array(RuleSchema, { maxItems: 1000 }))),
   gate: Type.Optional(Nullable(GateSchema)),
   requires: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+  prerequisites: Type.Optional(Nullable(Type.Array(PrerequisiteSchema, { maxItems: 20 }))),
   // Read-only fields a client may echo back from a GET (GET → edit → PUT); ignored.
   createdAt: Type.Optional(Type.String({ maxLength: 64 })),
   updatedAt: Type.Optional(Type.String({ maxLength: 64 })),
@@ -94,6 +102,7 @@ export const FlagViewSchema = Type.Object({
   rules: Nullable(Type.Array(RuleSchema)),
   gate: Nullable(GateSchema),
   requires: Nullable(Type.String()),
+  prerequisites: Nullable(Type.Array(PrerequisiteSchema)),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   lastEvaluatedAt: Type.Optional(Nullable(Type.String())),

@@ -49,6 +49,7 @@ const FlagSchema = Type.Object({
   rules: Nullable(Type.Array(StoredRuleSchema)),
   gate: Nullable(Type.Object({ paths: Strings, status: Type.Integer({ minimum: 100, maximum: 599 }) })),
   requires: Nullable(Type.String()),
+  prerequisites: Type.Optional(Nullable(Type.Array(Type.Object({ flag: Type.String(), enabled: Type.Optional(Type.Boolean()), variant: Type.Optional(Type.String()) })))),
   createdAt: Type.String(),
   updatedAt: Type.String()
 })

@@ -85,8 +85,21 @@ export interface Flag {
   gate: FlagGate | null
   /** Name of a migration that must be applied before the flag can be enabled. */
   requires: string | null
+  /** Flags that must hold first; absent in states written before they existed. */
+  prerequisites?: FlagPrerequisite[] | null
   createdAt: string
   updatedAt: string
+}
+
+/**
+ * Another flag that must evaluate a given way for the same user before this
+ * one is evaluated at all (Unleash's dependencies, LaunchDarkly's
+ * prerequisites): on (`enabled: true`), off, or serving one variant.
+ */
+export interface FlagPrerequisite {
+  flag: string
+  enabled?: boolean
+  variant?: string
 }
 
 export interface FlagOverride {
