@@ -1,6 +1,7 @@
 import type { Flag } from '../state/types.js'
 import { createAdminClient, type AdminClient } from './admin-client.js'
 import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
+import { parseWhen } from './maintenance-window.js'
 import { printJson, printLine, relativeTime, reportApiError, table, UsageError } from './output.js'
 
 export const FLAGS_HELP = `Usage: drawbridge flags <action> [options]
@@ -32,6 +33,9 @@ Options for set:
   --prerequisites FLAG[=on|=off|=VARIANT],...
                             flags that must evaluate so for the same user first
                             (FLAG alone: on); "" removes them
+  --schedule WHEN=STEP,...  a ramp: STEP is a percentage, on or off; WHEN an
+                            ISO date-time or +30m, +2h, +1d (e.g. +0m=10,+1h=50,+1d=100);
+                            "" stops it where it is
   --json                    print the API's JSON instead of text
 
 Connection:
@@ -58,6 +62,7 @@ const OPTIONS: OptionSpec = {
   'gate-status': 'string',
   requires: 'string',
   prerequisites: 'string',
+  schedule: 'string',
   variant: 'string',
   clear: 'boolean',
   user: 'string',
@@ -96,6 +101,21 @@ export function parsePrerequisites (text: string): Array<{ flag: string, enabled
     if (want === 'off') return { flag, enabled: false }
     if (want === '') throw new UsageError(`--prerequisites: "${item}" names no variant after =`)
     return { flag, variant: want }
+  })
+}
+
+/** `+0m=10,+1h=50,2026-12-24T00:00:00Z=off` → schedule steps, dates resolved now. */
+export function parseSchedule (text: string, now = Date.now()): Array<{ at: string, percentage?: number, enabled?: boolean }> {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '').map((item) => {
+    const eq = item.lastIndexOf('=')
+    if (eq <= 0) throw new UsageError(`--schedule: "${item}" must be WHEN=STEP (e.g. +1h=50 or 2026-12-24T00:00:00Z=off)`)
+    const at = parseWhen(item.slice(0, eq), 'schedule', now)
+    if (at === null) throw new UsageError(`--schedule: "${item}" has no time`)
+    const step = item.slice(eq + 1)
+    if (step === 'on' || step === 'off') return { at, enabled: step === 'on' }
+    const percentage = Number(step.replace(/%$/, ''))
+    if (step === '' || !Number.isFinite(percentage) || percentage < 0 || percentage > 100) throw new UsageError(`--schedule: step "${step}" must be a percentage 0-100, on or off`)
+    return { at, percentage }
   })
 }
 
@@ -140,6 +160,8 @@ export function fieldsFromOptions (parsed: ParsedArgs): Record<string, unknown> 
   if (requires !== undefined) body.requires = requires === '' ? null : requires
   const prerequisites = stringOption(parsed, 'prerequisites')
   if (prerequisites !== undefined) body.prerequisites = prerequisites === '' ? null : parsePrerequisites(prerequisites)
+  const schedule = stringOption(parsed, 'schedule')
+  if (schedule !== undefined) body.schedule = schedule === '' ? null : parseSchedule(schedule)
   return body
 }
 
@@ -151,6 +173,7 @@ function describeFlag (f: FlagView): string {
     ['rules', f.rules === null ? '-' : `${f.rules.length}: ${f.rules.map((r) => r.attribute).join(', ')}`],
     ['gate', f.gate === null ? '-' : `${f.gate.paths.join(', ')} → ${f.gate.status} while off`],
     ['requires', f.requires ?? '-'],
+    ['schedule', (f.schedule ?? []).length === 0 ? '-' : (f.schedule ?? []).map((s) => `${s.at} ${[s.percentage === undefined ? '' : `${s.percentage}%`, s.enabled === undefined ? '' : s.enabled ? 'on' : 'off'].filter(Boolean).join(' ')}`).join('; ')],
     ['prerequisites', (f.prerequisites ?? []).length === 0 ? '-' : (f.prerequisites ?? []).map((p) => p.variant !== undefined ? `${p.flag}=${p.variant}` : p.enabled === false ? `${p.flag}=off` : p.flag).join(', ')],
     ['created', f.createdAt],
     ['updated', f.updatedAt],

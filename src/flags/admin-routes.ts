@@ -9,17 +9,23 @@ import { evaluateFlag, ofrepValue, ofrepVariant } from './evaluate.js'
 import { currentState, deleteFlag, deleteOverride, getFlag, patchFlag, putFlag, setOverride } from './flag-service.js'
 import { flagRuntime } from './flag-runtime.js'
 import { staleness, type FlagUsage, type Staleness } from './flag-usage.js'
+import { scheduledState } from './schedule.js'
 import {
   FlagBodySchema, FlagViewSchema, KeyParams, ListQuery, OverrideParams, OverrideSchema,
   OverrideViewSchema, ResolvedFlagSchema, UserFlagsQuery, UserParams, type FlagBody, type OverrideBody
 } from './schemas.js'
 
-type FlagView = Flag & { lastEvaluatedAt: string | null, stale?: Staleness }
+type FlagView = Flag & { lastEvaluatedAt: string | null, stale?: Staleness, inForce?: { enabled: boolean, percentage: number | null, step: number | null, nextAt: string | null } }
 
 function view (flag: Flag, usage: FlagUsage | null): FlagView {
   const last = usage?.lastEvaluatedAt(flag.key) ?? null
-  // Flags written before prerequisites existed show none.
-  return { ...flag, prerequisites: flag.prerequisites ?? null, lastEvaluatedAt: last === null ? null : new Date(last).toISOString() }
+  // Flags written before prerequisites and schedules existed show none.
+  const out: FlagView = { ...flag, prerequisites: flag.prerequisites ?? null, schedule: flag.schedule ?? null, lastEvaluatedAt: last === null ? null : new Date(last).toISOString() }
+  if ((flag.schedule ?? null) !== null) {
+    const s = scheduledState(flag, Date.now())
+    out.inForce = { enabled: s.enabled, percentage: s.percentage, step: s.step < 0 ? null : s.step, nextAt: s.nextAt === null ? null : new Date(s.nextAt).toISOString() }
+  }
+  return out
 }
 
 /** The flag admin API: CRUD, per-user overrides, and every flag resolved for one user. */

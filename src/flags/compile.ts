@@ -3,6 +3,7 @@ import { CidrSet } from '../net/cidr-set.js'
 import { getOwn } from '../state/dict.js'
 import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
 import { unresolvable } from './prerequisites.js'
+import { scheduledState } from './schedule.js'
 import { compareSemver, parseSemver, type SemVer } from './semver.js'
 
 /**
@@ -46,6 +47,14 @@ export interface CompiledPrerequisite {
   readonly enabled: boolean
 }
 
+/** A schedule step with the values in force from `atMs` (earlier steps and the flag's own fields folded in). */
+export interface CompiledStep {
+  readonly atMs: number
+  readonly enabled: boolean
+  /** -1: no rollout. */
+  readonly percentage: number
+}
+
 export interface CompiledFlag {
   readonly key: string
   readonly flag: Flag
@@ -64,6 +73,8 @@ export interface CompiledFlag {
   readonly rules: readonly CompiledRule[]
   readonly overrides: ReadonlyMap<string, FlagOverride> | null
   readonly gate: { readonly status: number, readonly paths: readonly string[] } | null
+  /** The ramp in time order; empty for most flags. */
+  readonly steps: readonly CompiledStep[]
   /** Linked by compileFlags once every flag is compiled; empty for most flags. */
   readonly prerequisites: CompiledPrerequisite[]
   /** Last time (ms) each outcome slot was served in this process; harvested by the stats tracker. */
@@ -183,6 +194,29 @@ export function compileRule (rule: FlagRule, variantIndex: ReadonlyMap<string, n
   return { attribute: rule.attribute, test, enabled: rule.enabled ?? true, variant: variant === -2 ? -1 : variant }
 }
 
+function compileSchedule (flag: Flag): CompiledStep[] {
+  return (flag.schedule ?? []).map((s, i, all) => {
+    const state = scheduledState({ ...flag, schedule: all.slice(0, i + 1) }, Infinity)
+    return { atMs: Date.parse(s.at), enabled: state.enabled, percentage: state.percentage ?? -1 }
+  })
+}
+
+/** Epoch ms of the first step after `now` in any flag of the table, or Infinity: when answers computed now stop holding. */
+export function nextStepAt (table: CompiledFlags, now: number): number {
+  let next = Infinity
+  for (const cf of table.list) {
+    for (const s of cf.steps) if (s.atMs > now) { if (s.atMs < next) next = s.atMs; break }
+  }
+  return next
+}
+
+/** How many steps of the table have begun at `now`: changes exactly when some flag's answers may. */
+export function stepsBegun (table: CompiledFlags, now: number): number {
+  let begun = 0
+  for (const cf of table.list) for (const s of cf.steps) if (s.atMs <= now) begun++
+  return begun
+}
+
 export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride> | undefined): CompiledFlag {
   const variants = flag.variants ?? []
   const variantIndex = new Map<string, number>()
@@ -213,6 +247,7 @@ export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride>
     rules: (flag.rules ?? []).map((r) => compileRule(r, variantIndex)),
     overrides: overrideEntries.length === 0 ? null : new Map(overrideEntries),
     gate: flag.gate === null || flag.gate.paths.length === 0 ? null : { status: flag.gate.status, paths: flag.gate.paths.slice() },
+    steps: compileSchedule(flag),
     prerequisites: [],
     seen: new Array<number>(2 + variants.length).fill(0),
     results: []

@@ -13,6 +13,8 @@ export interface EvaluationContext {
   targetingKey: string | undefined
   /** Attributes rules look at (`plan`, `version`, `ip`, ...). */
   attributes: Readonly<Record<string, unknown>>
+  /** The instant to evaluate at (scheduled ramps); default: now. */
+  now?: number
 }
 
 const REASON_INDEX: Readonly<Record<Reason, number>> = { STATIC: 0, TARGETING_MATCH: 1, SPLIT: 2, DISABLED: 3, PREREQUISITE_FAILED: 4, ERROR: 5 }
@@ -70,8 +72,21 @@ function prerequisitesHold (cf: CompiledFlag, ctx: EvaluationContext): boolean {
   return true
 }
 
+/** The step of a ramp in force at `now`, or undefined before the first. */
+function stepAt (steps: CompiledFlag['steps'], now: number): CompiledFlag['steps'][number] | undefined {
+  let found: CompiledFlag['steps'][number] | undefined
+  for (let i = 0; i < steps.length && (steps[i] as CompiledFlag['steps'][number]).atMs <= now; i++) found = steps[i]
+  return found
+}
+
 export function evaluateFlag (cf: CompiledFlag, ctx: EvaluationContext): Evaluation {
-  if (!cf.enabled) return result(cf, 'DISABLED', 0)
+  let enabled = cf.enabled
+  let pct = cf.percentage
+  if (cf.steps.length > 0) {
+    const step = stepAt(cf.steps, ctx.now ?? Date.now())
+    if (step !== undefined) { enabled = step.enabled; pct = step.percentage }
+  }
+  if (!enabled) return result(cf, 'DISABLED', 0)
   if (cf.prerequisites.length > 0 && !prerequisitesHold(cf, ctx)) return result(cf, 'PREREQUISITE_FAILED', 0)
   const key = ctx.targetingKey
 
@@ -99,7 +114,6 @@ export function evaluateFlag (cf: CompiledFlag, ctx: EvaluationContext): Evaluat
     return on(cf, key, 'TARGETING_MATCH')
   }
 
-  const pct = cf.percentage
   if (pct >= 0) {
     // 0% and 100% need no bucket, so they answer even without a targeting key.
     if (pct <= 0) return result(cf, 'SPLIT', 0)

@@ -3,6 +3,7 @@ import { hasControlChars } from '../input/safe-text.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
 import type { Flag, FlagOverride, FlagPrerequisite, FlagRule, FlagVariant } from '../state/types.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
+import { normalizeSchedule, stopSchedule } from './schedule.js'
 import { parseSemver } from './semver.js'
 
 /**
@@ -97,6 +98,7 @@ export function flagFromPut (key: string, body: FlagBody, previous: Flag | undef
     gate: body.gate ?? null,
     requires: body.requires ?? null,
     prerequisites: normalizePrerequisites(body.prerequisites ?? null),
+    schedule: normalizeSchedule(body.schedule ?? null),
     createdAt: previous?.createdAt ?? now,
     updatedAt: now
   }
@@ -105,7 +107,10 @@ export function flagFromPut (key: string, body: FlagBody, previous: Flag | undef
 /** A PATCH merged into the current flag: fields left out keep their value, null clears. */
 export function flagFromPatch (current: Flag, body: FlagBody, now: string): Flag {
   checkBodyKey(current.key, body)
-  const next: Flag = { ...current, updatedAt: now }
+  const base = body.schedule === null && (current.schedule ?? null) !== null
+    ? stopSchedule(current, Date.parse(now), { enabled: body.enabled !== undefined, rollout: body.rollout !== undefined })
+    : current
+  const next: Flag = { ...base, updatedAt: now }
   if (body.description !== undefined) next.description = body.description
   if (body.enabled !== undefined) next.enabled = body.enabled
   if (body.rollout !== undefined) next.rollout = body.rollout
@@ -114,6 +119,7 @@ export function flagFromPatch (current: Flag, body: FlagBody, now: string): Flag
   if (body.gate !== undefined) next.gate = body.gate
   if (body.requires !== undefined) next.requires = body.requires
   if (body.prerequisites !== undefined) next.prerequisites = normalizePrerequisites(body.prerequisites)
+  if (body.schedule !== undefined) next.schedule = normalizeSchedule(body.schedule)
   return next
 }
 

@@ -8,7 +8,7 @@ import { currentState } from './flag-service.js'
 import { flagRuntime } from './flag-runtime.js'
 import { markServed } from './flag-usage.js'
 import { canonicalJson, MAX_CONTEXT_BYTES, readOfrepBody, UNPARSEABLE, type OfrepErrorCode } from './ofrep-context.js'
-import { compiledFor } from './compile.js'
+import { compiledFor, stepsBegun } from './compile.js'
 import { ofrepCors } from './ofrep-cors.js'
 
 /**
@@ -98,10 +98,11 @@ export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOpt
     const flags = await table()
     // The answer is a pure function of the flag configuration and the context,
     // so an ETag over both is unchanged exactly when the answer would be.
-    const etag = '"' + createHash('sha1').update(flags.fingerprint).update('\n').update(canonicalJson(read.raw)).digest('base64url') + '"'
+    // A scheduled step that begins changes answers without a new state: the count of begun steps is part of the tag.
+    const now = Date.now()
+    const etag = '"' + createHash('sha1').update(flags.fingerprint).update('\n').update(canonicalJson(read.raw)).update(`\n${stepsBegun(flags, now)}`).digest('base64url') + '"'
     void reply.header('etag', etag)
     if (etagMatches(request.headers['if-none-match'], etag)) return await reply.code(304).send()
-    const now = Date.now()
     const out: Array<OfrepSuccess | OfrepFailure> = []
     for (const cf of flags.list) {
       const ev = evaluateFlag(cf, read.context)

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js'
 import { readCookie } from '../http/cookies.js'
 import { compileBlockMatcher, type PathMatcher } from '../http/paths.js'
 import { readRawHeader } from '../http/request-headers.js'
-import type { CompiledFlags, Evaluation } from './compile.js'
+import { nextStepAt, type CompiledFlags, type Evaluation } from './compile.js'
 import { evaluateFlag, type EvaluationContext } from './evaluate.js'
 import { flagRuntime } from './flag-runtime.js'
 import { markServed } from './flag-usage.js'
@@ -72,6 +72,8 @@ interface Plan {
    * (a new table, so a new plan and an empty cache). Null when rules do.
    */
   byIdentity: Map<string, CachedAnswer> | null
+  /** When a scheduled step begins and the cached answers stop holding (Infinity: never). */
+  validUntil: number
 }
 
 interface CachedAnswer {
@@ -87,14 +89,14 @@ const PER_REQUEST_ATTRIBUTES = new Set(['ip', 'path', 'method', 'host'])
 const MAX_CACHED_IDENTITIES = 10_000
 const ANONYMOUS = '\u0000anonymous'
 
-function planFor (table: CompiledFlags): Plan {
+function planFor (table: CompiledFlags, now: number): Plan {
   const gates: Plan['gates'] = []
   let perRequest = false
   table.list.forEach((cf, index) => {
     if (cf.gate !== null) gates.push({ index, status: cf.gate.status, matches: compileBlockMatcher(cf.gate.paths) })
     for (const rule of cf.rules) if (PER_REQUEST_ATTRIBUTES.has(rule.attribute)) perRequest = true
   })
-  return { table, gates, byIdentity: perRequest ? null : new Map() }
+  return { table, gates, byIdentity: perRequest ? null : new Map(), validUntil: nextStepAt(table, now) }
 }
 
 /**
@@ -147,9 +149,9 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
     resolve (req, normalizedPath, ip) {
       const table = runtime.table()
       if (table === null || table.list.length === 0) return NONE
-      if (plan === null || plan.table !== table) plan = planFor(table)
-      const list = table.list
       const now = Date.now()
+      if (plan === null || plan.table !== table || now >= plan.validUntil) plan = planFor(table, now)
+      const list = table.list
       const targetingKey = identity(req)
       let answer: CachedAnswer | undefined
       const cache = plan.byIdentity
@@ -158,7 +160,7 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
         if (answer !== undefined && now - answer.markedAt > 1000) markAll(list, answer, now)
       }
       if (answer === undefined) {
-        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: readRawHeader(req.rawHeaders, 'host') } }, now, maxBytes, overflowed(table))
+        answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: readRawHeader(req.rawHeaders, 'host') }, now }, now, maxBytes, overflowed(table))
         if (cache !== null) {
           if (cache.size >= MAX_CACHED_IDENTITIES) cache.clear()
           cache.set(targetingKey ?? ANONYMOUS, answer)

@@ -48,6 +48,12 @@ export const PrerequisiteSchema = Type.Object({
   variant: Type.Optional(VariantName)
 }, { additionalProperties: false })
 
+export const ScheduleStepSchema = Type.Object({
+  at: Type.String({ maxLength: 64 }),
+  percentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  enabled: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
 const flagFields = {
   /** Optional in a body; when given it must equal the key in the URL. */
   key: Type.Optional(FlagKey),
@@ -59,10 +65,12 @@ const flagFields = {
   gate: Type.Optional(Nullable(GateSchema)),
   requires: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
   prerequisites: Type.Optional(Nullable(Type.Array(PrerequisiteSchema, { maxItems: 20 }))),
+  schedule: Type.Optional(Nullable(Type.Array(ScheduleStepSchema, { maxItems: 50 }))),
   // Read-only fields a client may echo back from a GET (GET → edit → PUT); ignored.
   createdAt: Type.Optional(Type.String({ maxLength: 64 })),
   updatedAt: Type.Optional(Type.String({ maxLength: 64 })),
-  lastEvaluatedAt: Type.Optional(Nullable(Type.String({ maxLength: 64 })))
+  lastEvaluatedAt: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  inForce: Type.Optional(Type.Unknown())
 }
 
 /**
@@ -103,6 +111,14 @@ export const FlagViewSchema = Type.Object({
   gate: Nullable(GateSchema),
   requires: Nullable(Type.String()),
   prerequisites: Nullable(Type.Array(PrerequisiteSchema)),
+  schedule: Nullable(Type.Array(ScheduleStepSchema)),
+  /** With a schedule: what the flag serves now, and when that changes. */
+  inForce: Type.Optional(Type.Object({
+    enabled: Type.Boolean(),
+    percentage: Nullable(Type.Number()),
+    step: Nullable(Type.Integer()),
+    nextAt: Nullable(Type.String())
+  })),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   lastEvaluatedAt: Type.Optional(Nullable(Type.String())),

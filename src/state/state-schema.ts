@@ -50,6 +50,7 @@ const FlagSchema = Type.Object({
   gate: Nullable(Type.Object({ paths: Strings, status: Type.Integer({ minimum: 100, maximum: 599 }) })),
   requires: Nullable(Type.String()),
   prerequisites: Type.Optional(Nullable(Type.Array(Type.Object({ flag: Type.String(), enabled: Type.Optional(Type.Boolean()), variant: Type.Optional(Type.String()) })))),
+  schedule: Type.Optional(Nullable(Type.Array(Type.Object({ at: Type.String(), percentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })), enabled: Type.Optional(Type.Boolean()) })))),
   createdAt: Type.String(),
   updatedAt: Type.String()
 })

@@ -87,6 +87,8 @@ export interface Flag {
   requires: string | null
   /** Flags that must hold first; absent in states written before they existed. */
   prerequisites?: FlagPrerequisite[] | null
+  /** A ramp in time order; absent in states written before it existed. */
+  schedule?: FlagScheduleStep[] | null
   createdAt: string
   updatedAt: string
 }
@@ -100,6 +102,13 @@ export interface FlagPrerequisite {
   flag: string
   enabled?: boolean
   variant?: string
+}
+
+/** From `at` on, the flag is `enabled` and/or rolled out to `percentage` (until the next step). */
+export interface FlagScheduleStep {
+  at: string
+  percentage?: number
+  enabled?: boolean
 }
 
 export interface FlagOverride {

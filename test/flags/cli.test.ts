@@ -109,3 +109,17 @@ t.test('drawbridge flags set --prerequisites', async (t) => {
   t.equal((await cli('set', 'checkout', '--prerequisites', '')).code, 0)
   t.equal(ctx.holder.current?.flags.checkout?.prerequisites, null, '"" removes them')
 })
+
+t.test('drawbridge flags set --schedule', async (t) => {
+  const { ctx, cli } = await setup(t)
+  const set = await cli('set', 'ramp', '--on', '--rollout', '0', '--schedule', '+0m=10,+1h=50,+1d=on')
+  t.equal(set.code, 0, set.stderr)
+  t.match(set.stdout, /schedule\s+\S+Z 10%; \S+Z 50%; \S+Z on/)
+  const steps = ctx.holder.current?.flags.ramp?.schedule ?? []
+  t.match(steps, [{ percentage: 10 }, { percentage: 50 }, { enabled: true }])
+  t.ok(Date.parse(steps[1]?.at ?? '') - Date.parse(steps[0]?.at ?? '') === 3_600_000, '+1h is an hour after +0m')
+  t.equal((await cli('set', 'ramp', '--schedule', '+1h=150')).code, 'usage')
+  t.equal((await cli('set', 'ramp', '--schedule', 'soon=10')).code, 'usage')
+  t.equal((await cli('set', 'ramp', '--schedule', '')).code, 0)
+  t.match(ctx.holder.current?.flags.ramp, { schedule: null, rollout: { percentage: 10 } }, '"" stops the ramp where it is')
+})
