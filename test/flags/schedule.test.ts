@@ -17,9 +17,18 @@ t.test('evaluation at an instant: each step holds from its time until the next',
   const state = initialState()
   const base = Date.parse('2026-12-01T09:00:00Z')
   const flag: Flag = {
-    key: 'ramp', description: null, enabled: false, rollout: { percentage: 0 }, variants: null, rules: null, gate: null, requires: null, prerequisites: null,
+    key: 'ramp',
+    description: null,
+    enabled: false,
+    rollout: { percentage: 0 },
+    variants: null,
+    rules: null,
+    gate: null,
+    requires: null,
+    prerequisites: null,
     schedule: [{ at: iso(base), enabled: true, percentage: 10 }, { at: iso(base + 3_600_000), percentage: 100 }, { at: iso(base + 7_200_000), enabled: false }],
-    createdAt: '', updatedAt: ''
+    createdAt: '',
+    updatedAt: ''
   }
   state.flags = { ramp: flag }
   // Two replicas compile the same state on their own.
