@@ -16,6 +16,8 @@ declare module 'fastify' {
     public?: boolean
     /** The token may also come as `X-API-Key` (OFREP's alternative to a bearer token). */
     apiKey?: boolean
+    /** The token may also be the whole `Authorization` header, as Unleash SDKs send it. */
+    rawToken?: boolean
   }
 }
 

@@ -98,9 +98,9 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
   await app.register(metricsRoutes, opts)
   if (options.scope === 'probes') return app
   // The products' routes load here, not at import: a probes-only port never loads them (idle memory, lazy-admin.ts).
-  const [maintenance, audit, explain, flags, ofrep, migrations] = await Promise.all([
+  const [maintenance, audit, explain, flags, ofrep, unleash, migrations] = await Promise.all([
     import('../maintenance/admin-routes.js'), import('./audit-routes.js'), import('./explain-routes.js'),
-    import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../migrations/admin-routes.js')
+    import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../flags/unleash-routes.js'), import('../migrations/admin-routes.js')
   ])
   // Importing evaluated the products' modules in one go; the gateway gets a turn before they register.
   await yieldToEventLoop()
@@ -110,6 +110,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
   // Area route plugins, one line each (owners add theirs):
   await app.register(flags.flagAdminRoutes, opts)
   await app.register(ofrep.ofrepRoutes, opts)
+  await app.register(unleash.unleashRoutes, opts)
   await app.register(migrations.migrationRoutes, opts)
 
   return app

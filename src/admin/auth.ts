@@ -73,6 +73,21 @@ export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' 
   const matchApiKey = tokenMatcher(config)
   const open = isOpen(config)
 
+  /**
+   * A bearer token; on the routes that say so, OFREP's `X-API-Key` instead, or
+   * the bare `Authorization: <token>` Unleash SDKs send.
+   */
+  const presentedToken = (request: FastifyRequest): ReturnType<typeof match> => {
+    const { authorization } = request.headers
+    const config = request.routeOptions.config
+    if (config.apiKey === true && authorization === undefined) {
+      const key = request.headers['x-api-key']
+      return matchApiKey(typeof key === 'string' ? key : undefined)
+    }
+    if (config.rawToken === true && authorization !== undefined && !/^Bearer\s/i.test(authorization)) return matchApiKey(authorization)
+    return match(authorization)
+  }
+
   return function authenticate (request, _reply, done) {
     if (request.routeOptions.config.public === true) {
       request.actor = 'anonymous'
@@ -83,9 +98,7 @@ export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' 
     let actor = 'anonymous'
     let role: Role = 'admin'
     if (!open) {
-      // OFREP lets clients send the token as X-API-Key instead (the routes that say so).
-      const apiKey = request.routeOptions.config.apiKey === true && request.headers.authorization === undefined ? request.headers['x-api-key'] : undefined
-      const found = apiKey === undefined ? match(request.headers.authorization) : matchApiKey(typeof apiKey === 'string' ? apiKey : undefined)
+      const found = presentedToken(request)
       if (found === null) {
         done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
         return
