@@ -179,7 +179,8 @@ export function compileRule (rule: FlagRule, variantIndex: ReadonlyMap<string, n
   }
   if (rule.cidr !== undefined) {
     let set: CidrSet | null = null
-    try { set = CidrSet.compile(rule.cidr) } catch { broken = true }
+    // An entry that is not a CIDR is skipped, as Unleash's IN_CIDR does (the API refuses one; a state from elsewhere may hold it).
+    try { set = CidrSet.compile(rule.cidr, { onInvalid: () => {} }) } catch { broken = true }
     if (set !== null) {
       const cidrs = set
       tests.push((v) => typeof v === 'string' && cidrs.has(v))

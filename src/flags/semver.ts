@@ -12,9 +12,13 @@ export interface SemVer {
   pre: Array<string | number>
 }
 
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/
 
-/** Parses `1.2.3`, `1.2.3-rc.1`, `1.2.3+build.5` (a leading `v` is tolerated); null when invalid. */
+/**
+ * Parses `1.2.3`, `1.2.3-rc.1`, `1.2.3+build.5`; null when invalid. `v1.2.3` is
+ * not a semantic version (SemVer 2.0.0), and Unleash refuses it too: a rule and
+ * an Unleash SDK must agree on it.
+ */
 export function parseSemver (input: string): SemVer | null {
   if (input.length > 256) return null
   const m = SEMVER.exec(input.trim())

@@ -73,7 +73,9 @@ t.test('through the API: validation, what is in force, and schedule: null stops 
 t.test('the gateway\'s flags header follows a step the moment it begins, with no new state', async (t) => {
   const upstream = await startUpstream(t)
   const gw = await spawnGateway(t, ['--upstream', upstream.url, '--admin-token', ADMIN_TOKEN, '--flags-identity', 'header:x-user-id'])
-  const stepAt = Date.now() + 1500
+  // The admin port builds its API on its first request (lazy-admin.ts): done first, so the step below is still ahead when checked.
+  await (await request(`http://${gw.admin}/v1/flags`, { headers: admin })).body.dump()
+  const stepAt = Date.now() + 3000
   const res = await request(`http://${gw.admin}/v1/flags/launch`, { method: 'PUT', headers: admin, body: JSON.stringify({ enabled: false, schedule: [{ at: iso(stepAt), enabled: true }] }) })
   t.equal(res.statusCode, 201, await res.body.text())
   const flagsHeader = async (): Promise<string> => {
