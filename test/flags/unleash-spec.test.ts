@@ -18,9 +18,10 @@ import type { Flag, FlagRule } from '../../src/state/types.js'
 
 interface UConstraint { contextName: string, operator: string, values?: string[], value?: string, inverted?: boolean, caseInsensitive?: boolean }
 interface UStrategy { name: string, parameters?: Record<string, string>, constraints?: UConstraint[], segments?: number[], variants?: unknown[] }
-interface UFeature { name: string, enabled: boolean, strategies?: UStrategy[], variants?: unknown[], dependencies?: unknown[] }
+interface UDependency { feature: string, enabled?: boolean, variants?: string[] }
+interface UFeature { name: string, enabled: boolean, strategies?: UStrategy[], variants?: unknown[], dependencies?: UDependency[] }
 interface UTest { description: string, context: Record<string, unknown>, toggleName: string, expectedResult: boolean }
-interface USpec { name: string, state: { features?: UFeature[], segments?: unknown[] }, tests?: UTest[], variantTests?: unknown[] }
+interface USpec { name: string, state: { features?: UFeature[], segments?: Array<{ id: number, constraints: UConstraint[] }> }, tests?: UTest[], variantTests?: unknown[] }
 
 class Unmapped extends Error {}
 
@@ -39,10 +40,13 @@ const SEMVER_OPS: Record<string, keyof FlagRule> = { SEMVER_LT: 'semverLt', SEMV
 function ruleOf (constraints: UConstraint[]): FlagRule {
   const first = constraints[0] as UConstraint
   const rule: Record<string, unknown> = { attribute: attribute(first.contextName), enabled: true }
-  for (const c of constraints) {
+  for (let c of constraints) {
     if (attribute(c.contextName) !== rule.attribute) throw new Unmapped('constraints on several attributes')
-    if (c.inverted === true) throw new Unmapped('inverted')
-    if (c.caseInsensitive === true) throw new Unmapped('caseInsensitive')
+    if (c.caseInsensitive === true && LIST_OPS[c.operator] !== undefined && c.operator !== 'IN' && c.operator !== 'NOT_IN' && c.operator !== 'IN_CIDR') throw new Unmapped('caseInsensitive')
+    // Inverted IN is NOT_IN and the other way round (an absent value included); other operators have no inverse here.
+    const operator = c.inverted === true ? { IN: 'NOT_IN', NOT_IN: 'IN' }[c.operator] : c.operator
+    if (operator === undefined) throw new Unmapped('inverted')
+    c = { ...c, operator }
     const op = LIST_OPS[c.operator] ?? NUM_OPS[c.operator] ?? SEMVER_OPS[c.operator]
     if (op === undefined) throw new Unmapped(`operator ${c.operator}`)
     if (rule[op] !== undefined) throw new Unmapped('one operator twice')
@@ -56,16 +60,20 @@ function ruleOf (constraints: UConstraint[]): FlagRule {
   return rule as unknown as FlagRule
 }
 
-function flagOf (f: UFeature): Flag {
-  if ((f.dependencies ?? []).length > 0) throw new Unmapped('dependencies')
+function flagOf (f: UFeature, segments: Map<number, UConstraint[]>): Flag {
   if ((f.variants ?? []).length > 0) throw new Unmapped('variants')
+  const prerequisites = (f.dependencies ?? []).map((d) => {
+    if ((d.variants ?? []).length > 1) throw new Unmapped('dependency on one of several variants')
+    const variant = d.variants?.[0]
+    return variant !== undefined && d.enabled !== false ? { flag: d.feature, variant } : { flag: d.feature, enabled: d.enabled ?? true }
+  })
   const strategies = f.strategies ?? []
   const rules: FlagRule[] = []
   let rollout: Flag['rollout'] = { percentage: 0 }
   strategies.forEach((s, i) => {
-    if ((s.segments ?? []).length > 0) throw new Unmapped('segments')
     if ((s.variants ?? []).length > 0) throw new Unmapped('strategy variants')
-    const constraints = s.constraints ?? []
+    // Segments are shared constraint lists: inlined.
+    const constraints = [...(s.constraints ?? []), ...(s.segments ?? []).flatMap((id) => { const c = segments.get(id); if (c === undefined) throw new Unmapped('missing segment'); return c })]
     const last = i === strategies.length - 1
     const p = s.parameters ?? {}
     if (s.name === 'default' && constraints.length === 0) {
@@ -73,6 +81,8 @@ function flagOf (f: UFeature): Flag {
       rollout = null
     } else if (s.name === 'default') {
       rules.push(ruleOf(constraints))
+    } else if (s.name === 'remoteAddress' && constraints.length === 0) {
+      rules.push({ attribute: 'remoteAddress', cidr: (p.IPs ?? '').split(',').map((ip) => ip.trim()).filter(Boolean), enabled: true } as FlagRule)
     } else if (s.name === 'userWithId' && constraints.length === 0) {
       rules.push({ attribute: 'targetingKey', in: (p.userIds ?? '').split(',').map((u) => u.trim()).filter(Boolean), enabled: true } as FlagRule)
     } else if ((s.name === 'gradualRolloutUserId' || (s.name === 'flexibleRollout' && (p.stickiness ?? 'default') === 'userId')) && constraints.length === 0) {
@@ -84,7 +94,7 @@ function flagOf (f: UFeature): Flag {
     }
   })
   if (strategies.length === 0) rollout = null
-  return { key: f.name, description: null, enabled: f.enabled, rollout, variants: null, rules: rules.length === 0 ? null : rules, gate: null, requires: null, prerequisites: null, schedule: null, createdAt: '', updatedAt: '' }
+  return { key: f.name, description: null, enabled: f.enabled, rollout, variants: null, rules: rules.length === 0 ? null : rules, gate: null, requires: null, prerequisites: prerequisites.length === 0 ? null : prerequisites, schedule: null, createdAt: '', updatedAt: '' }
 }
 
 function contextOf (context: Record<string, unknown>): { targetingKey: string | undefined, attributes: Record<string, unknown> } {
@@ -113,8 +123,9 @@ for (const file of index) {
   total += (spec.tests ?? []).length + (spec.variantTests ?? []).length
   if ((spec.variantTests ?? []).length > 0) unmapped.set('variant tests', (unmapped.get('variant tests') ?? 0) + (spec.variantTests ?? []).length)
   const flags = new Map<string, Flag | string>()
+  const segments = new Map((spec.state.segments ?? []).map((seg) => [seg.id, seg.constraints]))
   for (const f of spec.state.features ?? []) {
-    try { flags.set(f.name, flagOf(f)) } catch (err) { if (err instanceof Unmapped) flags.set(f.name, err.message); else throw err }
+    try { flags.set(f.name, flagOf(f, segments)) } catch (err) { if (err instanceof Unmapped) flags.set(f.name, err.message); else throw err }
   }
   const state = initialState()
   for (const [key, flag] of flags) if (typeof flag !== 'string') state.flags[key] = flag
