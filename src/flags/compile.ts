@@ -147,19 +147,23 @@ export function compileRule (rule: FlagRule, variantIndex: ReadonlyMap<string, n
     const set = new Set(rule.notIn)
     tests.push((v) => { const s = toText(v); return s === undefined || !set.has(s) })
   }
+  const fold = rule.caseInsensitive === true
+  const text = fold ? (v: unknown) => toText(v)?.toLocaleLowerCase() : toText
+  const operands = (list: string[]): string[] => fold ? list.map((p) => p.toLocaleLowerCase()) : list
   if (rule.startsWith !== undefined) {
-    const list = rule.startsWith
-    tests.push((v) => { const s = toText(v); return s !== undefined && list.some((p) => s.startsWith(p)) })
+    const list = operands(rule.startsWith)
+    tests.push((v) => { const s = text(v); return s !== undefined && list.some((p) => s.startsWith(p)) })
   }
   if (rule.endsWith !== undefined) {
-    const list = rule.endsWith
-    tests.push((v) => { const s = toText(v); return s !== undefined && list.some((p) => s.endsWith(p)) })
+    const list = operands(rule.endsWith)
+    tests.push((v) => { const s = text(v); return s !== undefined && list.some((p) => s.endsWith(p)) })
   }
   if (rule.contains !== undefined) {
-    const list = rule.contains
-    tests.push((v) => { const s = toText(v); return s !== undefined && list.some((p) => s.includes(p)) })
+    const list = operands(rule.contains)
+    tests.push((v) => { const s = text(v); return s !== undefined && list.some((p) => s.includes(p)) })
   }
-  const { lt, lte, gt, gte } = rule
+  const { eq, lt, lte, gt, gte } = rule
+  if (eq !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n === eq })
   if (lt !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n < lt })
   if (lte !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n <= lte })
   if (gt !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n > gt })

@@ -14,7 +14,7 @@ import { parseSemver } from './semver.js'
 
 const OPERATORS = [
   'in', 'notIn', 'startsWith', 'endsWith', 'contains',
-  'lt', 'lte', 'gt', 'gte',
+  'eq', 'lt', 'lte', 'gt', 'gte',
   'semverLt', 'semverLte', 'semverGt', 'semverGte', 'semverEq',
   'cidr'
 ] as const satisfies ReadonlyArray<keyof FlagRule>

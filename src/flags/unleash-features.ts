@@ -67,9 +67,14 @@ function ruleConstraints (rule: FlagRule): UnleashConstraint[] {
   const lists: Array<[string[] | undefined, string]> = [
     [rule.in, 'IN'], [rule.notIn, 'NOT_IN'], [rule.startsWith, 'STR_STARTS_WITH'], [rule.endsWith, 'STR_ENDS_WITH'], [rule.contains, 'STR_CONTAINS'], [rule.cidr, 'IN_CIDR']
   ]
-  for (const [values, operator] of lists) if (values !== undefined) out.push(constraint(a, operator, { values }))
+  for (const [values, operator] of lists) {
+    if (values === undefined) continue
+    const c = constraint(a, operator, { values })
+    if (rule.caseInsensitive === true && operator.startsWith('STR_')) c.caseInsensitive = true
+    out.push(c)
+  }
   const singles: Array<[number | string | undefined, string]> = [
-    [rule.lt, 'NUM_LT'], [rule.lte, 'NUM_LTE'], [rule.gt, 'NUM_GT'], [rule.gte, 'NUM_GTE'],
+    [rule.eq, 'NUM_EQ'], [rule.lt, 'NUM_LT'], [rule.lte, 'NUM_LTE'], [rule.gt, 'NUM_GT'], [rule.gte, 'NUM_GTE'],
     [rule.semverLt, 'SEMVER_LT'], [rule.semverLte, 'SEMVER_LTE'], [rule.semverGt, 'SEMVER_GT'], [rule.semverGte, 'SEMVER_GTE'], [rule.semverEq, 'SEMVER_EQ']
   ]
   for (const [value, operator] of singles) if (value !== undefined) out.push(constraint(a, operator, { value: String(value) }))

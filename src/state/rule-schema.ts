@@ -17,6 +17,9 @@ export function ruleSchema<A extends TSchema, L extends TSchema, V extends TSche
     startsWith: Type.Optional(strings),
     endsWith: Type.Optional(strings),
     contains: Type.Optional(strings),
+    /** startsWith, endsWith and contains ignore case (as Unleash's caseInsensitive; in/notIn compare exactly). */
+    caseInsensitive: Type.Optional(Type.Boolean()),
+    eq: Type.Optional(Type.Number()),
     lt: Type.Optional(Type.Number()),
     lte: Type.Optional(Type.Number()),
     gt: Type.Optional(Type.Number()),

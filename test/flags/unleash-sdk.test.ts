@@ -43,6 +43,7 @@ const FLAGS: Record<string, unknown> = {
   'copy-ramp': { enabled: true, rollout: { percentage: 40 }, variants: [{ name: 'x', weight: 1, value: 7 }, { name: 'y', weight: 3 }] },
   'copy-rules': { enabled: true, rules: [{ attribute: 'plan', in: ['pro'], variant: 'gold' }, { attribute: 'targetingKey', endsWith: ['7'], enabled: false }], variants: [{ name: 'gold', weight: 0 }, { name: 'silver', weight: 5 }, { name: 'bronze', weight: 5 }] },
   child: { enabled: true, rollout: { percentage: 80 }, prerequisites: [{ flag: 'ramp' }] },
+  folded: { enabled: true, rules: [{ attribute: 'country', eq: 3, enabled: true }, { attribute: 'plan', startsWith: ['P'], caseInsensitive: true, enabled: true }, { attribute: 'seats', eq: 4, enabled: true }], rollout: { percentage: 0 } },
   'child-of-variant': { enabled: true, prerequisites: [{ flag: 'copy', variant: 'long' }] }
 }
 for (const [key, body] of Object.entries(FLAGS)) await admin('PUT', `/v1/flags/${key}`, body)
@@ -54,7 +55,7 @@ await admin('PUT', '/v1/flags/ordered/overrides/user-11', { enabled: false })
 function contextOf (i: number): { userId: string, properties: Record<string, string> } {
   return {
     userId: `user-${i}`,
-    properties: { plan: ['free', 'pro', 'plus', 'team'][i % 4] as string, country: ['no', 'se', 'de'][i % 3] as string, version: ['1.9.0', '2.0.0', '2.1.3', '3.0.0-rc.1'][i % 5 % 4] as string }
+    properties: { plan: ['free', 'pro', 'plus', 'team'][i % 4] as string, country: ['no', 'se', 'de'][i % 3] as string, version: ['1.9.0', '2.0.0', '2.1.3', '3.0.0-rc.1'][i % 5 % 4] as string, seats: String(i % 7) }
   }
 }
 

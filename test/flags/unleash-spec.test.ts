@@ -33,7 +33,7 @@ function attribute (contextName: string): string {
 }
 
 const LIST_OPS: Record<string, keyof FlagRule> = { IN: 'in', NOT_IN: 'notIn', STR_STARTS_WITH: 'startsWith', STR_ENDS_WITH: 'endsWith', STR_CONTAINS: 'contains', IN_CIDR: 'cidr' }
-const NUM_OPS: Record<string, keyof FlagRule> = { NUM_LT: 'lt', NUM_LTE: 'lte', NUM_GT: 'gt', NUM_GTE: 'gte' }
+const NUM_OPS: Record<string, keyof FlagRule> = { NUM_EQ: 'eq', NUM_LT: 'lt', NUM_LTE: 'lte', NUM_GT: 'gt', NUM_GTE: 'gte' }
 const SEMVER_OPS: Record<string, keyof FlagRule> = { SEMVER_LT: 'semverLt', SEMVER_LTE: 'semverLte', SEMVER_GT: 'semverGt', SEMVER_GTE: 'semverGte', SEMVER_EQ: 'semverEq' }
 
 /** One strategy's constraints as one rule: Drawbridge's rule holds several operators on one attribute. */
@@ -42,7 +42,12 @@ function ruleOf (constraints: UConstraint[]): FlagRule {
   const rule: Record<string, unknown> = { attribute: attribute(first.contextName), enabled: true }
   for (let c of constraints) {
     if (attribute(c.contextName) !== rule.attribute) throw new Unmapped('constraints on several attributes')
-    if (c.caseInsensitive === true && LIST_OPS[c.operator] !== undefined && c.operator !== 'IN' && c.operator !== 'NOT_IN' && c.operator !== 'IN_CIDR') throw new Unmapped('caseInsensitive')
+    // Unleash's caseInsensitive changes the STR_ operators only; a rule folds case for all of them or none.
+    if (c.operator.startsWith('STR_')) {
+      const fold = c.caseInsensitive === true
+      if (rule.caseInsensitive !== undefined && rule.caseInsensitive !== fold) throw new Unmapped('caseInsensitive on some string constraints only')
+      rule.caseInsensitive = fold
+    }
     // Inverted IN is NOT_IN and the other way round (an absent value included); other operators have no inverse here.
     const operator = c.inverted === true ? { IN: 'NOT_IN', NOT_IN: 'IN' }[c.operator] : c.operator
     if (operator === undefined) throw new Unmapped('inverted')
