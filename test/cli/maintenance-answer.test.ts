@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
+import { parseArgs } from '../../src/cli/args.js'
+import { buildPatch } from '../../src/cli/maintenance.js'
 import { runDrawbridge, spawnGateway } from '../helpers/spawn-gateway.js'
 import { startUpstream } from '../helpers/upstream.js'
 
@@ -78,7 +80,7 @@ t.test('down --status --refresh --render, on two replicas; up resets them', asyn
 })
 
 t.test('bad values: usage errors from the CLI, 400 naming the field from the API', async (t) => {
-  const env = { DRAWBRIDGE_ADMIN_URL: 'http://127.0.0.1:9', DRAWBRIDGE_ADMIN_TOKEN: TOKEN }
+  // Each check as the CLI makes it before any request (in this process), and one through the binary for the exit code.
   const cases: Array<[string[], RegExp]> = [
     [['--status', '200'], /--status: "200" must be an HTTP status from 400 to 599/],
     [['--status', '5xx'], /--status: "5xx" must be an HTTP status/],
@@ -86,14 +88,13 @@ t.test('bad values: usage errors from the CLI, 400 naming the field from the API
     [['--page', join(dir, 'missing.html')], /--page: cannot read .*missing\.html: ENOENT/],
     [['--page', pageFile, '--render', pageFile], /--page and --render are the same option/]
   ]
-  for (const [args, message] of cases) {
-    const res = await runDrawbridge(['maintenance', 'on', ...args], env)
-    t.equal(res.code, 2, args.join(' '))
-    t.match(res.stderr, message)
-  }
-  const off = await runDrawbridge(['maintenance', 'off', '--status', '500'], env)
-  t.equal(off.code, 2)
-  t.match(off.stderr, /--status sets up a window/)
+  const spec = { status: 'string', refresh: 'string', page: 'string', render: 'string' } as const
+  for (const [args, message] of cases) t.throws(() => buildPatch(parseArgs(args, spec), true), message, args.join(' '))
+  t.throws(() => buildPatch(parseArgs(['--status', '500'], spec), false), /--status sets up a window/)
+  const env = { DRAWBRIDGE_ADMIN_URL: 'http://127.0.0.1:9', DRAWBRIDGE_ADMIN_TOKEN: TOKEN }
+  const res = await runDrawbridge(['maintenance', 'on', '--status', '200'], env)
+  t.equal(res.code, 2, 'a usage error exits 2 before any request')
+  t.match(res.stderr, /--status: "200" must be an HTTP status from 400 to 599/)
 
   const upstream = await startUpstream(t)
   const gw = await spawnGateway(t, ['--upstream', upstream.url, '--admin-token', TOKEN, '--state-file', join(dir, 'state.json')])
