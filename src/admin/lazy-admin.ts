@@ -90,7 +90,12 @@ export class LazyAdminPort {
   }
 
   private async loadFull (): Promise<FastifyInstance> {
-    this.building ??= (async () => {
+    this.building ??= this.build()
+    return await this.building
+  }
+
+  private async build (): Promise<FastifyInstance> {
+    try {
       const started = performance.now()
       const full = await buildAdmin(this.ctx, this.info)
       // The build runs while the gateway serves: let its requests through between the steps.
@@ -100,9 +105,10 @@ export class LazyAdminPort {
       this.full = full
       this.ctx.logger.debug({ ms: Math.round(performance.now() - started) }, 'admin: built the admin API on its first request')
       return full
-    })()
-    // A failed build is retried by the next request rather than remembered.
-    this.building.catch(() => { this.building = null })
-    return await this.building
+    } catch (err) {
+      // A failed build is retried by the next request rather than remembered.
+      this.building = null
+      throw err
+    }
   }
 }

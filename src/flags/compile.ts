@@ -215,11 +215,15 @@ export function nextStepAt (table: CompiledFlags, now: number): number {
   return next
 }
 
-/** How many steps of the table have begun at `now`: changes exactly when some flag's answers may. */
-export function stepsBegun (table: CompiledFlags, now: number): number {
+/**
+ * An entity tag for answers computed from this table at `now` (and `input`,
+ * the caller's request context): the flags' fingerprint plus how many
+ * scheduled steps have begun, since a step changes answers without a new state.
+ */
+export function answersTag (table: CompiledFlags, now: number, input = ''): string {
   let begun = 0
   for (const cf of table.list) for (const s of cf.steps) if (s.atMs <= now) begun++
-  return begun
+  return '"' + createHash('sha1').update(table.fingerprint).update('\n').update(input).update(`\n${begun}`).digest('base64url') + '"'
 }
 
 export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride> | undefined): CompiledFlag {

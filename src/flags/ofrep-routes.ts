@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AdminPluginOptions } from '../admin-plugin.js'
@@ -8,7 +7,8 @@ import { currentState } from './flag-service.js'
 import { flagRuntime } from './flag-runtime.js'
 import { markServed } from './flag-usage.js'
 import { canonicalJson, MAX_CONTEXT_BYTES, readOfrepBody, UNPARSEABLE, type OfrepErrorCode } from './ofrep-context.js'
-import { compiledFor, stepsBegun } from './compile.js'
+import { answersTag, compiledFor } from './compile.js'
+import { notModified } from '../http/etag.js'
 import { ofrepCors } from './ofrep-cors.js'
 
 /**
@@ -40,17 +40,6 @@ function failure (key: string, errorCode: OfrepErrorCode, errorDetails: string):
 }
 
 const TARGETING_KEY_DETAILS = 'this flag needs context.targetingKey (a rollout or variants split users by it)'
-
-/** Does an If-None-Match header list this ETag (weak comparison, `*` included)? */
-export function etagMatches (header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false
-  const bare = etag.replace(/^W\//, '')
-  for (const part of header.split(',')) {
-    const tag = part.trim()
-    if (tag === '*' || tag.replace(/^W\//, '') === bare) return true
-  }
-  return false
-}
 
 export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOptions): Promise<void> {
   const runtime = flagRuntime(ctx)
@@ -96,16 +85,17 @@ export async function ofrepRoutes (app: FastifyInstance, { ctx }: AdminPluginOpt
     const read = readOfrepBody(request.body)
     if (!read.ok) return await sendFailure(reply, 400, { errorCode: read.errorCode, errorDetails: read.errorDetails, metadata: {} })
     const flags = await table()
-    // The answer is a pure function of the flag configuration and the context,
-    // so an ETag over both is unchanged exactly when the answer would be.
-    // A scheduled step that begins changes answers without a new state: the count of begun steps is part of the tag.
+    // The answer is a pure function of the flag configuration, the context and
+    // the clock (scheduled steps), so a tag over them is unchanged exactly when the
+    // answer would be; the evaluations below use the same instant as the tag.
     const now = Date.now()
-    const etag = '"' + createHash('sha1').update(flags.fingerprint).update('\n').update(canonicalJson(read.raw)).update(`\n${stepsBegun(flags, now)}`).digest('base64url') + '"'
+    const etag = answersTag(flags, now, canonicalJson(read.raw))
     void reply.header('etag', etag)
-    if (etagMatches(request.headers['if-none-match'], etag)) return await reply.code(304).send()
+    if (notModified(request.headers['if-none-match'], etag)) return await reply.code(304).send()
+    const context = { ...read.context, now }
     const out: Array<OfrepSuccess | OfrepFailure> = []
     for (const cf of flags.list) {
-      const ev = evaluateFlag(cf, read.context)
+      const ev = evaluateFlag(cf, context)
       if (ev.errorCode === 'TARGETING_KEY_MISSING') {
         out.push(failure(cf.key, 'TARGETING_KEY_MISSING', TARGETING_KEY_DETAILS))
         continue

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AdminPluginOptions } from '../admin-plugin.js'
-import { etagMatches } from './ofrep-routes.js'
-import { compiledFor, stepsBegun, type CompiledFlag } from './compile.js'
+import { notModified } from '../http/etag.js'
+import { answersTag, compiledFor, type CompiledFlag } from './compile.js'
 import { currentState } from './flag-service.js'
 import { markServed } from './flag-usage.js'
 import { unleashFeatures } from './unleash-features.js'
@@ -53,10 +52,9 @@ export async function unleashRoutes (app: FastifyInstance, { ctx }: AdminPluginO
   app.get('/api/client/features', { config: CLIENT }, async (request, reply) => {
     const state = await currentState(ctx)
     const now = Date.now()
-    // A scheduled step changes the answer without a new state: the count of begun steps is part of the tag.
-    const etag = `"${createHash('sha1').update(compiledFor(state).fingerprint).update(`\n${stepsBegun(compiledFor(state), now)}`).digest('base64url')}"`
+    const etag = answersTag(compiledFor(state), now)
     void reply.header('etag', etag)
-    if (etagMatches(request.headers['if-none-match'], etag)) return await reply.code(304).send()
+    if (notModified(request.headers['if-none-match'], etag)) return await reply.code(304).send()
     const { features, tooComplex } = unleashFeatures(state, now)
     if (tooComplex.length > 0) request.log.warn({ flags: tooComplex }, 'served off to Unleash SDKs: their rules have too many operators to translate')
     return { version: 2, features, query: {}, meta: { etag } }
