@@ -35,7 +35,7 @@ t.test('a 20% canary over 10,000 identities: the predicted identities, always th
   const green = await namedUpstream(t, 'green')
   const gw = await gatewayFor(t, [blue, green], { args: ['--flags-identity', 'header:x-user-id'] })
   const pool = new Pool(`http://${gw.gateway}`, { connections: 64, headersTimeout: 5000, bodyTimeout: 5000 })
-  t.teardown(async () => { await pool.destroy() })
+  t.teardown(async () => { await pool.destroy().catch(() => {}) })
 
   const routing = await route(gw, { canary: { upstream: 'green', percentage: 20 } })
   t.same(routing.canary, { upstream: 'green', percentage: 20 }, 'PATCH answers the canary')
@@ -53,12 +53,14 @@ t.test('a 20% canary over 10,000 identities: the predicted identities, always th
   const predicted = ids.filter((id) => onCanary('green', id, 20)).length
   t.equal(mispredicted.length, 0, `identities on the canary are exactly the ${predicted} the hash predicts; mispredicted ${mispredicted.length}, e.g. ${JSON.stringify(mispredicted.slice(0, 5).map((id) => [id, firstPass.get(id), normalizedValue(id, 'canary:green')]))}`)
 
-  const secondPass = await sides(pool, ids)
-  const moved = ids.filter((id) => secondPass.get(id) !== firstPass.get(id))
-  t.equal(moved.length, 0, `each identity stays on its side when it comes back (${moved.length} of ${IDENTITIES} moved)`)
+  // Every fifth identity comes back: the same side again.
+  const again = ids.filter((_, i) => i % 5 === 0)
+  const secondPass = await sides(pool, again)
+  const moved = again.filter((id) => secondPass.get(id) !== firstPass.get(id))
+  t.equal(moved.length, 0, `each identity stays on its side when it comes back (${moved.length} of ${again.length} moved)`)
 
   // Raising the percentage only adds identities; every identity still follows the hash.
-  const sample = ids.slice(0, 2000)
+  const sample = ids.slice(0, 1000)
   await route(gw, { canary: { upstream: 'green', percentage: 30 } })
   const at30 = await sides(pool, sample)
   const lost = sample.filter((id) => firstPass.get(id) === 'green' && at30.get(id) !== 'green')
@@ -66,10 +68,10 @@ t.test('a 20% canary over 10,000 identities: the predicted identities, always th
   t.equal(sample.filter((id) => (at30.get(id) === 'green') !== onCanary('green', id, 30)).length, 0, 'at 30% the predicted identities')
 
   await route(gw, { canary: { upstream: 'green', percentage: 100 } })
-  const all = await sides(pool, sample.slice(0, 300))
+  const all = await sides(pool, sample.slice(0, 200))
   t.same(new Set(all.values()), new Set(['green']), '100% sends everyone to the canary')
   await route(gw, { canary: null })
-  const none = await sides(pool, sample.slice(0, 300))
+  const none = await sides(pool, sample.slice(0, 200))
   t.same(new Set(none.values()), new Set(['blue']), 'canary null: everyone on the active upstream')
 })
 
@@ -78,9 +80,9 @@ t.test('the canary follows the active side: a canary toward blue while green is 
   const green = await namedUpstream(t, 'green')
   const gw = await gatewayFor(t, [blue, green], { args: ['--flags-identity', 'header:x-user-id'] })
   const pool = new Pool(`http://${gw.gateway}`, { connections: 64, headersTimeout: 5000, bodyTimeout: 5000 })
-  t.teardown(async () => { await pool.destroy() })
+  t.teardown(async () => { await pool.destroy().catch(() => {}) })
   await route(gw, { active: 'green', canary: { upstream: 'blue', percentage: 10 } })
-  const ids = Array.from({ length: 2000 }, (_, i) => `acct-${i}`)
+  const ids = Array.from({ length: 1000 }, (_, i) => `acct-${i}`)
   const seen = await sides(pool, ids)
   t.equal(ids.filter((id) => (seen.get(id) === 'blue') !== onCanary('blue', id, 10)).length, 0, 'the hash over canary:blue:<key> picks the identities on blue')
   const noIdentity = await hit(gw, '/anonymous')
@@ -96,11 +98,11 @@ t.test('without a flags identity the key is the client address', { timeout: 20_0
 
   // One client: every request on one side, whatever x-user-id or X-Forwarded-For it sends (no trusted proxies).
   const pool = new Pool(`http://${gw.gateway}`, { connections: 16, headersTimeout: 5000, bodyTimeout: 5000 })
-  t.teardown(async () => { await pool.destroy() })
-  const ids = Array.from({ length: 500 }, (_, i) => `user-${i}`)
+  t.teardown(async () => { await pool.destroy().catch(() => {}) })
+  const ids = Array.from({ length: 300 }, (_, i) => `user-${i}`)
   const one = await sides(pool, ids)
   const oneSide = new Set(one.values())
-  t.equal(oneSide.size, 1, `one client address → one side for 500 different x-user-id values (${JSON.stringify([...oneSide])})`)
+  t.equal(oneSide.size, 1, `one client address → one side for 300 different x-user-id values (${JSON.stringify([...oneSide])})`)
   const expected = onCanary('green', '127.0.0.1', 50) ? 'green' : 'blue'
   t.same([...oneSide], [expected], `the side the hash predicts for 127.0.0.1 (bucket ${normalizedValue('127.0.0.1', 'canary:green')})`)
   const spoofed = await sides(pool, ids.slice(0, 100), { 'x-forwarded-for': '203.0.113.7' })

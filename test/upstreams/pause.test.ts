@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type { SpawnedGateway } from '../helpers/spawn-gateway.js'
 import { admin, gatewayFor, hit, namedUpstream, route, sleep, upstreamsView, waitFor, type Hit } from './helpers.js'
 
 /**
@@ -45,26 +46,40 @@ t.test('a held request reaches nobody until resume, then completes (body intact)
   t.equal((await hit(gw, '/after')).status, 200, 'after resume nothing is held')
 })
 
+/** Pauses, sends COUNT requests 25 ms apart, optionally switches while paused, resumes; the answers. */
+async function holdAndRelease (t: Test, gw: SpawnedGateway, tag: string, count: number, switchTo?: string): Promise<Hit[]> {
+  await route(gw, { paused: true })
+  const requests: Array<ReturnType<typeof watch>> = []
+  for (let i = 0; i < count; i++) {
+    requests.push(watch(hit(gw, `/${tag}/${i}`, { timeoutMs: 8000 })))
+    await sleep(25)
+  }
+  t.ok(await waitFor(async () => (await upstreamsView(gw)).held === count, 2000), `${count} requests held (${tag})`)
+  if (switchTo !== undefined) await route(gw, { active: switchTo })
+  await route(gw, { paused: false })
+  return await Promise.all(requests.map(async (r) => await r.promise))
+}
+
 t.test('held requests are released in arrival order, to the upstream active at resume', { timeout: 20_000 }, async (t) => {
   const blue = await namedUpstream(t, 'blue')
   const green = await namedUpstream(t, 'green')
   const gw = await gatewayFor(t, [blue, green])
-  await route(gw, { paused: true })
   const COUNT = 10
-  const requests: Array<ReturnType<typeof watch>> = []
-  for (let i = 0; i < COUNT; i++) {
-    requests.push(watch(hit(gw, `/seq/${i}`, { timeoutMs: 8000 })))
-    await sleep(25)
-  }
-  t.ok(await waitFor(async () => (await upstreamsView(gw)).held === COUNT, 2000), `${COUNT} requests held`)
-  await route(gw, { active: 'green' })
-  t.equal(blue.arrivals.length + green.arrivals.length, 0, 'switching while paused releases nothing')
-  await route(gw, { paused: false })
-  const answers = await Promise.all(requests.map(async (r) => await r.promise))
-  t.same(answers.map((a) => a.status), Array(COUNT).fill(200), 'every held request answered 200')
-  t.same(answers.map((a) => a.upstream), Array(COUNT).fill('green'), 'all released to green, active at resume')
-  t.equal(blue.arrivals.length, 0, 'none reached blue')
-  t.same(green.arrivals.map((a) => a.url), Array.from({ length: COUNT }, (_, i) => `/seq/${i}`), `arrival order at the upstream: ${green.arrivals.map((a) => a.url.slice(5)).join(',')}`)
+  const expected = (tag: string): string[] => Array.from({ length: COUNT }, (_, i) => `/${tag}/${i}`)
+  const order = (list: Array<{ url: string }>, tag: string): string => list.filter((a) => a.url.startsWith(`/${tag}/`)).map((a) => a.url.slice(tag.length + 2)).join(',')
+
+  // Warm: the gateway already has connections to blue.
+  for (let i = 0; i < 3; i++) await hit(gw, '/warm')
+  const warm = await holdAndRelease(t, gw, 'warm', COUNT)
+  t.same(warm.map((a) => a.status), Array(COUNT).fill(200), 'every held request answered 200')
+  t.same(blue.arrivals.filter((a) => a.url.startsWith('/warm/')).map((a) => a.url), expected('warm'), `warm pool, arrival order at blue: ${order(blue.arrivals, 'warm')}`)
+
+  // Cold: switched to green while paused, so the released requests are green's first.
+  const cold = await holdAndRelease(t, gw, 'cold', COUNT, 'green')
+  t.same(cold.map((a) => a.status), Array(COUNT).fill(200), 'every held request answered 200')
+  t.same(cold.map((a) => a.upstream), Array(COUNT).fill('green'), 'all released to green, active at resume')
+  t.equal(blue.arrivals.filter((a) => a.url.startsWith('/cold/')).length, 0, 'none reached blue')
+  t.same(green.arrivals.map((a) => a.url), expected('cold'), `cold pool (green's first requests), arrival order at green: ${order(green.arrivals, 'cold')}`)
 })
 
 t.test('pauseMaxMs 500: a held request gets the maintenance 503 after ~500 ms', { timeout: 20_000 }, async (t) => {
@@ -130,7 +145,7 @@ t.test('--pause-max-held 2: the third request is answered 503 at once', { timeou
   t.notOk(first.settled() || second.settled(), 'the first two still held')
   await route(gw, { paused: false })
   t.same([(await first.promise).status, (await second.promise).status], [200, 200], 'the first two complete after resume')
-  t.same(blue.arrivals.map((a) => a.url), ['/one', '/two'], 'the refused one never reached the upstream')
+  t.same(blue.arrivals.map((a) => a.url).sort(), ['/one', '/two'], 'the refused one never reached the upstream')
 })
 
 t.test('a client that disconnects while held is not forwarded later', { timeout: 20_000 }, async (t) => {
