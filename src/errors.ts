@@ -19,6 +19,7 @@ export const errors = {
   DRAWBRIDGE_ERR_MIGRATION_DRIFT: createError('DRAWBRIDGE_ERR_MIGRATION_DRIFT', 'Applied migrations changed on disk: %s', 409),
   DRAWBRIDGE_ERR_MIGRATION_DANGEROUS: createError('DRAWBRIDGE_ERR_MIGRATION_DANGEROUS', 'High-severity findings in %s; pass allowDangerous or mark the file -- drawbridge:maintenance', 409),
   DRAWBRIDGE_ERR_DATABASE: createError('DRAWBRIDGE_ERR_DATABASE', 'Database: %s', 503),
+  DRAWBRIDGE_ERR_UPSTREAM_UNHEALTHY: createError('DRAWBRIDGE_ERR_UPSTREAM_UNHEALTHY', 'Upstream %s failed its health check: %s', 409),
   DRAWBRIDGE_ERR_NOT_CONFIGURED: createError('DRAWBRIDGE_ERR_NOT_CONFIGURED', '%s is not configured', 501),
   DRAWBRIDGE_ERR_INTERNAL: createError('DRAWBRIDGE_ERR_INTERNAL', 'Internal Server Error', 500)
 } as const

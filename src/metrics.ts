@@ -88,7 +88,10 @@ export class Counter implements Metric {
 
 export class Gauge implements Metric {
   private readonly values = new Map<string, { labels: LabelValues, value: number }>()
-  constructor (readonly name: string, readonly help: string, private readonly aggregator: Aggregator = 'sum', private readonly collect?: () => void) {}
+  constructor (readonly name: string, readonly help: string, private readonly aggregator: Aggregator = 'sum', private collect?: () => void) {}
+
+  /** Values read when scraped (per-upstream in-flight counts), set by whoever owns them. */
+  collectWith (collect: () => void): void { this.collect = collect }
 
   set (value: number, labels: LabelValues = {}): void {
     const key = labelText(labels)
@@ -186,6 +189,10 @@ export class Metrics {
   readonly migrationRuns = this.add(new Counter('drawbridge_migration_runs_total', 'Migration runs by outcome.'))
   readonly migrationRunDuration = this.add(new Histogram('drawbridge_migration_run_seconds', 'Duration of finished migration runs.', [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]))
   readonly upstreamErrors = this.add(new Counter('drawbridge_upstream_errors_total', 'Upstream failures answered by the gateway, by status.'))
+  readonly upstreamResponses = this.add(new Counter('drawbridge_upstream_responses_total', 'Proxied responses by upstream and status class (the gateway\'s own 502/504 for that upstream included): the per-upstream error rate of a canary.'))
+  readonly upstreamHealthy = this.add(new Gauge('drawbridge_upstream_healthy', '1 when the upstream passes its health checks, 0 when it fails them (absent until checked).', 'min'))
+  readonly upstreamInFlight = this.add(new Gauge('drawbridge_upstream_in_flight', 'Requests forwarded to each upstream and not finished yet.', 'sum'))
+  readonly upstreamHeld = this.add(new Sampled('drawbridge_requests_held', 'Requests held by a pause (CONTRACT section 6), waiting for resume.', 'gauge'))
   readonly upstreamLatency = this.add(new Histogram('drawbridge_upstream_response_seconds', 'Time from forwarding a request to the upstream\'s response headers.',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]))
 

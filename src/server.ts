@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { LazyAdminPort } from './admin/lazy-admin.js'
 import { formatHostPort, parseHostPort } from './config/host-port.js'
 import { settingName } from './config/load.js'
+import { namedUpstreams } from './config/upstream-list.js'
 import type { Config } from './config/schema.js'
 import type { AppContext } from './context.js'
 import { ConfigError } from './errors.js'
@@ -13,6 +14,8 @@ import { closeFlagRuntime } from './flags/flag-runtime.js'
 import { createRequestFlags } from './flags/request-flags.js'
 import { Metrics } from './metrics.js'
 import { buildGateway, type Gateway } from './proxy/gateway.js'
+import { createUpstreamSet } from './proxy/upstream-set.js'
+import { upstreamCa } from './proxy/upstream-tls.js'
 import { createStore } from './state/create-store.js'
 import { packageVersion } from './version.js'
 import { StateHolder } from './state/state-holder.js'
@@ -84,7 +87,12 @@ async function listenGateway (gateway: Gateway, config: Config): Promise<string>
 
 /** The ready line is the contract scripts wait for, so it is written even when the log level would hide info. */
 export function announceReady (logger: Logger, config: Config, gatewayAddress: string, adminAddress: string, extra: Record<string, unknown> = {}): void {
-  logger.child({}, { level: 'info' }).info({ gateway: gatewayAddress, admin: adminAddress, upstream: withoutCredentials(config.upstream), ...extra }, 'drawbridge ready')
+  logger.child({}, { level: 'info' }).info({
+    gateway: gatewayAddress,
+    admin: adminAddress,
+    ...(config.upstreams === undefined ? { upstream: withoutCredentials(config.upstream) } : { upstreams: namedUpstreams(config).map((u) => `${u.name}=${withoutCredentials(u.url) ?? ''}`) }),
+    ...extra
+  }, 'drawbridge ready')
 }
 
 /**
@@ -148,7 +156,10 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
   try {
     // First: a webhook that cannot work is a ConfigError, raised before anything listens.
     if (role.admin) webhooks = startWebhooks(ctx)
-    gateway = await buildGateway(ctx, { requestFlags: createRequestFlags(ctx) })
+    // Built here rather than in the gateway so that only the process with the admin port audits health changes.
+    const upstreams = createUpstreamSet(ctx, logger.child({ component: 'gateway' }), { audit: role.admin, ca: upstreamCa(config) })
+    ctx.upstreams = upstreams
+    gateway = await buildGateway(ctx, { requestFlags: createRequestFlags(ctx), upstreams })
     if (role.admin) {
       admin = new LazyAdminPort(ctx, { gatewayAddress: () => gatewayAddress })
       await admin.prepare()

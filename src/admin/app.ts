@@ -98,9 +98,10 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
   await app.register(metricsRoutes, opts)
   if (options.scope === 'probes') return app
   // The products' routes load here, not at import: a probes-only port never loads them (idle memory, lazy-admin.ts).
-  const [maintenance, audit, explain, flags, ofrep, unleash, migrations] = await Promise.all([
+  const [maintenance, audit, explain, flags, ofrep, unleash, migrations, routing] = await Promise.all([
     import('../maintenance/admin-routes.js'), import('./audit-routes.js'), import('./explain-routes.js'),
-    import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../flags/unleash-routes.js'), import('../migrations/admin-routes.js')
+    import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../flags/unleash-routes.js'), import('../migrations/admin-routes.js'),
+    import('../upstreams/routing-routes.js')
   ])
   // Importing evaluated the products' modules in one go; the gateway gets a turn before they register.
   await yieldToEventLoop()
@@ -112,6 +113,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
   await app.register(ofrep.ofrepRoutes, opts)
   await app.register(unleash.unleashRoutes, opts)
   await app.register(migrations.migrationRoutes, opts)
+  await app.register(routing.routingRoutes, opts)
 
   return app
 }

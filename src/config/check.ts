@@ -4,6 +4,7 @@ import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { isLoopbackHost, parseHostPort } from './host-port.js'
 import { maskCredentials } from '../input/mask-credentials.js'
 import type { Config } from './schema.js'
+import { namedUpstreams } from './upstream-list.js'
 
 /**
  * Checks the schema cannot express: URLs, addresses, CIDRs, token rules.
@@ -64,15 +65,29 @@ export function hasAdminToken (config: Config): boolean {
   return config.adminToken !== undefined || config.tokens.some((t) => t.role === 'admin')
 }
 
-export function checkConfig (config: Config, nameOf: (key: string) => string, options: CheckOptions): void {
+function checkUpstreamUrl (value: string, name: string): void {
+  const url = checkUrl(value, name, ['http:', 'https:'], 'http://127.0.0.1:3000')
+  if (url.search !== '' || url.hash !== '') throw new ConfigError(name, `"${maskCredentials(value)}" must not have a query string or fragment`)
+  if (url.username !== '' || url.password !== '') throw new ConfigError(name, `"${maskCredentials(value)}": credentials in the URL are not supported`)
+}
+
+function checkUpstreams (config: Config, nameOf: (key: string) => string, options: CheckOptions): void {
+  if (config.upstreams !== undefined) {
+    if (config.upstream !== undefined) throw new ConfigError(nameOf('upstreams'), `cannot be given with ${nameOf('upstream')}: name the one upstream in the list instead (default=URL)`)
+    for (const { name, url } of namedUpstreams(config, nameOf('upstreams'))) checkUpstreamUrl(url, `${nameOf('upstreams')} (${name})`)
+    return
+  }
   if (config.upstream === undefined) {
     if (options.requireUpstream) {
       throw new ConfigError(nameOf('upstream'), 'is required: the base URL of the application, e.g. --upstream http://127.0.0.1:3000 or DRAWBRIDGE_UPSTREAM')
     }
-  } else {
-    const url = checkUrl(config.upstream, nameOf('upstream'), ['http:', 'https:'], 'http://127.0.0.1:3000')
-    if (url.search !== '' || url.hash !== '') throw new ConfigError(nameOf('upstream'), `"${maskCredentials(config.upstream)}" must not have a query string or fragment`)
+    return
   }
+  checkUpstreamUrl(config.upstream, nameOf('upstream'))
+}
+
+export function checkConfig (config: Config, nameOf: (key: string) => string, options: CheckOptions): void {
+  checkUpstreams(config, nameOf, options)
 
   checkAddress(config.listen, nameOf('listen'), '0.0.0.0:8080')
   checkAddress(config.adminListen, nameOf('adminListen'), '127.0.0.1:9090')

@@ -37,7 +37,14 @@ export const RedisOptionsSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const ConfigSchema = Type.Object({
-  upstream: Type.Optional(Type.String({ description: 'Base URL of the application, http or https.' })),
+  upstream: Type.Optional(Type.String({ description: 'Base URL of the application, http or https (the one upstream, named `default`).' })),
+  upstreams: Type.Optional(Type.Union([Type.String(), Type.Record(Type.String(), Type.String())], { description: 'Named upstreams for blue-green switches and canaries, instead of `upstream`: `blue=http://10.0.0.5:3000,green=http://10.0.0.6:3000` (config file: a mapping). The first is active at first start.' })),
+  healthPath: Type.String({ default: '/', pattern: '^/', description: 'Path of the active health check: an upstream is healthy when a GET of it answers below 500 within upstreamTimeoutMs.' }),
+  healthIntervalMs: Type.Integer({ default: 5000, minimum: 100, description: 'How often each named upstream is health-checked (checks run when `upstreams` is given; a switch always checks its target first).' }),
+  healthyThreshold: Type.Integer({ default: 2, minimum: 1, maximum: 100, description: 'Consecutive passing checks before an unhealthy upstream counts as healthy again.' }),
+  unhealthyThreshold: Type.Integer({ default: 3, minimum: 1, maximum: 100, description: 'Consecutive failing checks before a healthy upstream counts as unhealthy.' }),
+  pauseMaxHeld: Type.Integer({ default: 10000, minimum: 1, description: 'Most requests held at once while traffic is paused; past it, the maintenance answer at once.' }),
+  pauseMaxHeldBytes: Type.Integer({ default: 67108864, minimum: 65536, description: 'Most bytes (request heads plus what a held body can buffer) held at once while traffic is paused; past it, the maintenance answer at once.' }),
   listen: Type.String({ ...HostPort, default: '0.0.0.0:8080', description: 'Gateway address, host:port; port 0 picks a free port.' }),
   adminListen: Type.String({ ...HostPort, default: '127.0.0.1:9090', description: 'Admin API address, host:port.' }),
   adminToken: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token that may do everything on the admin API.' })),

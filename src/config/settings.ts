@@ -37,9 +37,11 @@ function kindOf (schema: TSchema): SettingKind {
     case 'array': return (schema.items as TSchema | undefined)?.type === 'string' ? 'list' : 'file-only'
     case 'object': return 'file-only'
   }
-  // A union of string literals (failPolicy, logLevel) is given as a plain string.
+  // A union of string literals (failPolicy, logLevel) is given as a plain string,
+  // and so is a union whose flag/env form is a string (upstreams: text or a file mapping).
   const variants = schema.anyOf as TSchema[] | undefined
   if (variants !== undefined && variants.every((v) => typeof v.const === 'string')) return 'string'
+  if (variants?.some((v) => v.type === 'string' && v.const === undefined) === true) return 'string'
   return 'file-only'
 }
 

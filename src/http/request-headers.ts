@@ -112,3 +112,12 @@ export function readRequestHeaders (raw: string[], out: RequestHeaders): Request
   }
   return out
 }
+
+/** The first entry of a comma-separated header value (X-Forwarded-Proto: `https, http`), trimmed. */
+export function firstValue (value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const text = typeof value === 'string' ? value : value[0]
+  if (text === undefined) return undefined
+  const comma = text.indexOf(',')
+  return (comma < 0 ? text : text.slice(0, comma)).trim()
+}

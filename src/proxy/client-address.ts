@@ -1,4 +1,5 @@
-import { isValidIp, unmapIp, type CidrSet } from '../net/cidr-set.js'
+import { ConfigError } from '../errors.js'
+import { CidrSet, isValidIp, unmapIp } from '../net/cidr-set.js'
 
 /**
  * Who the client is. The socket peer, unless the peer is a trusted proxy: then
@@ -53,4 +54,15 @@ export function createClientAddress (trusted: CidrSet): ClientAddress {
       return last
     }
   }
+}
+
+/** From the `trustedProxies` setting; a bad CIDR is a ConfigError naming it. */
+export function clientAddressFor (trustedProxies: readonly string[]): ClientAddress {
+  let trusted: CidrSet
+  try {
+    trusted = CidrSet.compile([...trustedProxies])
+  } catch (err) {
+    throw new ConfigError('trustedProxies', (err as Error).message)
+  }
+  return createClientAddress(trusted)
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { Pool, type Dispatcher } from 'undici'
 import type { Config } from '../config/schema.js'
 import { ConfigError } from '../errors.js'
-import type { Metrics } from '../metrics.js'
+import { STATUS_CLASSES, statusClassIndex, type Metrics } from '../metrics.js'
 import { prefersJson, type Negotiated, type Rendered } from '../maintenance/page.js'
 import { BAD_GATEWAY, GATEWAY_TIMEOUT } from './error-pages.js'
 import { forwardHeaders, responseHeaders, type ForwardContext } from './headers.js'
@@ -74,7 +74,11 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEO
 const ERROR_LOG_INTERVAL_MS = 5000
 
 export interface Forwarder {
+  /** The configured name (`default` for `--upstream`). */
+  readonly name: string
   readonly upstream: Upstream
+  /** The keep-alive pool, for health checks that should travel the same road as requests. */
+  readonly pool: Dispatcher
   /** Requests forwarded and not finished (the requests-in-flight gauge). */
   readonly inFlight: number
   /**
@@ -89,6 +93,8 @@ export interface Forwarder {
 
 interface Shared {
   latency: Metrics['upstreamLatency']
+  /** `drawbridge_upstream_responses_total{upstream, code}` children by status class, for per-upstream error rates. */
+  byClass: Array<{ inc: (by?: number) => void }>
   errors502: { inc: (by?: number) => void }
   errors504: { inc: (by?: number) => void }
   reportError: (err: Error, status: number) => void
@@ -118,7 +124,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finish (status: number): void {
     this.finished = true
     this.shared.inFlight--
-    if (status !== 0) this.recorder.record(this.req.method, status, this.arrived)
+    if (status === 0) return
+    this.recorder.record(this.req.method, status, this.arrived)
+    ;(this.shared.byClass[statusClassIndex(status)] as { inc: () => void }).inc()
   }
 
   private readonly onClientClose = (): void => {
@@ -193,8 +201,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 }
 
 /** `ca`: CAs for an https upstream, read once at start (see upstream-tls.ts). */
-export function createForwarder (config: Config, logger: Logger, metrics: Metrics, ca = upstreamCa(config)): Forwarder {
-  const upstream = parseUpstream(config.upstream)
+export function createForwarder (name: string, url: string, config: Config, logger: Logger, metrics: Metrics, ca = upstreamCa(config)): Forwarder {
+  const upstream = parseUpstream(url)
   const pool = new Pool(upstream.origin, {
     ...(ca === undefined ? {} : { connect: { ca } }),
     connections: config.upstreamConnections,
@@ -210,19 +218,22 @@ export function createForwarder (config: Config, logger: Logger, metrics: Metric
   const shared: Shared = {
     inFlight: 0,
     latency: metrics.upstreamLatency,
+    byClass: STATUS_CLASSES.map((code) => metrics.upstreamResponses.labels({ upstream: name, code })),
     errors502: metrics.upstreamErrors.labels({ status: '502' }),
     errors504: metrics.upstreamErrors.labels({ status: '504' }),
     reportError (err, status) {
       const now = Date.now()
       if (now - lastLogged < ERROR_LOG_INTERVAL_MS) { suppressed++; return }
-      logger.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, status, upstream: upstream.origin, suppressed }, 'upstream request failed')
+      logger.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, status, upstream: name, origin: upstream.origin, suppressed }, 'upstream request failed')
       lastLogged = now
       suppressed = 0
     }
   }
 
   return {
+    name,
     upstream,
+    pool,
     get inFlight () { return shared.inFlight },
     forward (req, res, ctx, hasBody, accept, recorder, started) {
       const exchange = new Exchange(req, res, accept, shared, recorder, started)

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import type { Metrics } from '../metrics.js'
 import { watchConnections } from './response-metrics.js'
@@ -34,4 +35,23 @@ export function createGatewayServer (config: Config, metrics: Metrics, handlers:
   })
   watchConnections(server, metrics)
   return server
+}
+
+/**
+ * Graceful stop of the gateway port: stop accepting; idle keep-alive
+ * connections close now, busy ones as their response ends; whatever still
+ * runs after `drainMs` is cut.
+ */
+export async function drainServer (app: FastifyInstance, server: Server | null, drainMs: number): Promise<void> {
+  const closed = app.close()
+  server?.closeIdleConnections()
+  // Connections busy at close time go idle when their response ends; close them as they do.
+  const sweeper = setInterval(() => { server?.closeIdleConnections() }, 50)
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs) })
+  await Promise.race([closed, deadline])
+  clearTimeout(timer)
+  clearInterval(sweeper)
+  server?.closeAllConnections()
+  await closed
 }

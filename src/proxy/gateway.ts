@@ -1,30 +1,39 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import Fastify, { LogController } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify'
 import type { AppContext } from '../context.js'
-import { ConfigError } from '../errors.js'
 import { readCookieValues } from '../http/cookies.js'
-import type { RequestFlagsResolver } from '../flags/request-flags.js'
+import { identityReader, type RequestFlagsResolver } from '../flags/request-flags.js'
 import { BYPASS_COOKIE } from '../maintenance/bypass-cookie.js'
-import { CidrSet, unmapIp } from '../net/cidr-set.js'
+import { unmapIp } from '../net/cidr-set.js'
 import { decide } from '../maintenance/decide.js'
 import { prefersJson, type Rendered } from '../maintenance/page.js'
 import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../http/paths.js'
 import type { Decision, RequestFacts } from '../maintenance/types.js'
 import { createAccessLog } from './access-log.js'
 import { bypassAnswer, createStatusAnswers, redirectAnswer } from './answers.js'
-import { createClientAddress } from './client-address.js'
-import { createForwarder, writeRendered } from './forwarder.js'
+import { clientAddressFor } from './client-address.js'
+import { writeRendered, type Forwarder } from './forwarder.js'
 import type { ForwardContext } from './headers.js'
-import { emptyRequestHeaders, hasRepeatedHost, readRequestHeaders } from '../http/request-headers.js'
-import { createGatewayServer } from './gateway-server.js'
+import { emptyRequestHeaders, firstValue, hasRepeatedHost, readRequestHeaders } from '../http/request-headers.js'
+import { createGatewayServer, drainServer } from './gateway-server.js'
+import { createBodyWatch } from './body-timeout.js'
+import { statusRoute } from './status-route.js'
+import { formatHostPort } from '../config/host-port.js'
 import { watchMaintenance } from './maintenance-view.js'
 import { createOutcomeMetrics, type Outcome } from './outcomes.js'
 import { upstreamCa } from './upstream-tls.js'
-import { createUpgradeProxy, writeRawResponse } from './websocket.js'
+import { writeRawResponse, type Tunnel, type UpgradeProxy } from './websocket.js'
+import { createHeldRequests } from './held-requests.js'
+import { createUpstreamSet, type UpstreamSet } from './upstream-set.js'
+import { pickUpstream } from '../upstreams/routing.js'
 
-export interface GatewayOptions { requestFlags?: RequestFlagsResolver | null }
+export interface GatewayOptions {
+  requestFlags?: RequestFlagsResolver | null
+  /** The upstreams (server.ts builds them so the admin side can see them); built here when absent. */
+  upstreams?: UpstreamSet
+}
 
 const NONE_RESOLVED = Object.freeze({ header: '', gateStatus: 0 })
 const NO_FLAGS: RequestFlagsResolver = Object.freeze({ resolve: () => NONE_RESOLVED })
@@ -34,18 +43,6 @@ export interface Gateway {
   close (drainMs: number): Promise<void>
   /** Re-reads the page template (SIGHUP) and re-renders the answers; throws ConfigError, keeping the old page, when it cannot be read. */
   reloadPage (path: string | undefined): void
-}
-
-function formatAddress (address: string, port: number): string {
-  return `${address.includes(':') ? `[${address}]` : address}:${port}`
-}
-
-function firstValue (value: string | string[] | undefined): string | undefined {
-  if (value === undefined) return undefined
-  const text = typeof value === 'string' ? value : value[0]
-  if (text === undefined) return undefined
-  const comma = text.indexOf(',')
-  return (comma < 0 ? text : text.slice(0, comma)).trim()
 }
 
 /**
@@ -58,24 +55,21 @@ function firstValue (value: string | string[] | undefined): string | undefined {
 export async function buildGateway (ctx: AppContext, options: GatewayOptions = {}): Promise<Gateway> {
   const { config, logger, metrics } = ctx
   const log = logger.child({ component: 'gateway' })
-  let trusted: CidrSet
-  try {
-    trusted = CidrSet.compile(config.trustedProxies)
-  } catch (err) {
-    throw new ConfigError('trustedProxies', (err as Error).message)
-  }
-  const clientAddress = createClientAddress(trusted)
-  const ca = upstreamCa(config)
-  const forwarder = createForwarder(config, log, metrics, ca)
-  const upgrades = createUpgradeProxy(forwarder.upstream, { upstreamTimeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, logger: log, ca })
+  const clientAddress = clientAddressFor(config.trustedProxies)
+  const upstreams = options.upstreams ?? createUpstreamSet(ctx, log, { audit: false, ca: upstreamCa(config) })
+  ctx.upstreams ??= upstreams
+  const { forwarders, upgrades: upgradeProxies, tunnels } = upstreams
+  // The canary's key: the flags identity when configured, else the client address.
+  const identity = identityReader(config.flagsIdentity)
+  const held = createHeldRequests(config.pauseMaxHeld, config.pauseMaxHeldBytes)
+  upstreams.countHeld(() => held.size)
+  upstreams.onResume(() => { held.releaseAll() })
   const bodyTimeoutMs = config.bodyTimeoutMs
   // No flags configured: a resolver that always answers "no header, no gate", so the hot path never asks.
   const requestFlags: RequestFlagsResolver = options.requestFlags ?? NO_FLAGS
   const cookieTtl = config.bypassCookieTtlSeconds
 
   const { counters, responses } = createOutcomeMetrics(metrics)
-  metrics.inFlight.source(() => forwarder.inFlight)
-  metrics.openTunnels.source(() => upgrades.tunnels.size)
 
   // After every listener (the flags runtime too) has seen a new state, tunnels are decided again.
   const view = watchMaintenance(ctx, log, () => { recheckTunnels() })
@@ -127,7 +121,8 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   interface Routed { rule: Outcome, ip: string, peer: string, flags: string, answer: Rendered | null }
   const routed: Routed = { rule: 'maintenance-off', ip: '', peer: '', flags: '', answer: null }
 
-  function route (req: IncomingMessage, rawPath: string, path: string, now: number): Routed {
+  /** `again`: a held request decided anew on release (already counted and logged once). */
+  function route (req: IncomingMessage, rawPath: string, path: string, now: number, again = false): Routed {
     readRequestHeaders(req.rawHeaders, headers)
     const peer = req.socket.remoteAddress ?? ''
     const ip = clientAddress.resolve(peer, headers.forwardedFor)
@@ -153,8 +148,27 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       case 'reject': routed.answer = gateResponse(decision.status); break
       case 'block': routed.answer = prefersJson(headers.accept) ? view.compiled.responses(now).json : view.compiled.responses(now).html
     }
-    counters[routed.rule].inc()
+    if (!again) counters[routed.rule].inc()
     return routed
+  }
+
+  /** Index of the upstream this request goes to (one hash of its identity while a canary runs). */
+  function upstreamFor (req: IncomingMessage, ip: string): number {
+    const routing = upstreams.routing
+    return routing.canary === null ? routing.active : pickUpstream(routing, identity(req) ?? ip)
+  }
+
+  /** Held while paused: anything that would be proxied, except the maintenance exceptPaths (health checks). */
+  function holds (path: string): boolean {
+    return upstreams.routing.paused && !closing && !view.compiled.excepted(path)
+  }
+
+  /** What a held request gets when it cannot wait any longer: the maintenance answer. */
+  function pauseAnswer (accept: string | undefined): () => Rendered {
+    return () => {
+      const pages = view.compiled.responses(Date.now())
+      return prefersJson(accept) ? pages.json : pages.html
+    }
   }
 
   /** Access-logs a sampled request (never the bypass URL: its path is the secret). */
@@ -162,23 +176,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     if (accessLog !== null) accessLog(req, res, path, r.answer?.status ?? 101, r.ip, r.rule)
   }
 
-  /**
-   * A request body that stops moving for bodyTimeoutMs is cut (nginx's
-   * client_body_timeout). The socket timeout measures inactivity, so a long
-   * upload that keeps sending is never cut. The handlers are created once and
-   * take the request as `this`: nothing allocated per request.
-   */
-  function watchBody (req: IncomingMessage): void {
-    req.setTimeout(bodyTimeoutMs, onStalledBody)
-    req.once('end', onBodyEnd)
-  }
-  function onStalledBody (this: IncomingMessage): void { this.socket.destroy() }
-  function onBodyEnd (this: IncomingMessage): void {
-    this.off('timeout', onStalledBody)
-    // Only our own timer: after an early response Node may have armed its keep-alive timeout instead.
-    const socket = this.socket as Socket & { timeout?: number }
-    if (socket.timeout === bodyTimeoutMs) socket.setTimeout(0)
-  }
+  const watchBody = createBodyWatch(bodyTimeoutMs)
 
   /** Writer for plain requests. `expectsContinue`: the client waits for `100 Continue` before sending its body. */
   /**
@@ -215,9 +213,14 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       fastifyHandler(req, res)
       return
     }
-    const r = route(req, rawPath, path, Date.now())
+    dispatch(req, res, rawPath, path, started, expectsContinue, false)
+  }
+
+  /** Decides, then answers, holds (paused) or forwards. `again`: released from a pause. */
+  function dispatch (req: IncomingMessage, res: ServerResponse, rawPath: string, path: string, started: number, expectsContinue: boolean, again: boolean): void {
+    const r = route(req, rawPath, path, Date.now(), again)
     if (closing) res.shouldKeepAlive = false
-    record(req, res, path, r)
+    if (!again) record(req, res, path, r)
     if (r.answer !== null) {
       // Refused before the body was asked for: answer now, never read it (the connection closes instead).
       if (expectsContinue) res.shouldKeepAlive = false
@@ -225,9 +228,19 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       responses[r.rule].record(req.method, r.answer.status, started)
       return
     }
-    if (expectsContinue) res.writeContinue()
     const hasBody = headers.transferEncoding !== undefined || (headers.contentLength !== undefined && headers.contentLength !== '0')
+    if (!again && holds(path)) {
+      const rule = r.rule
+      const accept = headers.accept
+      const answered = !held.hold(req, res, hasBody, upstreams.routing.pauseMaxMs,
+        () => { dispatch(req, res, rawPath, path, started, expectsContinue, true) },
+        pauseAnswer(accept))
+      if (answered) responses[rule].record(req.method, res.statusCode, started)
+      return
+    }
+    if (expectsContinue) res.writeContinue()
     if (hasBody && bodyTimeoutMs > 0) watchBody(req)
+    const forwarder = forwarders[upstreamFor(req, r.ip)] as Forwarder
     forwarder.forward(req, res, forwardContext(req, r.peer, r.flags), hasBody, headers.accept, responses[r.rule], started)
   }
 
@@ -249,11 +262,22 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       writeRawResponse(socket, req.method, gateResponse(404))
       return
     }
-    const r = route(req, rawPath, path, Date.now())
-    record(req, null, path, r)
-    responses[r.rule].record(req.method, r.answer?.status ?? 101, null)
-    if (r.answer !== null) writeRawResponse(socket, req.method, r.answer)
-    else upgrades.proxy(req, socket, head, forwardContext(req, r.peer, r.flags), headers.accept)
+    upgradeRouted(req, socket, head, rawPath, path, false)
+  }
+
+  function upgradeRouted (req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, path: string, again: boolean): void {
+    const r = route(req, rawPath, path, Date.now(), again)
+    if (!again) {
+      record(req, null, path, r)
+      responses[r.rule].record(req.method, r.answer?.status ?? 101, null)
+    }
+    if (r.answer !== null) { writeRawResponse(socket, req.method, r.answer); return }
+    if (!again && holds(path)) {
+      held.holdUpgrade(req, socket, upstreams.routing.pauseMaxMs, () => { upgradeRouted(req, socket, head, rawPath, path, true) }, pauseAnswer(headers.accept))
+      return
+    }
+    const proxy = upgradeProxies[upstreamFor(req, r.ip)] as UpgradeProxy
+    proxy.proxy(req, socket, head, forwardContext(req, r.peer, r.flags), headers.accept)
   }
 
   /**
@@ -263,23 +287,25 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
    * (WebSocket close 1012 "service restart", then the connection).
    */
   function recheckTunnels (): void {
-    if (upgrades.tunnels.size === 0) return
+    if (tunnels.size === 0) return
     const now = Date.now()
-    for (const tunnel of upgrades.tunnels) {
+    for (const tunnel of tunnels) {
       const req = tunnel.req
       // req.url is the normalised target by now, so it parses.
       const path = normalizeTarget(req.url ?? '/')
       if (path === null) continue
       const r = route(req, path, path, now)
-      if (r.answer !== null) upgrades.close(tunnel, 1012)
+      if (r.answer !== null) closeTunnel(tunnel, 1012)
     }
   }
+  // Any upstream's proxy closes any tunnel: closing only touches the tunnel's own sockets.
+  const closeTunnel = (tunnel: Tunnel, code: number): void => { (upgradeProxies[0] as UpgradeProxy).close(tunnel, code) }
   const tunnelSweep = setInterval(recheckTunnels, 1000)
   tunnelSweep.unref()
 
   let server: Server | null = null
   const app = Fastify({
-    loggerInstance: log,
+    loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: false,
     routerOptions: { ignoreDuplicateSlashes: true },
@@ -292,18 +318,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     }
   })
 
-  app.get('/__drawbridge/status', async (_request, reply) => {
-    const now = Date.now()
-    const compiled = view.compiled
-    const active = compiled.isActive(now)
-    void reply.header('cache-control', 'no-store')
-    return {
-      maintenance: active,
-      retryAfter: active ? compiled.retryAfterAt(now) : null,
-      endsAt: compiled.endsAt,
-      message: compiled.state.message
-    }
-  })
+  statusRoute(app, view)
 
   await app.ready()
 
@@ -312,7 +327,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       await app.listen({ host, port })
       const address = server?.address()
       if (address === null || address === undefined || typeof address === 'string') return `${host}:${port}`
-      return formatAddress(address.address, address.port)
+      return formatHostPort(address.address, address.port)
     },
     reloadPage (path) {
       view.reloadPage(path)
@@ -320,25 +335,14 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     async close (drainMs) {
       if (closing) return
       closing = true
+      // Held requests cannot be released into a closing gateway: they get the maintenance answer now.
+      held.expireAll()
       view.stop()
       clearInterval(tunnelSweep)
-      const srv = server
-      // Stop accepting; idle keep-alive connections close now, busy ones after their response.
-      const closed = app.close()
-      srv?.closeIdleConnections()
-      // Connections busy at close time go idle when their response ends; close them as they do.
-      const sweeper = setInterval(() => { srv?.closeIdleConnections() }, 50)
-      let timer: NodeJS.Timeout | undefined
-      const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs) })
-      await Promise.race([closed, deadline])
-      clearTimeout(timer)
-      clearInterval(sweeper)
-      // Whatever is still running after the drain period is cut.
-      srv?.closeAllConnections()
-      upgrades.destroyAll()
-      await closed
-      await Promise.race([forwarder.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
-      await forwarder.destroy()
+      await drainServer(app, server, drainMs)
+      for (const proxy of upgradeProxies) proxy.destroyAll()
+      await Promise.race([upstreams.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+      await upstreams.destroy()
     }
   }
 }

@@ -81,6 +81,8 @@ export interface UpgradeOptions {
   logger: Logger
   /** CAs for an https upstream (see upstream-tls.ts); undefined keeps Node's defaults. */
   ca?: string[]
+  /** The set open tunnels are kept in: one for every upstream's proxy, so the gateway re-checks them all. */
+  tunnels?: Set<Tunnel>
 }
 
 /** RFC 6455 section 5.5.1: an unmasked server close frame carrying a status code. */
@@ -89,7 +91,7 @@ function closeFrame (code: number): Buffer {
 }
 
 export function createUpgradeProxy (upstream: Upstream, options: UpgradeOptions): UpgradeProxy {
-  const tunnels = new Set<Tunnel>()
+  const tunnels = options.tunnels ?? new Set<Tunnel>()
   const secure = upstream.url.protocol === 'https:'
   const port = Number(upstream.url.port) || (secure ? 443 : 80)
   const hostname = upstream.url.hostname.replace(/^\[|\]$/g, '')

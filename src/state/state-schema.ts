@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'
 import { StoredRuleSchema } from './rule-schema.js'
-import { MAINTENANCE_STATUS_RANGE, MAX_PAGE_CHARS, MAX_REFRESH_SECONDS, type SharedState } from './types.js'
+import { MAINTENANCE_STATUS_RANGE, MAX_PAGE_CHARS, MAX_REFRESH_SECONDS, PAUSE_MAX_MS_RANGE, UPSTREAM_NAME_PATTERN, type SharedState } from './types.js'
 
 /**
  * The shape every state document must have before this process compiles and
@@ -55,11 +55,24 @@ const FlagSchema = Type.Object({
   updatedAt: Type.String()
 })
 
+const UpstreamName = Type.String({ pattern: UPSTREAM_NAME_PATTERN })
+
+const RoutingSchema = Type.Object({
+  active: Nullable(UpstreamName),
+  canary: Nullable(Type.Object({ upstream: UpstreamName, percentage: Type.Number({ minimum: 0, maximum: 100 }) })),
+  paused: Type.Boolean(),
+  pauseMaxMs: Type.Integer(PAUSE_MAX_MS_RANGE),
+  updatedAt: Nullable(Type.String()),
+  updatedBy: Nullable(Type.String())
+})
+
 const OverrideSchema = Type.Object({ enabled: Type.Optional(Type.Boolean()), variant: Type.Optional(Type.String()) })
 
 export const SharedStateSchema = Type.Object({
   version: Type.Integer({ minimum: 0 }),
   maintenance: MaintenanceSchema,
+  // Optional: states written before upstreams existed lack it.
+  routing: Type.Optional(RoutingSchema),
   flags: Type.Record(Type.String(), FlagSchema),
   overrides: Type.Record(Type.String(), Type.Record(Type.String(), OverrideSchema)),
   signingKey: Type.String({ minLength: 1 })

@@ -116,10 +116,43 @@ export interface FlagOverride {
   variant?: string
 }
 
+/** A share of identities sent to another upstream than the active one. */
+export interface CanaryRoute {
+  upstream: string
+  /** 0..100: identities whose canary bucket (1..100) is at most this go to `upstream`. */
+  percentage: number
+}
+
+/**
+ * Which named upstream gets the traffic (CONTRACT section 6). Lives beside the
+ * maintenance state, so every replica switches with the same version bump.
+ */
+export interface RoutingState {
+  /** Name of the active upstream; null: the first configured one (a store that never switched). */
+  active: string | null
+  canary: CanaryRoute | null
+  /** While true, requests that would be proxied are held (see upstreams/pause-queue.ts). */
+  paused: boolean
+  /** A held request waits at most this long, then gets the maintenance answer. */
+  pauseMaxMs: number
+  updatedAt: string | null
+  updatedBy: string | null
+}
+
+/** Bounds of pauseMaxMs: holding a request for longer than ten minutes outlives every client's patience. */
+export const PAUSE_MAX_MS_RANGE = { minimum: 1, maximum: 600_000 } as const
+export { UPSTREAM_NAME_PATTERN } from '../config/upstream-list.js'
+
+export function defaultRouting (): RoutingState {
+  return { active: null, canary: null, paused: false, pauseMaxMs: 30_000, updatedAt: null, updatedBy: null }
+}
+
 export interface SharedState {
   /** Monotonic; bumped by every write. */
   version: number
   maintenance: MaintenanceState
+  /** Absent in states written before upstreams existed: defaultRouting(). */
+  routing?: RoutingState
   flags: Record<string, Flag>
   /** flag key → user id → override */
   overrides: Record<string, Record<string, FlagOverride>>

@@ -18,6 +18,7 @@ const LAYERS: string[][] = [
   ['admin-plugin.ts'],
   ['maintenance', 'webhooks'],
   ['flags'],
+  ['upstreams'],
   ['migrations'],
   ['proxy', 'cluster'],
   ['admin'],
