@@ -16,7 +16,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).run,
   maintenance: async () => (await import('./maintenance.js')).run,
   flags: async () => (await import('./flags.js')).run,
-  migrate: async () => (await import('./migrate.js')).run
+  migrate: async () => (await import('./migrate.js')).run,
+  upstreams: async () => (await import('./upstreams.js')).runUpstreams,
+  switch: async () => (await import('./switch.js')).run,
+  canary: async () => (await import('./upstreams.js')).runCanary,
+  pause: async () => (await import('./upstreams.js')).runPause,
+  resume: async () => (await import('./upstreams.js')).runResume
 }
 
 const HELP = `Usage: drawbridge [command] [options]
@@ -26,6 +31,10 @@ Commands:
   maintenance on|off|status   turn maintenance mode on or off, or show it
   flags ...                   manage feature flags
   migrate status|analyze|up   database migrations
+  upstreams                   the named upstreams: health, in flight, active, canary, pause
+  switch NAME                 send new requests to upstream NAME, then wait for the old one to drain
+  canary NAME PERCENT|off     send PERCENT % of identities to NAME, or end the canary
+  pause | resume              hold new requests (a restart without errors), then let them through
 
 Run "drawbridge <command> --help" for the options of a command.
   --help, -h       this help

@@ -15,16 +15,45 @@ import { UsageError } from './output.js'
 /** Options that only make sense when starting a window. */
 const WINDOW_OPTIONS = ['message', 'retry', 'ends-at', 'starts-at', 'paths', 'mode', 'redirect', 'status', 'refresh', 'page', 'render', 'secret', 'keep']
 
-const RELATIVE = /^\+(\d+)(s|m|min|h|d)$/
+/** A length of time as every option writes it: `500ms`, `30s`, `5m` (or `5min`), `2h`, `1d`. */
+const DURATION = /^(\d+)(ms|s|m|min|h|d)$/
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** `30s` → 30000; null when `text` is not a duration. */
+function durationMs (text: string): number | null {
+  const match = DURATION.exec(text)
+  return match === null ? null : Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
+}
+
+/** A relative time is a duration from now: `+30m`. */
+const isRelative = (value: string): boolean => value.startsWith('+') && durationMs(value.slice(1)) !== null
+
+/**
+ * `--drain-timeout 30s`, `--max 2m`: a duration in milliseconds, within
+ * `range` (inclusive, in ms); anything else is a usage error naming `option`.
+ */
+export function parseDuration (value: string, option: string, range: { minimum: number, maximum: number } = { minimum: 0, maximum: Number.MAX_SAFE_INTEGER }): number {
+  const ms = durationMs(value)
+  if (ms === null) throw new UsageError(`--${option}: "${value}" is not a duration (e.g. 500ms, 30s, 5m, 2h)`)
+  if (ms < range.minimum || ms > range.maximum) throw new UsageError(`--${option}: ${value} is out of range (${formatDuration(range.minimum)} to ${formatDuration(range.maximum)})`)
+  return ms
+}
+
+/** 30000 → `30s`, 600000 → `10m`, 1500 → `1500ms`: the largest unit that writes it whole. */
+export function formatDuration (ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`
+  }
+  return `${ms}ms`
+}
 
 /** `+30m` → now + 30 minutes as ISO; an absolute date passes through for the server to check. */
 export function parseWhen (value: string, option: string, now = Date.now()): string | null {
   if (value === '' || value === 'none') return null
   if (value === 'now') return new Date(now).toISOString()
-  const relative = RELATIVE.exec(value)
+  const relative = value.startsWith('+') ? durationMs(value.slice(1)) : null
   if (relative !== null) {
-    const unit = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's']
-    const at = new Date(now + Number(relative[1]) * unit)
+    const at = new Date(now + relative)
     if (Number.isNaN(at.getTime())) throw new UsageError(`--${option}: "${value}" is further away than a date can be`)
     return at.toISOString()
   }
@@ -44,7 +73,7 @@ function checkPaths (value: ParsedArgs['options'][string], option: string): Pars
 export function parseRetry (value: string, now = Date.now()): number | null {
   if (value === '') return null
   if (/^\d+$/.test(value)) return Number(value)
-  const at = RELATIVE.test(value) ? Date.parse(parseWhen(value, 'retry', now) as string) : Date.parse(value)
+  const at = isRelative(value) ? Date.parse(parseWhen(value, 'retry', now) as string) : Date.parse(value)
   if (Number.isNaN(at)) throw new UsageError(`--retry: "${value}" is neither a whole number of seconds nor a date-time (300, +30m, 2026-11-22T03:00:00Z)`)
   if (at <= now) throw new UsageError(`--retry: ${value} is in the past`)
   return Math.ceil((at - now) / 1000)

@@ -40,6 +40,13 @@ export function table (rows: Array<[string, string]>, indent = '  '): string {
   return rows.map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`).join('\n')
 }
 
+/** A table with a header row: each column as wide as its widest cell, two spaces apart. */
+export function columns (header: string[], rows: string[][], indent = '  '): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => (indent + cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)).join('  ')).trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
 /** `in 29 min`, `3 h ago`: enough precision to read a window at a glance. */
 export function relativeTime (at: number, now = Date.now()): string {
   const delta = at - now
@@ -60,13 +67,14 @@ interface ApiErrorBody { statusCode?: number, message?: string, code?: string }
 
 /**
  * An admin API error: the server's message and code on stderr (and the body on
- * stdout with --json, so scripts can parse it); exit code 1.
+ * stdout with --json, so scripts can parse it); exit code 1. `hint`, when
+ * given, ends the same line: what the user can do about it.
  */
-export function reportApiError (status: number, body: unknown, json: boolean): number {
+export function reportApiError (status: number, body: unknown, json: boolean, hint?: string): number {
   const err = (body !== null && typeof body === 'object' ? body : {}) as ApiErrorBody
   const message = typeof err.message === 'string' ? err.message : typeof body === 'string' && body !== '' ? body : 'request failed'
   const code = typeof err.code === 'string' ? err.code : 'no code'
   if (json) printJson(body)
-  printError(`${message} (HTTP ${status}, ${code})`)
+  printError(`${message} (HTTP ${status}, ${code})${hint === undefined ? '' : `; ${hint}`}`)
   return 1
 }
