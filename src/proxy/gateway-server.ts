@@ -40,9 +40,10 @@ export function createGatewayServer (config: Config, metrics: Metrics, handlers:
 /**
  * Graceful stop of the gateway port: stop accepting; idle keep-alive
  * connections close now, busy ones as their response ends; whatever still
- * runs after `drainMs` is cut.
+ * runs after `drainMs` is cut, and `cut` ends what the server does not own
+ * (tunnels: the server only closes once they are gone).
  */
-export async function drainServer (app: FastifyInstance, server: Server | null, drainMs: number): Promise<void> {
+export async function drainServer (app: FastifyInstance, server: Server | null, drainMs: number, cut: () => void): Promise<void> {
   const closed = app.close()
   server?.closeIdleConnections()
   // Connections busy at close time go idle when their response ends; close them as they do.
@@ -53,5 +54,6 @@ export async function drainServer (app: FastifyInstance, server: Server | null, 
   clearTimeout(timer)
   clearInterval(sweeper)
   server?.closeAllConnections()
+  cut()
   await closed
 }

@@ -339,8 +339,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       held.expireAll()
       view.stop()
       clearInterval(tunnelSweep)
-      await drainServer(app, server, drainMs)
-      for (const proxy of upgradeProxies) proxy.destroyAll()
+      await drainServer(app, server, drainMs, () => { for (const proxy of upgradeProxies) proxy.destroyAll() })
       await Promise.race([upstreams.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
       await upstreams.destroy()
     }

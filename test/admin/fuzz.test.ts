@@ -45,7 +45,9 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/migrations/runs', body: true },
   { method: 'GET', path: '/v1/migrations/runs', body: false },
   { method: 'GET', path: '/v1/migrations/runs/:id', body: false },
-  { method: 'GET', path: '/v1/migrations/runs/:id/events', body: false }
+  { method: 'GET', path: '/v1/migrations/runs/:id/events', body: false },
+  { method: 'GET', path: '/v1/upstreams', body: false },
+  { method: 'PATCH', path: '/v1/routing', body: true }
 ]
 
 t.test('the fuzzed route list is every admin route in the source', async (t) => {
@@ -73,13 +75,13 @@ const FIELDS = [
   'in', 'notIn', 'startsWith', 'endsWith', 'contains', 'lt', 'lte', 'gt', 'gte', 'semverLt', 'semverGte', 'semverEq', 'cidr',
   'variant', 'gate', 'status', 'requires', 'createdAt', 'updatedAt', 'lastEvaluatedAt', 'context', 'targetingKey',
   'method', 'path', 'ip', 'headers', 'dryRun', 'step', 'maintenance', 'backup', 'allowDangerous', 'onFailure',
-  'statementTimeoutMs', 'lockTimeoutMs', 'lockRetries'
+  'statementTimeoutMs', 'lockTimeoutMs', 'lockRetries', 'active', 'canary', 'upstream', 'paused', 'pauseMaxMs', 'force'
 ]
 const HOSTILE_STRINGS = [
   '', ' ', '/x\r\nSet-Cookie: pwn=1', '/€', '/a\u0000b', '/\\evil.test', '/\t/evil.test', '//evil.test', '\\\\evil.test',
   'javascript:alert(1)', 'https://u:p@evil.test/', '2026-02-30T00:00:00Z', '9999-12-31T23:59:59Z', '+010000-01-01T00:00:00.000Z',
   '+275760-09-14T00:00:00.000Z', '10.0.0.0/33', '::/0', '0.0.0.0/0', '1.2.3', '999999999999999999999.0.0', 'full', 'read-only',
-  'auto', 'always', 'restore', 'a'.repeat(5000), '%0d%0a', '../..', '\u202e', '\ud800', 'on', 'off', 'control', 'fuzz-flag', ...PROTO
+  'auto', 'always', 'restore', 'default', 'a'.repeat(5000), '%0d%0a', '../..', '\u202e', '\ud800', 'on', 'off', 'control', 'fuzz-flag', ...PROTO
 ]
 const NUMBERS = [0, -0, -1, 1, 99, 100, 101, 599, 1e21, 1e308, -1e308, 2 ** 31, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, 0.5, 31_536_001]
 
@@ -156,6 +158,8 @@ t.test('random and hostile input at every admin route: never a 5xx, and the gate
   const status = await request(`http://${gw.gateway}/__drawbridge/status`)
   t.equal(status.statusCode, 200, 'the gateway port answers')
   t.type(((await status.body.json()) as { maintenance: unknown }).maintenance, 'boolean')
+  // A fuzzed PATCH /v1/routing may have paused traffic (a valid body): resume, or the request below waits its pauseMaxMs.
+  await request(`http://${gw.admin}/v1/routing`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: '{"paused":false}' }).then(async (r) => { await r.body.dump() })
   const proxied = await request(`http://${gw.gateway}/after-fuzz`, { headers: { 'x-user': 'u1' } })
   t.ok(proxied.statusCode < 600, `a gateway request is answered (${proxied.statusCode})`)
   await proxied.body.dump()
