@@ -7,7 +7,7 @@ import t from 'tap'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GUIDES = [
-  'README.md', 'runbook-maintenance-window.md', 'zero-downtime-deploys-with-flags.md', 'kubernetes.md',
+  'README.md', 'runbook-maintenance-window.md', 'runbook-blue-green.md', 'zero-downtime-deploys-with-flags.md', 'kubernetes.md',
   'configuration.md', 'metrics.md', 'security.md', 'webhooks.md'
 ]
 
