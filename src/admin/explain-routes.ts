@@ -1,8 +1,12 @@
+import type { IncomingMessage } from 'node:http'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../errors.js'
 import { isValidIp } from '../net/cidr-set.js'
-import { explain } from '../maintenance/explain.js'
+import { explain, isExcepted } from '../maintenance/explain.js'
+import { namedUpstreams } from '../config/upstream-list.js'
+import { identityReader } from '../flags/request-flags.js'
+import { compileRouting, pickUpstream } from '../upstreams/routing.js'
 import type { AdminPluginOptions } from '../admin-plugin.js'
 
 const ExplainBody = Type.Object({
@@ -18,6 +22,10 @@ const Explanation = Type.Object({
   status: Type.Integer(),
   retryAfter: Type.Union([Type.Integer(), Type.Null()]),
   location: Type.Union([Type.String(), Type.Null()]),
+  /** The upstream a passed request goes to (the canary's when its identity falls in it); null when the gateway answers itself. */
+  upstream: Type.Union([Type.String(), Type.Null()]),
+  /** True when a pause would hold it first. */
+  held: Type.Boolean(),
   stateVersion: Type.Union([Type.Integer(), Type.Null()])
 })
 
@@ -35,7 +43,19 @@ export async function explainRoutes (app: FastifyInstance, { ctx }: AdminPluginO
     if (!isValidIp(body.ip)) throw new errors.DRAWBRIDGE_ERR_INVALID(`body/ip must be an IPv4 or IPv6 address (got ${JSON.stringify(body.ip)})`)
     if (!body.path.startsWith('/')) throw new errors.DRAWBRIDGE_ERR_INVALID('body/path must start with \'/\'')
     const state = ctx.holder.current
-    const result = explain({ method: body.method, path: body.path, ip: body.ip, headers: body.headers ?? {} }, state, ctx.config, Date.now())
-    return { ...result, stateVersion: state?.version ?? null }
+    const headers = body.headers ?? {}
+    const result = explain({ method: body.method, path: body.path, ip: body.ip, headers }, state, ctx.config, Date.now())
+    const names = ctx.upstreams?.names ?? namedUpstreams(ctx.config).map((u) => u.name)
+    const routing = compileRouting(state?.routing, names)
+    const proxied = result.action === 'pass' && result.rule !== 'reserved'
+    // The canary's key as the gateway reads it: the flags identity from these headers, else the address.
+    const rawHeaders = Object.entries(headers).flat()
+    const key = identityReader(ctx.config.flagsIdentity)({ rawHeaders } as unknown as IncomingMessage) ?? body.ip
+    return {
+      ...result,
+      upstream: proxied ? names[pickUpstream(routing, key)] ?? null : null,
+      held: proxied && routing.paused && !isExcepted(body.path, state, ctx.config),
+      stateVersion: state?.version ?? null
+    }
   })
 }

@@ -67,3 +67,9 @@ export function explain (input: ExplainInput, state: SharedState | null, config:
   }, compiled, now)
   return toExplanation(decision, compiled.status)
 }
+
+/** Whether the maintenance exceptPaths cover `path` (such paths are never held by a pause either). */
+export function isExcepted (path: string, state: SharedState | null, config: Config): boolean {
+  const normalized = normalizeTarget(path === '' ? '/' : path)
+  return normalized !== null && compiledFor(state, config).excepted(normalized)
+}

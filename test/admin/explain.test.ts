@@ -30,3 +30,25 @@ t.test('explain: the decision the gateway would take now, and the rule', async (
   const missing = await ask({ method: 'GET', ip: '10.0.0.1' })
   t.match(missing, { statusCode: 400, body: { message: "body must have required property 'path'" } })
 })
+
+t.test('explain names the upstream a passed request goes to, and whether a pause holds it', async (t) => {
+  const { app } = await buildTestAdmin(t, ['--admin-token', ADMIN_TOKEN, '--upstreams', 'blue=http://127.0.0.1:9,green=http://127.0.0.1:9'])
+  const ask = async (payload: object): Promise<Record<string, unknown>> => {
+    const res = await app.inject({ method: 'POST', url: '/v1/explain', headers: auth(ADMIN_TOKEN), payload })
+    t.equal(res.statusCode, 200)
+    return res.json()
+  }
+  const routing = async (payload: object): Promise<void> => {
+    const res = await app.inject({ method: 'PATCH', url: '/v1/routing', headers: auth(ADMIN_TOKEN), payload })
+    t.equal(res.statusCode, 200, res.body)
+  }
+  t.match(await ask({ method: 'GET', path: '/shop', ip: '203.0.113.9' }), { upstream: 'blue', held: false }, 'the first upstream is active by default')
+  await routing({ canary: { upstream: 'green', percentage: 100 }, force: true })
+  t.match(await ask({ method: 'GET', path: '/shop', ip: '203.0.113.9' }), { upstream: 'green' }, 'a 100% canary takes every identity')
+  await routing({ canary: null, paused: true })
+  await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: auth(ADMIN_TOKEN), payload: { exceptPaths: ['/health'] } })
+  t.match(await ask({ method: 'GET', path: '/shop', ip: '203.0.113.9' }), { upstream: 'blue', held: true }, 'paused: held')
+  t.match(await ask({ method: 'GET', path: '/health', ip: '203.0.113.9' }), { upstream: 'blue', held: false }, 'exceptPaths are never held, maintenance off or on')
+  await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: auth(ADMIN_TOKEN), payload: { enabled: true } })
+  t.match(await ask({ method: 'GET', path: '/shop', ip: '203.0.113.9' }), { action: 'block', upstream: null, held: false }, 'blocked: no upstream')
+})

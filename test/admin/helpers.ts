@@ -23,7 +23,8 @@ export const auth = (token: string): Record<string, string> => ({ authorization:
  * adds what only a config file can hold (named tokens).
  */
 export async function buildTestAdmin (t: Test, flags: string[] = [], extra: Partial<Config> = {}): Promise<{ app: FastifyInstance, ctx: AppContext }> {
-  const config = { ...loadConfig(['--upstream', 'http://127.0.0.1:9', ...flags], {}), ...extra } as Config
+  const upstream = flags.includes('--upstreams') ? [] : ['--upstream', 'http://127.0.0.1:9']
+  const config = { ...loadConfig([...upstream, ...flags], {}), ...extra } as Config
   const logger = createLogger('silent')
   const store = createStore(config, logger)
   const holder = new StateHolder(store, logger, 100)
