@@ -22,6 +22,8 @@ Options for up:
                             auto (default): open a maintenance window only when a
                             migration needs one (-- drawbridge:maintenance, or an
                             allowed high-severity finding)
+  --pause                   hold traffic while the migrations run (a pause, up to
+                            pauseMaxMs) instead of opening a maintenance window
   --message TEXT            maintenance message while the window is open
   --retry SECONDS           Retry-After while the window is open
   --backup                  pg_dump -Fc before the first migration
@@ -47,6 +49,7 @@ const UP_OPTIONS: OptionSpec = {
   'dry-run': 'boolean',
   step: 'string',
   maintenance: 'string',
+  pause: 'boolean',
   message: 'string',
   retry: 'string',
   backup: 'boolean',
@@ -79,6 +82,7 @@ export function buildRunBody (parsed: ParsedArgs): Record<string, unknown> {
   if (step !== undefined) body.step = step
   const maintenance = oneOf(parsed, 'maintenance', ['auto', 'always', 'never'] as const)
   if (maintenance !== undefined) body.maintenance = maintenance
+  if (parsed.options.pause === true) body.pause = true
   const message = stringOption(parsed, 'message')
   if (message !== undefined) body.message = message
   const retry = wholeNumber(parsed, 'retry', 0)

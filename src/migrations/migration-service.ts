@@ -42,6 +42,9 @@ export interface MigrationStatusReport {
 function resolveOptions (body: RunBody): RunOptions {
   const o: RunOptions = { ...DEFAULT_RUN_OPTIONS }
   for (const [key, value] of Object.entries(body)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value
+  if (o.pause && o.maintenance === 'never') {
+    throw new errors.DRAWBRIDGE_ERR_INVALID('pause: a pause holds traffic around the migrations, and maintenance: never says to close nothing; drop one of them')
+  }
   return o
 }
 

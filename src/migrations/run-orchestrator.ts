@@ -5,11 +5,11 @@ import { setFlagEnabled } from '../flags/flag-service.js'
 import type { RunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
 import { takeBackup } from './backup.js'
-import { openWindow, restoreWindow, type MaintenanceSnapshot } from './maintenance-window.js'
 import { backendPid, databaseError, recordApplied, type MigrationDb } from './migration-db.js'
 import { applyDryRun, applyInTransaction, applyWithoutTransaction, MigrationFailure, type ExecuteHooks, type ExecuteOptions } from './migration-executor.js'
 import type { MigrationFile } from './migration-files.js'
 import type { MigrationPlan } from './migration-status.js'
+import { maintenanceGate, pauseGate, type RunGate } from './run-gate.js'
 import type { RunRecorder } from './run-recorder.js'
 import type { RunOptions, RunRecord } from './run-types.js'
 import { loadParser, splitStatements, type SqlStatement } from './sql-statements.js'
@@ -70,7 +70,7 @@ export class RunOrchestrator {
     const opts = run.options
     const runActor = `migration-run:${run.id}`
     let client: pg.Client | null = null
-    let before: MaintenanceSnapshot | null = null
+    const gate: RunGate = opts.pause ? pauseGate(this.ctx, runActor) : maintenanceGate(this.ctx, runActor, opts.message, opts.retryAfter)
     let prepared: Prepared[] = []
     try {
       rec.setStatus('running')
@@ -91,11 +91,12 @@ export class RunOrchestrator {
       run.findings = analyzed.flatMap((p) => p.findings)
       for (const f of run.findings) rec.log(f.severity === 'high' ? 'warn' : 'info', `${f.migration}:${f.line} ${f.severity} ${f.rule}: ${f.message}`)
 
-      const needsWindow = !opts.dryRun && (opts.maintenance === 'always' ||
+      // A pause is asked for outright, so it holds traffic whatever the analysis says.
+      const needsWindow = !opts.dryRun && (opts.pause || opts.maintenance === 'always' ||
         (opts.maintenance === 'auto' && analyzed.some((p) => p.file.directives.maintenance || p.findings.some((f) => f.severity === 'high'))))
       const planned: PlannedSteps = {
         backup: opts.backup && !opts.dryRun ? rec.addStep('backup', 'pg_dump') : null,
-        open: needsWindow ? rec.addStep('maintenance', 'open') : null,
+        open: needsWindow ? rec.addStep(gate.kind, gate.kind === 'pause' ? 'hold' : 'open') : null,
         close: null
       }
       prepared = analyzed.map((p) => ({
@@ -103,7 +104,7 @@ export class RunOrchestrator {
         step: rec.addStep('migration', p.file.name),
         flagSteps: opts.dryRun ? [] : p.file.directives.activates.map((key) => ({ key, step: rec.addStep('flag', key) }))
       }))
-      planned.close = needsWindow ? rec.addStep('maintenance', 'close') : null
+      planned.close = needsWindow ? rec.addStep(gate.kind, gate.kind === 'pause' ? 'release' : 'close') : null
 
       const dangerous = prepared.filter((p) => !p.file.directives.maintenance && p.findings.some((f) => f.severity === 'high'))
       if (dangerous.length > 0 && !opts.allowDangerous) {
@@ -134,32 +135,30 @@ export class RunOrchestrator {
         if (planned.open !== null) {
           const step = planned.open
           rec.startStep(step)
-          before = await openWindow(this.ctx, runActor, opts.message, opts.retryAfter)
-          rec.endStep(step, 'succeeded', 'maintenance on')
-          rec.log('info', 'maintenance window opened')
+          rec.endStep(step, 'succeeded', await gate.close())
+          rec.log('info', gate.kind === 'pause' ? 'traffic paused: requests are held while the migrations run' : 'maintenance window opened')
         } else if (opts.maintenance !== 'never') {
           rec.log('info', 'no maintenance window needed (no -- drawbridge:maintenance directive, no allowed high-severity finding)')
         }
         await this.applyAll(execution, client, lock, prepared)
-        if (before !== null && planned.close !== null) {
+        if (gate.closed && planned.close !== null) {
           const step = planned.close
           rec.startStep(step)
-          await restoreWindow(this.ctx, runActor, before)
-          rec.endStep(step, 'succeeded', before.enabled ? 'maintenance left as it was before the run (on)' : 'maintenance off')
-          rec.log('info', 'maintenance window closed')
+          rec.endStep(step, 'succeeded', await gate.restore())
+          rec.log('info', gate.kind === 'pause' ? 'traffic resumed' : 'maintenance window closed')
         }
       }
       await rec.finish(run.steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded')
       this.publish(run.status === 'succeeded' ? 'migration.succeeded' : 'migration.failed', run, { migrations: selected.map((f) => f.name) })
     } catch (err) {
-      await this.fail(execution, err as Error, before, runActor)
+      await this.fail(execution, err as Error, gate)
     } finally {
       await client?.end().catch(() => {})
       await lock.release()
     }
   }
 
-  private async fail (execution: Execution, err: Error, before: MaintenanceSnapshot | null, runActor: string): Promise<void> {
+  private async fail (execution: Execution, err: Error, gate: RunGate): Promise<void> {
     const rec = execution.recorder
     const run = rec.run
     for (const step of run.steps) {
@@ -173,18 +172,17 @@ export class RunOrchestrator {
       return
     }
     rec.log('error', err.message)
-    if (before !== null) {
+    if (gate.closed) {
       if (run.options.onFailure === 'restore') {
-        const step = rec.addStep('maintenance', 'restore')
+        const step = rec.addStep(gate.kind, 'restore')
         rec.startStep(step)
         try {
-          await restoreWindow(this.ctx, runActor, before)
-          rec.endStep(step, 'succeeded', 'maintenance put back as it was before the run')
+          rec.endStep(step, 'succeeded', await gate.restore())
         } catch (restoreErr) {
           rec.endStep(step, 'failed', (restoreErr as Error).message)
         }
       } else {
-        rec.log('warn', 'maintenance stays ON after the failure (onFailure: keep): fix, then run again or turn it off')
+        rec.log('warn', gate.keptWarning)
       }
     }
     await rec.finish('failed', errorInfo(err))

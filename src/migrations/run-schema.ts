@@ -8,6 +8,7 @@ export const RunBodySchema = Type.Object({
   maintenance: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
     description: 'auto: open a maintenance window only when a pending migration needs one.'
   })),
+  pause: Type.Optional(Type.Boolean({ description: 'Hold traffic while the migrations run (a routing pause, bounded by pauseMaxMs) instead of opening a maintenance window.' })),
   backup: Type.Optional(Type.Boolean({ description: 'pg_dump -Fc into backupDir before the first migration.' })),
   allowDangerous: Type.Optional(Type.Boolean({ description: 'Run even with high-severity findings.' })),
   onFailure: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('restore')], {

@@ -7,6 +7,8 @@ export interface RunOptions {
   dryRun: boolean
   step: number | null
   maintenance: 'auto' | 'always' | 'never'
+  /** Hold traffic (a routing pause) around the migrations instead of opening a maintenance window. */
+  pause: boolean
   backup: boolean
   allowDangerous: boolean
   onFailure: 'keep' | 'restore'
@@ -21,6 +23,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   dryRun: false,
   step: null,
   maintenance: 'auto',
+  pause: false,
   backup: false,
   allowDangerous: false,
   onFailure: 'keep',
@@ -33,12 +36,12 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   retryAfter: null
 }
 
-export type StepKind = 'backup' | 'maintenance' | 'migration' | 'flag'
+export type StepKind = 'backup' | 'maintenance' | 'pause' | 'migration' | 'flag'
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back'
 
 export interface RunStep {
   kind: StepKind
-  /** Migration name, flag key, 'open'/'close'/'restore' for maintenance, 'pg_dump' for the backup. */
+  /** Migration name, flag key, 'open'/'close'/'restore' for maintenance, 'hold'/'release'/'restore' for a pause, 'pg_dump' for the backup. */
   name: string
   status: StepStatus
   startedAt: string | null

@@ -46,7 +46,8 @@ t.test('upstreams: a table by default, the API body with --json', async (t) => {
 })
 
 t.test('switch: says when the old side drained; new requests go to the new side', async (t) => {
-  const pending = hit(gw, '/slow/800')
+  // Longer than a CLI process takes to start on a loaded machine, so it is still in flight when the CLI polls.
+  const pending = hit(gw, '/slow/4000', { timeoutMs: 10_000 })
   t.ok(await waitFor(async () => await inFlight('blue') === 1, 5000), 'a request is in flight on blue')
   const sw = await cli('switch', 'green')
   t.equal(sw.code, 0, sw.stderr)
