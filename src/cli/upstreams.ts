@@ -1,3 +1,5 @@
+import type { UpstreamStatus } from '../context.js'
+import type { RoutingView } from '../upstreams/routing-service.js'
 import { createAdminClient, type AdminClient } from './admin-client.js'
 import { formatDuration } from './maintenance-window.js'
 import { columns, printJson, printLine, relativeTime, reportApiError } from './output.js'
@@ -9,22 +11,9 @@ import { parseRoutingCommand, UPSTREAMS_HELP, type RoutingCall, type RoutingComm
  * switch.ts: it also watches the old upstream drain.
  */
 
-export interface RoutingView {
-  active: string
-  canary: { upstream: string, percentage: number } | null
-  paused: boolean
-  pauseMaxMs: number
-  updatedAt: string | null
-  updatedBy: string | null
-}
-
-export interface UpstreamStatus {
-  name: string
-  url: string
-  healthy: boolean | null
-  checkedAt: string | null
-  inFlight: number
-}
+// The API's shapes, as the server declares them (types only: nothing of the server runs in the CLI).
+export type { RoutingView } from '../upstreams/routing-service.js'
+export type { UpstreamStatus } from '../context.js'
 
 export interface UpstreamsView {
   upstreams: UpstreamStatus[]

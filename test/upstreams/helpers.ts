@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { request } from 'undici'
+import type { RoutingView as Routing, UpstreamsView } from '../../src/cli/upstreams.js'
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
 
 /**
@@ -159,20 +160,7 @@ export async function admin (gw: SpawnedGateway | string, method: string, path: 
   return { status: res.statusCode, body: parsed, ms: performance.now() - started }
 }
 
-export interface Routing {
-  active: string
-  canary: { upstream: string, percentage: number } | null
-  paused: boolean
-  pauseMaxMs: number
-  updatedAt: string | null
-  updatedBy: string | null
-}
-
-export interface UpstreamsView {
-  upstreams: Array<{ name: string, url: string, healthy: boolean | null, checkedAt: string | null, inFlight: number }>
-  routing: Routing
-  held?: number
-}
+export type { RoutingView as Routing, UpstreamsView } from '../../src/cli/upstreams.js'
 
 export async function upstreamsView (gw: SpawnedGateway | string): Promise<UpstreamsView> {
   const answer = await admin(gw, 'GET', '/v1/upstreams')
