@@ -91,6 +91,8 @@ export class SharedDocument {
   private unreadable: string | null = null
   private resyncRunning = false
   private resyncAgain = false
+  /** A notice announced a newer version: the next resync fetches without comparing versions first. */
+  private fetchNext = false
   private closed = false
 
   constructor (options: SharedDocumentOptions) {
@@ -121,7 +123,12 @@ export class SharedDocument {
     // each other; the compare-and-set handles the other replicas.
     return this.writes.run(async () => {
       for (let attempt = 1; ; attempt++) {
-        const current = await this.access(() => this.readOrCreate())
+        // First try on the newest state seen here, which is the stored one
+        // unless another replica just wrote: then the compare-and-set fails
+        // and the retry reads the store. Saves a read per write.
+        const current = attempt === 1 && this.latest !== null && this.unreadable === null
+          ? this.latest
+          : await this.access(() => this.readOrCreate())
         const { committed, json } = commitOf(current, await mutate(structuredClone(current)), this.budgets)
         if (await this.access(() => this.backend.compareAndSet(current.version, json, committed.version))) {
           this.observe(committed)
@@ -139,7 +146,7 @@ export class SharedDocument {
   onNotice (message: string): boolean {
     const version = noticeVersion(message)
     if (version === null) return false
-    if (this.latest === null || version > this.latest.version) this.resync()
+    if (this.latest === null || version > this.latest.version) this.resync(true)
     return true
   }
 
@@ -152,20 +159,22 @@ export class SharedDocument {
 
   /**
    * Cheap check of the stored version; fetches the document only when it
-   * differs from ours. Runs one at a time; a call during a run runs once more after it.
+   * differs from ours (at once with `known`: a notice said it does). Runs one
+   * at a time; a call during a run runs once more after it.
    */
-  resync (): void {
+  resync (known = false): void {
+    this.fetchNext ||= known
     if (this.resyncRunning) {
       this.resyncAgain = true
       return
     }
     this.resyncRunning = true
-    void this.resyncOnce().finally(() => {
+    this.resyncAgain = false
+    const fetch = this.fetchNext
+    this.fetchNext = false
+    void this.resyncOnce(fetch).finally(() => {
       this.resyncRunning = false
-      if (this.resyncAgain) {
-        this.resyncAgain = false
-        this.resync()
-      }
+      if (this.resyncAgain) this.resync()
     })
   }
 
@@ -181,13 +190,12 @@ export class SharedDocument {
    * (restarted without persistence, restored from an old snapshot): ours is
    * put back.
    */
-  private async resyncOnce (): Promise<void> {
+  private async resyncOnce (fetch: boolean): Promise<void> {
     if (this.closed || !this.connected()) return
     const seen = this.latest
     try {
       await this.access(async () => {
-        const version = await this.backend.readVersion()
-        if (seen !== null && version === seen.version) return
+        if (!fetch && seen !== null && await this.backend.readVersion() === seen.version) return
         const stored = await this.readOrCreate()
         if (seen !== null && stored.version < seen.version) {
           this.logger.warn({ stored: stored.version, held: seen.version }, 'the store holds an older state than this replica; restoring the newer one')
