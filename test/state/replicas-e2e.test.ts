@@ -2,35 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
-import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
+import { patch, status, timeUntil, TOKEN, warmAdmin } from './gateway-client.js'
 import { freePort, killProcess, startRedisServer } from './helpers.js'
 
 // Two real `drawbridge serve` processes on a private redis-server this test may kill.
-const TOKEN = 'replicas-test-admin-token-0123'
-
-async function patch (gw: SpawnedGateway, body: unknown): Promise<number> {
-  const res = await request(`http://${gw.admin}/v1/maintenance`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body)
-  })
-  await res.body.dump()
-  return res.statusCode
-}
-
-async function status (gw: SpawnedGateway, path = '/page'): Promise<number> {
-  const res = await request(`http://${gw.gateway}${path}`, { headersTimeout: 5000 })
-  await res.body.dump()
-  return res.statusCode
-}
-
-/** Milliseconds until `gw` answers `expected`, polling the gateway port itself. */
-async function timeUntil (gw: SpawnedGateway, expected: number, started: number): Promise<number> {
-  for (;;) {
-    if (await status(gw) === expected) return performance.now() - started
-    if (performance.now() - started > 5000) throw new Error(`${gw.gateway} did not answer ${expected} within 5 s`)
-  }
-}
 
 t.test('two gateways on one Redis: toggles on either reach the other within a second; a Redis outage loses no request', async (t) => {
   const upstream = await startUpstream(t)
@@ -40,9 +16,8 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', TOKEN, '--resync-interval-ms', '500']
   const a = await spawnGateway(t, args)
   const b = await spawnGateway(t, args)
-  // What is timed is propagation between replicas: each admin port builds its
-  // API on its first request (src/admin/lazy-admin.ts), so that is done first.
-  for (const gw of [a, b]) await (await request(`http://${gw.admin}/v1/maintenance`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.dump()
+  // What is timed is propagation between replicas, not the admin port's first build.
+  await warmAdmin([a, b])
 
   let started = performance.now()
   t.equal(await patch(a, { enabled: true, message: 'upgrading' }), 200)
