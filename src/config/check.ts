@@ -1,5 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { accessSync, constants } from 'node:fs'
 import { ConfigError } from '../errors.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { isLoopbackHost, parseHostPort } from './host-port.js'
@@ -87,7 +86,7 @@ function checkUpstreams (config: Config, nameOf: (key: string) => string, option
   checkUpstreamUrl(config.upstream, nameOf('upstream'))
 }
 
-/** The PostgreSQL store and the state cache: one shared store at a time, and files in directories that exist. */
+/** The PostgreSQL store: one shared store at a time, with a schema name it accepts. */
 function checkStateStore (config: Config, nameOf: (key: string) => string): void {
   if (config.stateUrl !== undefined) {
     checkUrl(config.stateUrl, nameOf('stateUrl'), ['postgres:', 'postgresql:'], 'postgres://drawbridge@127.0.0.1:5432/app (for Redis: --redis-url)')
@@ -100,12 +99,6 @@ function checkStateStore (config: Config, nameOf: (key: string) => string): void
   }
   if (!STATE_SCHEMA_PATTERN.test(config.stateSchema)) {
     throw new ConfigError(nameOf('stateSchema'), `"${config.stateSchema}" is not a schema name the store accepts: lower-case letters, digits and _, not starting with a digit, at most 48 characters`)
-  }
-  if (config.stateCache !== undefined) {
-    const dir = dirname(resolve(config.stateCache))
-    let isDir = false
-    try { isDir = statSync(dir).isDirectory() } catch {}
-    if (!isDir) throw new ConfigError(nameOf('stateCache'), `directory ${dir} of ${config.stateCache} does not exist`)
   }
 }
 

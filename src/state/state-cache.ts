@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { ConfigError } from '../errors.js'
 import type { Logger } from 'pino'
 import { decodeState } from './state-codec.js'
 import { writeFileAtomic } from './state-file.js'
@@ -37,8 +38,12 @@ export class StateCache {
   private lastError: string | null = null
   private initial: CachedState | null | undefined
 
+  /** Throws ConfigError when the directory that should hold the file does not exist (checked at start, like the state file's). */
   constructor (path: string, private readonly logger: Logger) {
     this.path = resolve(path)
+    let isDir = false
+    try { isDir = statSync(dirname(this.path)).isDirectory() } catch {}
+    if (!isDir) throw new ConfigError('stateCache', `directory ${dirname(this.path)} of ${path} does not exist`)
   }
 
   /**

@@ -46,7 +46,6 @@ const cases: Array<[string, string[], Record<string, string>, string, RegExp]> =
   ['state URL and Redis', [...UP, '--state-url', 'postgres://db/app'], { DRAWBRIDGE_REDIS_URL: 'redis://127.0.0.1:6379' }, '--state-url', /cannot be given with DRAWBRIDGE_REDIS_URL/],
   ['state URL and state file', [...UP, '--state-url', 'postgres://db/app', '--state-file', '/tmp/state.json'], {}, '--state-file', /embedded store's file .*--state-cache/],
   ['state schema', [...UP, '--state-schema', 'Drawbridge'], {}, '--state-schema', /"Drawbridge" is not a schema name/],
-  ['state cache directory', [...UP, '--state-cache', '/nonexistent/cache.json'], {}, '--state-cache', /directory \/nonexistent of \/nonexistent\/cache.json does not exist/],
   ['same port twice', [...UP, '--listen', '127.0.0.1:7000', '--admin-listen', '127.0.0.1:7000'], {}, '--admin-listen', /overlaps/],
   ['missing page', [...UP, '--page', '/nonexistent/page.html'], {}, '--page', /cannot read/],
   ['missing config file', ['--config', '/nonexistent/drawbridge.yaml'], {}, '--config', /no such file/],

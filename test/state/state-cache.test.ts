@@ -63,17 +63,23 @@ t.test('a corrupt, foreign or invalid cache is logged and ignored, never thrown'
 })
 
 t.test('a write that fails is logged once per reason and never thrown', async (t) => {
-  // A path under a file, not a directory: refused even to root.
-  const notADirectory = cachePath()
-  writeFileSync(notADirectory, 'x')
+  // The directory vanishes after start (the constructor checks it), and a file takes its place: refused even to root.
+  const sub = mkdtempSync(join(dir, 'gone-'))
   const { logger, lines } = capture()
-  const cache = new StateCache(join(notADirectory, 'cache.json'), logger)
+  const cache = new StateCache(join(sub, 'cache.json'), logger)
+  rmSync(sub, { recursive: true })
+  writeFileSync(sub, 'x')
   cache.save(stateWith(1, 'a'))
   await cache.flush()
   cache.save(stateWith(2, 'b'))
   await cache.flush()
   t.match(lines(), [{ level: 40, msg: /state cache not written/, code: 'ENOTDIR' }], 'one line for two failures')
   t.equal(lines().length, 1)
+})
+
+t.test('a cache in a directory that does not exist is a bad setting (exit 2 at start)', async (t) => {
+  t.throws(() => stateCacheFor(testConfig({ stateCache: '/nonexistent/cache.json', redisUrl: 'redis://127.0.0.1:6379' }), silentLogger),
+    { name: 'ConfigError', setting: 'stateCache', message: 'stateCache: directory /nonexistent of /nonexistent/cache.json does not exist' })
 })
 
 t.test('the embedded store has no cache (its state file is its last state); the shared stores do', async (t) => {
