@@ -115,10 +115,12 @@ export class StateHolder {
     return remove
   }
 
-  health (): StoreHealth {
+  /** With `ignoreStore`: whether a state is served that compiled, wherever it came from (the store, the cache), whatever the store's health. */
+  health (options: { ignoreStore?: boolean } = {}): StoreHealth {
     const serving = this.state === null ? 'serving the fail policy' : `serving version ${this.state.version}`
-    if (this.refused !== null) return { ok: false, reason: `state version ${this.refused.version} refused: ${this.refused.reason}; ${serving}` }
+    if (this.refused !== null && options.ignoreStore !== true) return { ok: false, reason: `state version ${this.refused.version} refused: ${this.refused.reason}; ${serving}` }
     if (this.state === null) return { ok: false, reason: `state not loaded: ${this.lastLoadError ?? 'loading'}` }
+    if (options.ignoreStore === true && this.listenerFailure === null) return { ok: true, reason: null }
     if (this.cachedAt !== null) return { ok: false, reason: `serving the cached state of ${this.cachedAt} (version ${this.state.version}) until the store answers: ${this.lastLoadError ?? 'loading'}` }
     if (this.listenerFailure !== null) return { ok: false, reason: `state version ${this.listenerFailure.version} failed to compile: ${this.listenerFailure.reason}` }
     return this.store.health()

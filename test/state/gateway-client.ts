@@ -27,8 +27,8 @@ export async function status (gw: SpawnedGateway, path = '/page'): Promise<numbe
   return res.statusCode
 }
 
-export async function readyz (gw: SpawnedGateway): Promise<{ status: number, body: { ready: boolean, reason?: string, version?: number } }> {
-  const res = await request(`http://${gw.admin}/readyz`)
+export async function readyz (gw: SpawnedGateway, query = ''): Promise<{ status: number, body: { ready: boolean, reason?: string, version?: number } }> {
+  const res = await request(`http://${gw.admin}/readyz${query}`)
   return { status: res.statusCode, body: await res.body.json() as { ready: boolean, reason?: string, version?: number } }
 }
 

@@ -54,6 +54,7 @@ t.test('a gateway restarted while Redis is down serves its cached state, says so
   // Without the cache, the default fail-open policy would open the gate: the problem the cache solves.
   const uncached = await spawnGateway(t, base)
   t.equal(await status(uncached), 200, 'control: no cache, Redis down → the fail policy proxies')
+  t.match(await readyz(uncached, '?exclude=store'), { status: 503, body: { reason: /^state not loaded/ } }, 'nothing known: not even ready for a startup probe')
   await uncached.stop()
 
   const restarted = await spawnGateway(t, withCache)
@@ -62,6 +63,8 @@ t.test('a gateway restarted while Redis is down serves its cached state, says so
   t.equal(ready.status, 503)
   t.match(ready.body.reason, new RegExp(`^serving the cached state of \\S+ \\(version ${onVersion}\\) until the store answers: .*redis unreachable`))
   t.comment(`/readyz while Redis is down: ${ready.body.reason ?? ''}`)
+  t.same(await readyz(restarted, '?exclude=store'), { status: 200, body: { ready: true, version: onVersion } }, 'a startup probe on /readyz?exclude=store lets the cached state serve')
+  t.equal((await readyz(restarted, '?exclude=everything')).status, 400, 'only the store can be excluded')
   const refused = await patchMaintenance(restarted, { enabled: false })
   t.match(refused, { status: 503, body: { code: 'DRAWBRIDGE_ERR_STORE_UNAVAILABLE' } }, 'a write is refused, not lost')
 
