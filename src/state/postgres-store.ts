@@ -6,7 +6,7 @@ import { maskCredentials } from '../input/mask-credentials.js'
 import { DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { reconnectDelay } from './redis-options.js'
 import { changesChannel, DEFAULT_STATE_SCHEMA, migrateSchema, quoteIdent, SCHEMA_VERSION, stateStatements } from './postgres-schema.js'
-import { SharedDocument, type DocumentBackend, type StoredDocument } from './shared-document.js'
+import { SharedDocument, SharedDocumentStore, type DocumentBackend, type StoredDocument } from './shared-document.js'
 import { decodeAuditLines } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
@@ -70,7 +70,7 @@ export function postgresReason (err: unknown): string {
  * needs a session of its own: point the URL at PostgreSQL or a session-pooling
  * proxy, not at a transaction-pooling one.
  */
-export class PostgresStore implements StateStore {
+export class PostgresStore extends SharedDocumentStore implements StateStore {
   private readonly logger: Logger
   private readonly url: string
   private readonly schema: string
@@ -80,7 +80,7 @@ export class PostgresStore implements StateStore {
   private readonly connectTimeoutMs: number
   private readonly queryTimeoutMs: number
   private readonly pool: Pool
-  private readonly doc: SharedDocument
+  protected readonly doc: SharedDocument
   private listener: Client | null = null
   private listening = false
   /** Why the LISTEN connection is down; null while it is up or making its first attempt. */
@@ -95,6 +95,7 @@ export class PostgresStore implements StateStore {
   private closed = false
 
   constructor (options: PostgresStoreOptions) {
+    super()
     this.logger = options.logger
     this.url = options.url
     this.schema = options.schema ?? DEFAULT_STATE_SCHEMA
@@ -128,18 +129,6 @@ export class PostgresStore implements StateStore {
     this.connectListener()
     this.timer = setInterval(() => { this.tick() }, options.resyncIntervalMs)
     this.timer.unref()
-  }
-
-  async load (): Promise<SharedState> {
-    return await this.doc.load()
-  }
-
-  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
-    return this.doc.update(mutate)
-  }
-
-  subscribe (listener: (state: SharedState) => void): () => void {
-    return this.doc.subscribe(listener)
   }
 
   async appendAudit (entry: AuditEntry): Promise<void> {

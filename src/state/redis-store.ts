@@ -5,7 +5,7 @@ import { DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
 import { AUDIT_PUSH, CAS, PUT_IF_NEWER, SCRIPTS, type LuaScript } from './redis-scripts.js'
 import { firstConnection, newRedisClient, quit, restartIfEnded } from './redis-client.js'
-import { SharedDocument, type DocumentBackend } from './shared-document.js'
+import { SharedDocument, SharedDocumentStore, type DocumentBackend } from './shared-document.js'
 import { decodeAuditLines, parseState } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 
@@ -42,14 +42,14 @@ export interface RedisStoreOptions {
  * `update` may run its mutator more than once (after a conflict), always on a
  * fresh copy of the newest state: mutators must not have side effects.
  */
-export class RedisStore implements StateStore {
+export class RedisStore extends SharedDocumentStore implements StateStore {
   private readonly cmd: Redis
   private readonly sub: Redis
   private readonly logger: Logger
   private readonly keys: { state: string, version: string, audit: string, auditBytes: string, channel: string }
   private readonly budgets: StoreBudgets
   private readonly firstConnectTimeoutMs: number
-  private readonly doc: SharedDocument
+  protected readonly doc: SharedDocument
   /** Why each connection is down (null while it is up or still making its first attempt). */
   private cmdDown: string | null = null
   private subDown: string | null = null
@@ -59,6 +59,7 @@ export class RedisStore implements StateStore {
   private closed = false
 
   constructor (options: RedisStoreOptions) {
+    super()
     this.logger = options.logger
     const p = options.keyPrefix
     this.keys = { state: `${p}state`, version: `${p}version`, audit: `${p}audit`, auditBytes: `${p}audit-bytes`, channel: `${p}changes` }
@@ -108,18 +109,6 @@ export class RedisStore implements StateStore {
 
     this.timer = setInterval(() => { this.doc.resync() }, options.resyncIntervalMs)
     this.timer.unref()
-  }
-
-  async load (): Promise<SharedState> {
-    return await this.doc.load()
-  }
-
-  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
-    return this.doc.update(mutate)
-  }
-
-  subscribe (listener: (state: SharedState) => void): () => void {
-    return this.doc.subscribe(listener)
   }
 
   async appendAudit (entry: AuditEntry): Promise<void> {

@@ -240,3 +240,23 @@ export class SharedDocument {
     }
   }
 }
+
+/**
+ * The StateStore methods a shared store hands to its SharedDocument as they
+ * are; the subclass connects, and answers health, audit and close.
+ */
+export abstract class SharedDocumentStore {
+  protected abstract readonly doc: SharedDocument
+
+  async load (): Promise<SharedState> {
+    return await this.doc.load()
+  }
+
+  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
+    return this.doc.update(mutate)
+  }
+
+  subscribe (listener: (state: SharedState) => void): () => void {
+    return this.doc.subscribe(listener)
+  }
+}

@@ -32,6 +32,38 @@ export async function readyz (gw: SpawnedGateway, query = ''): Promise<{ status:
   return { status: res.statusCode, body: await res.body.json() as { ready: boolean, reason?: string, version?: number } }
 }
 
+/**
+ * Requests through every gateway in turn, over and over, until `stop()`:
+ * each path must get its expected status. Answers how many did, and what did not.
+ */
+export function startTraffic (gws: SpawnedGateway[], expected: ReadonlyArray<readonly [path: string, status: number]> = [['/page', 200]]): { stop: () => Promise<{ served: number, failures: string[] }> } {
+  const halt = new AbortController()
+  const failures: string[] = []
+  let served = 0
+  const traffic = (async () => {
+    while (!halt.signal.aborted) {
+      for (const gw of gws) {
+        for (const [path, want] of expected) {
+          try {
+            const code = await status(gw, path)
+            if (code === want) served++
+            else failures.push(`${gw.gateway}${path}: ${code}`)
+          } catch (err) {
+            failures.push(`${gw.gateway}${path}: ${(err as Error).message}`)
+          }
+        }
+      }
+    }
+  })()
+  return {
+    stop: async () => {
+      halt.abort()
+      await traffic
+      return { served, failures }
+    }
+  }
+}
+
 /** Milliseconds from `started` until `gw` answers `expected`, polling the gateway port itself. */
 export async function timeUntil (gw: SpawnedGateway, expected: number, started: number, timeoutMs = 5000): Promise<number> {
   for (;;) {

@@ -9,7 +9,8 @@ import { PostgresStore } from '../../src/state/postgres-store.js'
 import { StateHolder } from '../../src/state/state-holder.js'
 import type { SharedState } from '../../src/state/types.js'
 import { createDatabase, type TestDatabase } from '../helpers/postgres.js'
-import { eventually, freePort, percentile, silentLogger, testConfig, waitForState } from './helpers.js'
+import { eventually, freePort, silentLogger, testConfig, waitForState } from './helpers.js'
+import { replicaContract } from './replica-contract.js'
 import { storeContract } from './store-contract.js'
 
 // One database for this file, a schema per test: the store's own tables live in a schema of their own.
@@ -64,45 +65,7 @@ t.test('replicas starting at once on a fresh schema: the migrations run once, un
   t.same(await db.query(`SELECT version FROM ${schema}.schema_migrations`), [{ version: 1 }])
 })
 
-t.test('two replicas agree after a write on either (LISTEN/NOTIFY)', async (t) => {
-  const schema = nextSchema('replicas')
-  const a = await replica(t, schema)
-  const b = await replica(t, schema)
-  t.equal(a.holder.current?.signingKey, b.holder.current?.signingKey, 'one signing key for every replica')
-  await eventually(() => a.store.health().ok && b.store.health().ok, 2000, 'both listening')
-  const latencies: number[] = []
-  for (let i = 0; i < 100; i++) {
-    const [writer, reader] = i % 2 === 0 ? [a, b] : [b, a]
-    const enabled = i % 2 === 0
-    const start = performance.now()
-    const committed = await writer.store.update((d) => { d.maintenance.enabled = enabled; return d })
-    // Well under the 200 ms resync: what arrives in time arrived by NOTIFY.
-    await waitForState(reader.holder, (s) => s.version >= committed.version, 1000)
-    latencies.push(performance.now() - start)
-    t.equal(reader.holder.current?.maintenance.enabled, enabled)
-  }
-  latencies.sort((x, y) => x - y)
-  t.comment(`toggle propagation (update call on one replica -> holder of the other), 100 toggles: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${(latencies.at(-1) ?? NaN).toFixed(2)} ms`)
-  t.ok((latencies.at(-1) ?? Infinity) < 1000, 'every toggle within a second')
-})
-
-t.test('concurrent writers on two replicas never lose an update', async (t) => {
-  const schema = nextSchema('cas')
-  const a = openStore(t, schema)
-  const b = openStore(t, schema)
-  const start = await a.load()
-  await b.load()
-  const increment = (store: PostgresStore): Promise<SharedState> => store.update(async (d) => {
-    const seen = d.maintenance.retryAfter ?? 0
-    await new Promise((resolve) => setImmediate(resolve))
-    d.maintenance.retryAfter = seen + 1
-    return d
-  })
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => increment(i % 2 === 0 ? a : b)))
-  t.same(results.map((s) => s.version).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => start.version + i + 1), 'each write got its own version')
-  const end = await b.load()
-  t.equal(end.maintenance.retryAfter, 20, 'all 20 increments landed')
-})
+replicaContract(t, 'PostgreSQL', (t, name) => openStore(t, name))
 
 t.test('a row written by hand propagates; one whose NOTIFY was lost is healed by the resync', async (t) => {
   const schema = nextSchema('resync')

@@ -3,7 +3,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
 import { spawnGateway } from '../helpers/spawn-gateway.js'
-import { patch, status, timeUntil, TOKEN, warmAdmin } from './gateway-client.js'
+import { patch, startTraffic, timeUntil, TOKEN, warmAdmin } from './gateway-client.js'
 import { freePort, killProcess, startRedisServer } from './helpers.js'
 
 // Two real `drawbridge serve` processes on a private redis-server this test may kill.
@@ -30,22 +30,7 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.comment(`propagation: A→B ${aToB.toFixed(1)} ms, B→A ${bToA.toFixed(1)} ms`)
 
   // Traffic through both gateways while Redis is killed and comes back empty.
-  const halt = new AbortController()
-  const failures: string[] = []
-  let served = 0
-  const traffic = (async () => {
-    while (!halt.signal.aborted) {
-      for (const gw of [a, b]) {
-        try {
-          const code = await status(gw)
-          if (code === 200) served++
-          else failures.push(`${gw.gateway}: ${code}`)
-        } catch (err) {
-          failures.push(`${gw.gateway}: ${(err as Error).message}`)
-        }
-      }
-    }
-  })()
+  const traffic = startTraffic([a, b])
   await sleep(300)
   await killProcess(redis)
   await sleep(1500)
@@ -55,8 +40,7 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.equal(await patch(a, { enabled: true }), 503, 'a write while Redis is away is refused, not lost silently')
   redis = await startRedisServer(port)
   await sleep(1500)
-  halt.abort()
-  await traffic
+  const { served, failures } = await traffic.stop()
   t.same(failures, [], `no request failed during the outage (${served} served)`)
 
   // The replicas put their state back into the empty Redis and keep agreeing.
