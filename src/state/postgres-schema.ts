@@ -12,6 +12,9 @@ import type { ClientBase } from 'pg'
  *   heard), whoever wrote it: a row fixed by hand in psql propagates too.
  * - `audit`: one row per entry, newest last by `seq`, with its size in bytes
  *   so trimming to the audit budgets never re-measures the log.
+ * - `flag_usage`: when each flag last served each value (`flag\tvalue` →
+ *   epoch ms), kept apart from the versioned document (see
+ *   flags/usage-backend.ts), merged by keeping the newest time.
  */
 
 export const DEFAULT_STATE_SCHEMA = 'drawbridge'
@@ -47,6 +50,10 @@ const MIGRATIONS: ReadonlyArray<(s: string) => string> = [
     $$;
     CREATE TRIGGER state_changed AFTER INSERT OR UPDATE ON ${s}.state
       FOR EACH ROW EXECUTE FUNCTION ${s}.notify_change();
+    CREATE TABLE ${s}.flag_usage (
+      field text PRIMARY KEY,
+      at bigint NOT NULL
+    );
   `
 ]
 
@@ -84,7 +91,7 @@ export async function migrateSchema (client: ClientBase, schema: string): Promis
 }
 
 /** The statements the store runs, for one schema. */
-export function stateStatements (schema: string): Record<'readVersion' | 'readDocument' | 'compareAndSet' | 'putIfNewer' | 'auditPush' | 'auditList', string> {
+export function stateStatements (schema: string): Record<'readVersion' | 'readDocument' | 'compareAndSet' | 'putIfNewer' | 'auditPush' | 'auditList' | 'usageLoad' | 'usageMerge', string> {
   const s = quoteIdent(schema)
   return {
     readVersion: `SELECT version FROM ${s}.state`,
@@ -106,6 +113,10 @@ export function stateStatements (schema: string): Record<'readVersion' | 'readDo
         WINDOW w AS (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING)
       )
       DELETE FROM ${s}.audit WHERE seq IN (SELECT seq FROM ranked WHERE n > 1 AND (n > $3 OR total > $4))`,
-    auditList: `SELECT entry::text AS entry FROM ${s}.audit ORDER BY seq DESC LIMIT $1`
+    auditList: `SELECT entry::text AS entry FROM ${s}.audit ORDER BY seq DESC LIMIT $1`,
+    usageLoad: `SELECT field, at FROM ${s}.flag_usage`,
+    // $1 fields, $2 their times (distinct fields): the newest time wins, whichever replica flushes first.
+    usageMerge: `INSERT INTO ${s}.flag_usage (field, at) SELECT * FROM unnest($1::text[], $2::bigint[])
+      ON CONFLICT (field) DO UPDATE SET at = greatest(${s}.flag_usage.at, EXCLUDED.at)`
   }
 }

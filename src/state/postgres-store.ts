@@ -33,7 +33,7 @@ const QUERY_TIMEOUT_MS = 5000
 const require = createRequire(import.meta.url)
 
 /** pg is CommonJS and loaded on first use: a gateway on another store never pays its memory. */
-function loadPg (): typeof import('pg') {
+export function loadPg (): typeof import('pg') {
   return require('pg') as typeof import('pg')
 }
 

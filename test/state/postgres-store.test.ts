@@ -6,6 +6,8 @@ import { createLogger } from '../../src/logger.js'
 import { createStore } from '../../src/state/create-store.js'
 import { initialState } from '../../src/state/initial-state.js'
 import { PostgresStore } from '../../src/state/postgres-store.js'
+import { PostgresUsage } from '../../src/state/postgres-usage.js'
+import { createUsageBackend } from '../../src/flags/usage-backend.js'
 import { StateHolder } from '../../src/state/state-holder.js'
 import type { SharedState } from '../../src/state/types.js'
 import { createDatabase, type TestDatabase } from '../helpers/postgres.js'
@@ -49,7 +51,7 @@ t.test('createStore picks PostgreSQL for a stateUrl: the tables live in the conf
   t.ok(store instanceof PostgresStore)
   const state = await store.load()
   const tables = await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'gate_one' ORDER BY 1")
-  t.same(tables.map((r) => r.table_name), ['audit', 'schema_migrations', 'state'])
+  t.same(tables.map((r) => r.table_name), ['audit', 'flag_usage', 'schema_migrations', 'state'])
   const [row] = await db.query<{ version: string, key: string }>("SELECT version, document->>'signingKey' AS key FROM gate_one.state")
   t.same(row, { version: '0', key: state.signingKey }, 'the document and its version column')
   t.same(await db.query('SELECT version FROM gate_one.schema_migrations'), [{ version: 1 }])
@@ -152,6 +154,21 @@ t.test('connections killed (pg_terminate_backend): the last state keeps serving,
   const after = await b.store.update((d) => { d.maintenance.enabled = false; return d })
   await waitForState(a.holder, (s) => s.version === after.version, 1000)
   t.comment(`after pg_terminate_backend: LISTEN re-established on both in ${recoveredMs.toFixed(0)} ms; a write then reached the other replica`)
+})
+
+t.test('flag usage is shared through the schema: the newest time wins, whichever replica flushes', async (t) => {
+  const schema = nextSchema('usage')
+  const a = new PostgresUsage(db.url, schema, silentLogger)
+  const b = new PostgresUsage(db.url, schema, silentLogger)
+  t.teardown(async () => { await a.close(); await b.close() })
+  t.same(await a.load(), {})
+  await a.save(new Map([['checkout\ton', 2000], ['checkout\toff', 1000]]))
+  await b.save(new Map([['checkout\ton', 1500], ['search\ton', 3000]]))
+  t.same({ ...await b.load() }, { 'checkout\ton': 2000, 'checkout\toff': 1000, 'search\ton': 3000 }, 'an older time never replaces a newer one')
+  const many = new Map(Array.from({ length: 1200 }, (_, i) => [`f${i}\ton`, i] as [string, number]))
+  await b.save(many)
+  t.equal(Object.keys(await a.load()).length, 1203, 'saved in batches')
+  t.ok(createUsageBackend(testConfig({ stateUrl: db.url }), silentLogger) instanceof PostgresUsage, 'the PostgreSQL store\'s replicas use it')
 })
 
 t.test('unreachable at start: load() fails fast with a 503 that never shows the password', async (t) => {
