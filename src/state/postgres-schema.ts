@@ -28,7 +28,12 @@ export function changesChannel (schema: string): string {
   return `${schema}.changes`
 }
 
-/** Each migration runs once, in its own transaction, recorded in `<schema>.schema_migrations`. */
+/**
+ * Each migration runs once, in its own transaction, recorded in
+ * `<schema>.schema_migrations`. Documents are `json`, not `jsonb`: stored as
+ * written (no re-encoding of a 16 MB state on every write), and a string
+ * holding `\u0000`, which jsonb refuses, is still a state the API accepts.
+ */
 const MIGRATIONS: ReadonlyArray<(s: string) => string> = [
   (s) => `
     CREATE TABLE ${s}.state (
