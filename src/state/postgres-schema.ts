@@ -31,8 +31,8 @@ export function changesChannel (schema: string): string {
 /**
  * Each migration runs once, in its own transaction, recorded in
  * `<schema>.schema_migrations`. Documents are `json`, not `jsonb`: stored as
- * written (no re-encoding of a 16 MB state on every write), and a string
- * holding `\u0000`, which jsonb refuses, is still a state the API accepts.
+ * written (no re-encoding of a 16 MB state on every write), and an escaped
+ * `\u0000` in some string, which jsonb refuses, cannot make a write fail.
  */
 const MIGRATIONS: ReadonlyArray<(s: string) => string> = [
   (s) => `
