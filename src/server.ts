@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js'
 import { buildGateway, type Gateway } from './proxy/gateway.js'
 import { createUpstreamSet } from './proxy/upstream-set.js'
 import { upstreamCa } from './proxy/upstream-tls.js'
-import { createStore } from './state/create-store.js'
+import { createStore, stateCacheFor } from './state/create-store.js'
 import { packageVersion } from './version.js'
 import { StateHolder } from './state/state-holder.js'
 import { startWebhooks, type WebhooksHandle } from './webhooks/start-webhooks.js'
@@ -112,8 +112,9 @@ export interface ServeRole {
 }
 
 export async function startDrawbridge (config: Config, logger: Logger, role: ServeRole = { admin: true, announce: true }): Promise<RunningDrawbridge> {
-  const store = createStore(config, logger, role.primary)
-  const holder = new StateHolder(store, logger.child({ component: 'state' }))
+  const cache = stateCacheFor(config, logger)
+  const store = createStore(config, logger, role.primary, cache)
+  const holder = new StateHolder(store, logger.child({ component: 'state' }), undefined, cache)
   // pg loads only when migrations are configured (idle memory of a plain gateway).
   const appliedMigrations = config.databaseUrl === undefined
     ? null
@@ -133,7 +134,8 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
     serveWorkerMetrics(role.primary, ctx)
   }
   // Never throws: an unreachable store is retried in the background and the
-  // gateway follows failPolicy until the first state arrives.
+  // gateway serves the cached state (stateCache), or else follows failPolicy,
+  // until the first state arrives.
   await holder.start()
 
   let gateway: Gateway | null = null
@@ -149,6 +151,7 @@ export async function startDrawbridge (config: Config, logger: Logger, role: Ser
     // After the ports close (no new events), before the store (outcomes are audited there).
     await webhooks?.close()
     holder.stop()
+    await holder.cacheWritten()
     await appliedMigrations?.close().catch(() => {})
     await store.close()
   }

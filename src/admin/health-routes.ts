@@ -4,6 +4,13 @@ import type { AdminPluginOptions } from '../admin-plugin.js'
 
 const Ready = Type.Object({ ready: Type.Literal(true), version: Type.Integer() })
 const NotReady = Type.Object({ ready: Type.Literal(false), reason: Type.String() })
+/**
+ * `?exclude=store` (Kubernetes' /readyz?exclude=<check>): ready as soon as a
+ * state is served, from the store or from the state cache, even while the
+ * store is unreachable. For a startup probe: a container restarted during a
+ * store outage then serves its cached state instead of waiting it out.
+ */
+const ReadyQuery = Type.Object({ exclude: Type.Optional(Type.Literal('store')) }, { additionalProperties: false })
 
 /**
  * Liveness and readiness, open without a token so orchestrators can probe them.
@@ -17,11 +24,11 @@ export async function healthRoutes (app: FastifyInstance, { ctx }: AdminPluginOp
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, async () => ({ status: 'ok' as const }))
 
-  app.get('/readyz', {
+  app.get<{ Querystring: { exclude?: 'store' } }>('/readyz', {
     config: { public: true },
-    schema: { response: { 200: Ready, 503: NotReady } }
-  }, async (_request, reply) => {
-    const health = ctx.holder.health()
+    schema: { querystring: ReadyQuery, response: { 200: Ready, 503: NotReady } }
+  }, async (request, reply) => {
+    const health = ctx.holder.health({ ignoreStore: request.query.exclude === 'store' })
     const state = ctx.holder.current
     if (state !== null && health.ok) return { ready: true as const, version: state.version }
     return await reply.code(503).send({ ready: false as const, reason: health.reason ?? 'state not loaded' })

@@ -5,10 +5,9 @@ import { IPC_METRICS, MetricsGatherer } from '../cluster/metrics-gather.js'
 import { nextRestartDelay } from '../cluster/restart-backoff.js'
 import type { Config } from '../config/schema.js'
 import { announceReady } from '../server.js'
-import { budgetsFromConfig, CLUSTER_STORE_ENV, CLUSTER_STORE_IPC } from '../state/create-store.js'
+import { budgetsFromConfig, CLUSTER_STORE_ENV, CLUSTER_STORE_IPC, usesSharedStore } from '../state/create-store.js'
 import { IpcStateRelay } from '../state/ipc-primary.js'
 import { MemoryStore } from '../state/memory-store.js'
-import { usesRedis } from '../state/redis-options.js'
 
 /**
  * `--workers N`: node:cluster workers sharing the gateway port (each accepts
@@ -59,7 +58,7 @@ function chooseSchedulingPolicy (): void {
 export async function runPrimary (config: Config, logger: Logger): Promise<number> {
   chooseSchedulingPolicy()
   // The embedded store lives here, once for all workers (a corrupt state file is served around, as in one process).
-  const relay = usesRedis(config) ? null : new IpcStateRelay(new MemoryStore({ logger: logger.child({ component: 'state' }), stateFile: config.stateFile, budgets: budgetsFromConfig(config) }))
+  const relay = usesSharedStore(config) ? null : new IpcStateRelay(new MemoryStore({ logger: logger.child({ component: 'state' }), stateFile: config.stateFile, budgets: budgetsFromConfig(config) }))
   // Created (and with a state file persisted) before the first worker asks. A state file that cannot be
   // written is not fatal here, as in one process: the workers' loads retry and /readyz says why.
   await relay?.load().catch((err: unknown) => { logger.warn({ err }, 'embedded store not loaded yet; the workers will retry') })

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { isLoopbackHost, parseHostPort } from './host-port.js'
 import { maskCredentials } from '../input/mask-credentials.js'
-import type { Config } from './schema.js'
+import { STATE_SCHEMA_PATTERN, type Config } from './schema.js'
 import { namedUpstreams } from './upstream-list.js'
 
 /**
@@ -86,6 +86,22 @@ function checkUpstreams (config: Config, nameOf: (key: string) => string, option
   checkUpstreamUrl(config.upstream, nameOf('upstream'))
 }
 
+/** The PostgreSQL store: one shared store at a time, with a schema name it accepts. */
+function checkStateStore (config: Config, nameOf: (key: string) => string): void {
+  if (config.stateUrl !== undefined) {
+    checkUrl(config.stateUrl, nameOf('stateUrl'), ['postgres:', 'postgresql:'], 'postgres://drawbridge@127.0.0.1:5432/app (for Redis: --redis-url)')
+    if (config.redisUrl !== undefined || config.redis?.sentinels !== undefined) {
+      throw new ConfigError(nameOf('stateUrl'), `cannot be given with ${nameOf(config.redisUrl !== undefined ? 'redisUrl' : 'redis')}: the shared state lives in one store, PostgreSQL or Redis`)
+    }
+    if (config.stateFile !== undefined) {
+      throw new ConfigError(nameOf('stateFile'), `is the embedded store's file and cannot be given with ${nameOf('stateUrl')}; for a local copy of the shared state use --state-cache`)
+    }
+  }
+  if (!STATE_SCHEMA_PATTERN.test(config.stateSchema)) {
+    throw new ConfigError(nameOf('stateSchema'), `"${config.stateSchema}" is not a schema name the store accepts: lower-case letters, digits and _, not starting with a digit, at most 48 characters`)
+  }
+}
+
 export function checkConfig (config: Config, nameOf: (key: string) => string, options: CheckOptions): void {
   checkUpstreams(config, nameOf, options)
 
@@ -118,6 +134,7 @@ export function checkConfig (config: Config, nameOf: (key: string) => string, op
   }
 
   if (config.redisUrl !== undefined) checkUrl(config.redisUrl, nameOf('redisUrl'), ['redis:', 'rediss:'], 'redis://127.0.0.1:6379')
+  checkStateStore(config, nameOf)
   if (config.databaseUrl !== undefined) checkUrl(config.databaseUrl, nameOf('databaseUrl'), ['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/app')
   if (config.publicUrl !== undefined) checkUrl(config.publicUrl, nameOf('publicUrl'), ['http:', 'https:'], 'https://www.example.com')
   if (config.adminUrl !== undefined) checkUrl(config.adminUrl, nameOf('adminUrl'), ['http:', 'https:'], 'http://127.0.0.1:9090')

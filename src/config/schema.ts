@@ -10,6 +10,13 @@ import { Type, type Static } from '@sinclair/typebox'
  * comma-separated.
  */
 
+/**
+ * A PostgreSQL schema name the state store accepts: lower case, so it means
+ * the same quoted and unquoted, and short enough for its `<schema>.changes`
+ * channel to fit PostgreSQL's 63-byte identifiers.
+ */
+export const STATE_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/
+
 /** host:port, IPv6 in brackets. */
 const HostPort = { pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):[0-9]{1,5}$' }
 
@@ -54,6 +61,9 @@ export const ConfigSchema = Type.Object({
   redisUrl: Type.Optional(Type.String({ description: 'redis:// or rediss:// URL; shared state for every replica. None: embedded store.' })),
   redis: Type.Optional(RedisOptionsSchema),
   stateFile: Type.Optional(Type.String({ description: 'Embedded store persisted to this file (atomic writes); survives restarts.' })),
+  stateUrl: Type.Optional(Type.String({ description: 'postgres:// URL: the shared state for every replica kept in PostgreSQL (a schema of its own, LISTEN/NOTIFY), instead of Redis.' })),
+  stateSchema: Type.String({ default: 'drawbridge', minLength: 1, description: 'PostgreSQL schema of the stateUrl store\'s tables, created at start when missing (lower-case letters, digits and _, at most 48): several gateways share one database with a schema each.' }),
+  stateCache: Type.Optional(Type.String({ description: 'Local file with this replica\'s last applied state (Redis or PostgreSQL store): a replica that starts while its store is unreachable serves it instead of failPolicy.' })),
   databaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL URL of the application, for migrations.' })),
   migrationsDir: Type.String({ default: './migrations', description: 'Directory of *.sql migrations, applied in name order.' }),
   backupDir: Type.String({ default: './backups', description: 'Where pg_dump backups taken before migration runs are written.' }),

@@ -5,6 +5,7 @@ import { newRedisClient } from '../state/redis-client.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { emptyDict, setOwn } from '../state/dict.js'
+import { PostgresUsage } from '../state/postgres-usage.js'
 import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from '../state/redis-options.js'
 import { writeFileAtomic } from '../state/state-file.js'
 
@@ -17,6 +18,7 @@ import { writeFileAtomic } from '../state/state-file.js'
  * moment in any order converge.
  *
  * - Redis store: a hash `<prefix>flag-usage` next to the state, merged by a Lua script;
+ * - PostgreSQL store: a table `<schema>.flag_usage` (state/postgres-usage.ts);
  * - embedded store with a state file: `<stateFile>.flag-usage.json`, written atomically;
  * - memory only: nothing to persist (usage lives as long as the process, like the flags).
  */
@@ -126,6 +128,7 @@ const memoryBackend: UsageBackend = {
 }
 
 export function createUsageBackend (config: Config, logger: Logger): UsageBackend {
+  if (config.stateUrl !== undefined) return new PostgresUsage(config.stateUrl, config.stateSchema, logger)
   if (usesRedis(config)) return new RedisUsageBackend(config, `${keyPrefixFromConfig(config)}flag-usage`, logger)
   if (config.stateFile !== undefined) return new FileUsageBackend(`${resolve(config.stateFile)}.flag-usage.json`)
   return memoryBackend

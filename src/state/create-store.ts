@@ -3,8 +3,10 @@ import type { IpcPeer } from '../ipc/ipc-peer.js'
 import type { Config } from '../config/schema.js'
 import { IpcStore } from './ipc-store.js'
 import { MemoryStore } from './memory-store.js'
+import { PostgresStore } from './postgres-store.js'
 import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from './redis-options.js'
 import { RedisStore } from './redis-store.js'
+import { StateCache } from './state-cache.js'
 import type { StateStore } from './types.js'
 import type { StoreBudgets } from './budgets.js'
 
@@ -16,29 +18,62 @@ export const CLUSTER_STORE_ENV = 'DRAWBRIDGE_CLUSTER_STORE'
 export const CLUSTER_STORE_IPC = 'ipc'
 
 /**
- * The store the config asks for: Redis when `redisUrl` (or `redis.sentinels`)
- * is set, else the embedded store, persisted to `stateFile` when given — or,
+ * The store the config asks for: PostgreSQL when `stateUrl` is set, Redis
+ * when `redisUrl` (or `redis.sentinels`) is, else the embedded store, persisted to `stateFile` when given — or,
  * in a cluster worker whose primary announced the embedded store, that store
- * through the primary. Returns at once; the Redis store connects in the
- * background and its `load()` rejects while Redis is unreachable. Throws
+ * through the primary. Returns at once; the shared stores connect in the
+ * background and their `load()` rejects while the server is unreachable. Throws
  * ConfigError for a bad Redis setting or a corrupt/unreadable state file,
  * before anything listens.
  */
-export function createStore (config: Config, logger: Logger, primary?: IpcPeer): StateStore {
+export function createStore (config: Config, logger: Logger, primary?: IpcPeer, cache?: StateCache | null): StateStore {
   const log = logger.child({ component: 'state' })
+  // A shared store that holds no state yet (a Redis restarted empty) is given the replica's cached one.
+  const seed = cache?.atStart()?.state ?? null
+  if (config.stateUrl !== undefined) {
+    return new PostgresStore({
+      logger: log,
+      url: config.stateUrl,
+      schema: config.stateSchema,
+      resyncIntervalMs: config.resyncIntervalMs,
+      budgets: budgetsFromConfig(config),
+      seed
+    })
+  }
   if (usesRedis(config)) {
     return new RedisStore({
       logger: log,
       connection: redisOptionsFromConfig(config),
       keyPrefix: keyPrefixFromConfig(config),
       resyncIntervalMs: config.resyncIntervalMs,
-      budgets: budgetsFromConfig(config)
+      budgets: budgetsFromConfig(config),
+      seed
     })
   }
   if (primary !== undefined && process.env[CLUSTER_STORE_ENV] === CLUSTER_STORE_IPC) {
     return new IpcStore({ logger: log, primary, resyncIntervalMs: config.resyncIntervalMs })
   }
   return new MemoryStore({ logger: log, stateFile: config.stateFile, budgets: budgetsFromConfig(config) })
+}
+
+/** True when the state lives in a store shared by replicas (Redis or PostgreSQL) rather than in this process (or its cluster primary). */
+export function usesSharedStore (config: Config): boolean {
+  return config.stateUrl !== undefined || usesRedis(config)
+}
+
+/**
+ * The local copy of the last applied state (`stateCache`), for the shared
+ * stores only: the embedded store's state file already is its last known
+ * state, and a cluster worker's primary is never unreachable.
+ */
+export function stateCacheFor (config: Config, logger: Logger): StateCache | null {
+  if (config.stateCache === undefined) return null
+  const log = logger.child({ component: 'state' })
+  if (!usesSharedStore(config)) {
+    log.info({ stateCache: config.stateCache }, 'stateCache is unused with the embedded store (its state file, if any, already keeps the state)')
+    return null
+  }
+  return new StateCache(config.stateCache, log)
 }
 
 export function budgetsFromConfig (config: Config): StoreBudgets {

@@ -4,6 +4,7 @@ import { errors } from '../errors.js'
 import { decodeState } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
 import { Listeners } from './listeners.js'
+import { TaskChain } from './task-chain.js'
 
 /** Method and topic names shared with ipc-primary.ts. */
 export const IPC_STATE = {
@@ -52,7 +53,7 @@ export class IpcStore implements StateStore {
   private primaryHealth: StoreHealth = { ok: true, reason: null }
   /** Why the last call to the primary failed; null after one succeeds. */
   private unreachable: string | null = null
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly writes = new TaskChain()
   private readonly timer: NodeJS.Timeout
   private closed = false
 
@@ -74,7 +75,7 @@ export class IpcStore implements StateStore {
 
   update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
     // Serialised here so this worker's own writers do not conflict with each other.
-    return this.serial(async () => {
+    return this.writes.run(async () => {
       let current = this.latest ?? (await this.load())
       for (let attempt = 1; ; attempt++) {
         const next = await mutate(structuredClone(current))
@@ -111,7 +112,7 @@ export class IpcStore implements StateStore {
     if (this.closed) return
     this.closed = true
     clearInterval(this.timer)
-    await this.chain.catch(() => {})
+    await this.writes.close()
     this.listeners.clear()
   }
 
@@ -153,12 +154,5 @@ export class IpcStore implements StateStore {
     const health = (result as Partial<StateReply> | null)?.health
     if (health !== undefined) this.primaryHealth = health
     return result as T
-  }
-
-  private serial<T> (task: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed'))
-    const run = this.chain.then(task, task)
-    this.chain = run.catch(() => {})
-    return run
   }
 }

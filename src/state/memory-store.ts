@@ -3,9 +3,9 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { errors } from '../errors.js'
 import { initialState } from './initial-state.js'
-import { withOwnDicts } from './state-codec.js'
-import { auditEntriesKept, checkBudgets, DEFAULT_BUDGETS, jsonBytes, type StoreBudgets } from './budgets.js'
-import { checkWritable } from './state-schema.js'
+import { auditEntriesKept, DEFAULT_BUDGETS, jsonBytes, type StoreBudgets } from './budgets.js'
+import { commitOf } from './shared-document.js'
+import { TaskChain } from './task-chain.js'
 import { encodeStateFile, readStateFile, StateFileInvalid, writeFileAtomic } from './state-file.js'
 import { acquireStateFileLock, type StateFileLock } from './state-file-lock.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
@@ -31,14 +31,13 @@ export class MemoryStore implements StateStore {
   /** JSON bytes of each audit entry, in the same order, so trimming never re-serialises the log. */
   private auditSizes: number[] = []
   private readonly listeners: Listeners<SharedState>
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly writes = new TaskChain()
   private readonly stateFile: string | null
   private readonly budgets: StoreBudgets
   private readonly logger: Logger
   private writeError: string | null = null
   /** Why the state file cannot be used; while set, nothing is loaded from or written to it. */
   private fileInvalid: string | null = null
-  private closed = false
   private lock: StateFileLock | null = null
 
   /**
@@ -115,9 +114,7 @@ export class MemoryStore implements StateStore {
       // Checking, persisting and compiling a large state each take tens of
       // ms: a turn of the event loop between them lets gateway requests through.
       await yieldToEventLoop()
-      const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
-      checkWritable(current, committed)
-      checkBudgets(current, committed, this.budgets)
+      const { committed } = commitOf(current, next, this.budgets)
       await this.persist(committed, this.audit)
       await yieldToEventLoop()
       this.state = committed
@@ -155,18 +152,14 @@ export class MemoryStore implements StateStore {
   }
 
   async close (): Promise<void> {
-    this.closed = true
     this.listeners.clear()
-    await this.chain.catch(() => {})
+    await this.writes.close()
     this.lock?.release()
   }
 
   /** Runs `task` after every task queued before it; a failed task does not stop the chain. */
   private serial<T> (task: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed'))
-    const run = this.chain.then(task, task)
-    this.chain = run.catch(() => {})
-    return run
+    return this.writes.run(task)
   }
 
   private async persist (state: SharedState, audit: AuditEntry[]): Promise<void> {

@@ -1,16 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { errors, isDrawbridgeError } from '../errors.js'
-import { initialState } from './initial-state.js'
-import { checkBudgets, DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
+import { DEFAULT_BUDGETS, type StoreBudgets } from './budgets.js'
 import { CONNECT_TIMEOUT_MS } from './redis-options.js'
 import { AUDIT_PUSH, CAS, PUT_IF_NEWER, SCRIPTS, type LuaScript } from './redis-scripts.js'
 import { firstConnection, newRedisClient, quit, restartIfEnded } from './redis-client.js'
-import { parseState, withOwnDicts } from './state-codec.js'
-import { checkWritable } from './state-schema.js'
+import { SharedDocument, SharedDocumentStore, type DocumentBackend } from './shared-document.js'
+import { decodeAuditLines, parseState } from './state-codec.js'
 import type { AuditEntry, SharedState, StateStore, StoreHealth } from './types.js'
-import { Listeners } from './listeners.js'
 
 export interface RedisStoreOptions {
   logger: Logger
@@ -24,14 +21,14 @@ export interface RedisStoreOptions {
   budgets?: Partial<StoreBudgets>
   /** How long load()/update() wait for the very first connection before rejecting. */
   firstConnectTimeoutMs?: number
+  /** Put into a Redis that holds no state before this process saw any: the replica's cached state. */
+  seed?: SharedState | null | undefined
 }
-
-/** Compare-and-set attempts before an update gives up; conflicts need writers on several replicas at once. */
-const MAX_CAS_ATTEMPTS = 50
 
 /**
  * The shared store for several replicas. The whole SharedState is one JSON
- * document; writes are compare-and-set on its version (a Lua script), so
+ * document; writes are compare-and-set on its version (a Lua script; the
+ * versioning is shared-document.ts's), so
  * writers on different replicas never lose an update and the version only
  * grows. Each write is published on `<prefix>changes`; a second connection
  * subscribes and hands newer documents to the listeners (the StateHolder), and
@@ -45,34 +42,40 @@ const MAX_CAS_ATTEMPTS = 50
  * `update` may run its mutator more than once (after a conflict), always on a
  * fresh copy of the newest state: mutators must not have side effects.
  */
-export class RedisStore implements StateStore {
+export class RedisStore extends SharedDocumentStore implements StateStore {
   private readonly cmd: Redis
   private readonly sub: Redis
   private readonly logger: Logger
   private readonly keys: { state: string, version: string, audit: string, auditBytes: string, channel: string }
   private readonly budgets: StoreBudgets
   private readonly firstConnectTimeoutMs: number
-  private readonly listeners: Listeners<SharedState>
-  /** Newest document this process has seen. */
-  private latest: SharedState | null = null
-  private chain: Promise<unknown> = Promise.resolve()
+  protected readonly doc: SharedDocument
   /** Why each connection is down (null while it is up or still making its first attempt). */
   private cmdDown: string | null = null
   private subDown: string | null = null
   private subscribed = false
   private wasDown = false
-  private resyncRunning = false
-  private resyncAgain = false
   private readonly timer: NodeJS.Timeout
   private closed = false
 
   constructor (options: RedisStoreOptions) {
+    super()
     this.logger = options.logger
-    this.listeners = new Listeners((err) => { this.logger.error({ err }, 'state store listener failed') })
     const p = options.keyPrefix
     this.keys = { state: `${p}state`, version: `${p}version`, audit: `${p}audit`, auditBytes: `${p}audit-bytes`, channel: `${p}changes` }
     this.budgets = { ...DEFAULT_BUDGETS, ...options.budgets }
     this.firstConnectTimeoutMs = options.firstConnectTimeoutMs ?? CONNECT_TIMEOUT_MS
+    this.doc = new SharedDocument({
+      backend: this.backend(),
+      logger: this.logger,
+      budgets: this.budgets,
+      access: async (operation) => {
+        await this.ready()
+        return await this.call(operation)
+      },
+      connected: () => this.cmd.status === 'ready',
+      seed: options.seed
+    })
 
     this.cmd = newRedisClient({ ...options.connection, lazyConnect: true, enableOfflineQueue: false })
     // We subscribe on every 'ready' ourselves, then resync, so the order
@@ -83,7 +86,7 @@ export class RedisStore implements StateStore {
     this.cmd.on('ready', () => {
       this.cmdDown = null
       this.connectionUp()
-      this.resync()
+      this.doc.resync()
     })
     this.cmd.on('error', (err: NodeJS.ErrnoException) => { this.connectionDown('cmd', err.code ?? err.message) })
     this.cmd.on('close', () => { this.connectionDown('cmd', 'connection closed') })
@@ -104,44 +107,8 @@ export class RedisStore implements StateStore {
     this.cmd.connect().catch(() => {})
     this.sub.connect().catch(() => {})
 
-    this.timer = setInterval(() => { this.resync() }, options.resyncIntervalMs)
+    this.timer = setInterval(() => { this.doc.resync() }, options.resyncIntervalMs)
     this.timer.unref()
-  }
-
-  async load (): Promise<SharedState> {
-    await this.ready()
-    const state = await this.call(() => this.readOrCreate())
-    this.observe(state)
-    return state
-  }
-
-  update (mutate: (draft: SharedState) => SharedState | Promise<SharedState>): Promise<SharedState> {
-    // Serialised locally so this replica's own writers do not conflict with
-    // each other; the compare-and-set handles the other replicas.
-    return this.serial(async () => {
-      for (let attempt = 1; ; attempt++) {
-        await this.ready()
-        const current = await this.call(() => this.readOrCreate())
-        const next = await mutate(structuredClone(current))
-        const committed: SharedState = { ...withOwnDicts(next), version: current.version + 1 }
-        checkWritable(current, committed)
-        const json = JSON.stringify(committed)
-        checkBudgets(current, committed, this.budgets, json)
-        const written = await this.call(() => this.eval(CAS, current.version, json, committed.version, this.keys.channel))
-        if (written === 1) {
-          this.observe(committed)
-          return committed
-        }
-        if (attempt >= MAX_CAS_ATTEMPTS) {
-          throw new errors.DRAWBRIDGE_ERR_CONFLICT('the state kept changing under this update; try again')
-        }
-        await sleep(Math.floor(Math.random() * 5 * Math.min(attempt, 10)))
-      }
-    })
-  }
-
-  subscribe (listener: (state: SharedState) => void): () => void {
-    return this.listeners.add(listener)
   }
 
   async appendAudit (entry: AuditEntry): Promise<void> {
@@ -154,19 +121,12 @@ export class RedisStore implements StateStore {
     if (limit <= 0) return []
     await this.ready()
     const items = await this.call(() => this.cmd.lrange(this.keys.audit, 0, Math.min(limit, this.budgets.auditMaxEntries) - 1))
-    const entries: AuditEntry[] = []
-    for (const item of items) {
-      try {
-        entries.push(JSON.parse(item) as AuditEntry)
-      } catch {
-        // A foreign or damaged entry must not hide the others.
-      }
-    }
-    return entries
+    return decodeAuditLines(items)
   }
 
   health (): StoreHealth {
     if (this.closed) return { ok: false, reason: 'store closed' }
+    if (this.doc.problem !== null) return { ok: false, reason: this.doc.problem }
     if (this.cmd.status === 'ready' && this.sub.status === 'ready' && this.subscribed) return { ok: true, reason: null }
     return { ok: false, reason: `redis unreachable: ${this.cmdDown ?? this.subDown ?? 'connecting'}` }
   }
@@ -175,26 +135,24 @@ export class RedisStore implements StateStore {
     if (this.closed) return
     this.closed = true
     clearInterval(this.timer)
-    await this.chain.catch(() => {})
-    this.listeners.clear()
+    await this.doc.close()
     await Promise.all([quit(this.cmd), quit(this.sub)])
   }
 
-  /** The stored document; when there is none, restores the newest one seen here or creates the first. */
-  private async readOrCreate (): Promise<SharedState> {
-    const raw = await this.cmd.get(this.keys.state)
-    if (raw !== null) return this.parse(raw)
-    const seed = this.latest ?? initialState()
-    if (this.latest !== null) this.logger.warn({ version: seed.version }, 'redis holds no state; restoring the last state this replica had')
-    const stored = await this.eval(PUT_IF_NEWER, JSON.stringify(seed), seed.version, this.keys.channel)
-    return this.parse(String(stored))
-  }
-
-  private parse (raw: string): SharedState {
-    try {
-      return parseState(raw)
-    } catch (err) {
-      throw new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis key ${this.keys.state} does not hold a valid state (${(err as Error).message})`)
+  /** The document under `<prefix>state`, its version duplicated under `<prefix>version` for cheap checks. */
+  private backend (): DocumentBackend {
+    return {
+      where: `redis key ${this.keys.state}`,
+      readVersion: async () => {
+        const version = await this.cmd.get(this.keys.version)
+        return version === null ? null : Number(version)
+      },
+      readDocument: async () => {
+        const json = await this.cmd.get(this.keys.state)
+        return json === null ? null : { json }
+      },
+      compareAndSet: async (expected, json, version) => await this.eval(CAS, expected, json, version, this.keys.channel) === 1,
+      putIfNewer: async (json, version) => ({ json: String(await this.eval(PUT_IF_NEWER, json, version, this.keys.channel)) })
     }
   }
 
@@ -209,44 +167,6 @@ export class RedisStore implements StateStore {
     return await command.call(this.cmd, ...keys, ...args)
   }
 
-  /**
-   * Cheap check of the version key; fetches the document only when it differs
-   * from ours. A lower version in Redis means Redis lost data (restarted
-   * without persistence, restored from an old snapshot): restore ours.
-   */
-  private resync (): void {
-    if (this.resyncRunning) {
-      this.resyncAgain = true
-      return
-    }
-    this.resyncRunning = true
-    void this.resyncOnce().finally(() => {
-      this.resyncRunning = false
-      if (this.resyncAgain) {
-        this.resyncAgain = false
-        this.resync()
-      }
-    })
-  }
-
-  private async resyncOnce (): Promise<void> {
-    if (this.closed || this.cmd.status !== 'ready') return
-    const seen = this.latest
-    try {
-      const version = await this.cmd.get(this.keys.version)
-      if (seen !== null && version !== null && Number(version) === seen.version) return
-      const stored = await this.readOrCreate()
-      if (seen !== null && stored.version < seen.version) {
-        this.logger.warn({ stored: stored.version, held: seen.version }, 'redis holds an older state than this replica; restoring the newer one')
-        await this.eval(PUT_IF_NEWER, JSON.stringify(seen), seen.version, this.keys.channel)
-        return
-      }
-      this.observe(stored)
-    } catch (err) {
-      this.logger.debug({ err }, 'state resync failed; will retry')
-    }
-  }
-
   private async onSubscriberReady (): Promise<void> {
     try {
       await this.sub.subscribe(this.keys.channel)
@@ -258,7 +178,7 @@ export class RedisStore implements StateStore {
     this.subDown = null
     this.connectionUp()
     // Anything written while we were not subscribed is only in Redis now.
-    this.resync()
+    this.doc.resync()
   }
 
   /**
@@ -268,10 +188,7 @@ export class RedisStore implements StateStore {
    * (8 MB for 60 s) disconnects subscribers.
    */
   private onMessage (message: string): void {
-    if (/^\d{1,16}$/.test(message)) {
-      if (this.latest === null || Number(message) > this.latest.version) this.resync()
-      return
-    }
+    if (this.doc.onNotice(message)) return
     let state: SharedState
     try {
       state = parseState(message)
@@ -279,14 +196,7 @@ export class RedisStore implements StateStore {
       this.logger.warn({ err }, 'ignoring an invalid state message')
       return
     }
-    this.observe(state)
-  }
-
-  /** Hands a document to the listeners if it is newer than any seen, so a late message never rolls state back. */
-  private observe (state: SharedState): void {
-    if (this.latest !== null && state.version <= this.latest.version) return
-    this.latest = state
-    this.listeners.emit(state)
+    this.doc.observe(state)
   }
 
   private connectionDown (which: 'cmd' | 'sub', reason: string): void {
@@ -335,12 +245,5 @@ export class RedisStore implements StateStore {
     const wrapped = new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE(`redis ${state}: ${err.message}`)
     wrapped.cause = err
     return wrapped
-  }
-
-  private serial<T> (task: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new errors.DRAWBRIDGE_ERR_STORE_UNAVAILABLE('store closed'))
-    const run = this.chain.then(task, task)
-    this.chain = run.catch(() => {})
-    return run
   }
 }

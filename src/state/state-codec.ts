@@ -54,3 +54,14 @@ export function decodeAudit (value: unknown): AuditEntry[] {
   if (!Array.isArray(value)) throw new Error('audit is not an array')
   return value.filter((e): e is AuditEntry => isRecord(e) && typeof e.id === 'string' && typeof e.at === 'string')
 }
+
+/** Audit entries stored one JSON text each (Redis list items, PostgreSQL rows): a foreign or damaged one is skipped, never hides the others. */
+export function decodeAuditLines (lines: readonly string[]): AuditEntry[] {
+  const entries: unknown[] = []
+  for (const line of lines) {
+    try {
+      entries.push(JSON.parse(line))
+    } catch {}
+  }
+  return decodeAudit(entries)
+}

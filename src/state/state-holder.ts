@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { StateCache } from './state-cache.js'
 import { stateProblem } from './state-schema.js'
 import type { SharedState, StateStore, StoreHealth } from './types.js'
 import { Listeners } from './listeners.js'
@@ -24,6 +25,13 @@ interface Refusal {
  * logged once and `/readyz` reports it until a good snapshot arrives. A
  * listener that throws is logged and reported the same way, and neither stops
  * the other listeners nor reaches the process.
+ *
+ * With a state cache (state-cache.ts), every applied snapshot is also written
+ * to local disk, and a holder that starts serves the cached state until the
+ * store answers: the fail policy applies only when nothing is known at all.
+ * The store's first snapshot then replaces the cached one whatever their
+ * versions (the store is the truth; the cache only bridges an outage), and
+ * until it arrives `/readyz` says which state is served and why.
  */
 export class StateHolder {
   private state: SharedState | null = null
@@ -33,8 +41,10 @@ export class StateHolder {
   private lastLoadError: string | null = null
   private refused: Refusal | null = null
   private listenerFailure: Refusal | null = null
+  /** When the state served came from the cache and the store has not answered yet: when it was cached. */
+  private cachedAt: string | null = null
 
-  constructor (private readonly store: StateStore, private readonly logger: Logger, private readonly retryMs = 1000) {
+  constructor (private readonly store: StateStore, private readonly logger: Logger, private readonly retryMs = 1000, private readonly cache: StateCache | null = null) {
     this.listeners = new Listeners((err, state) => {
       this.listenerFailure ??= { version: state.version, reason: (err as Error).message }
       this.logger.error({ err, version: state.version }, 'state listener failed; it keeps what it had compiled')
@@ -50,6 +60,12 @@ export class StateHolder {
    * gateway follows its fail-open/fail-closed policy.
    */
   async start (): Promise<void> {
+    const cached = this.cache?.atStart() ?? null
+    if (cached !== null) {
+      this.state = cached.state
+      this.cachedAt = cached.savedAt
+      this.logger.info({ version: cached.state.version, savedAt: cached.savedAt }, 'serving the cached state until the store answers')
+    }
     this.unsubscribe = this.store.subscribe((s) => { this.apply(s) })
     await this.tryLoad()
   }
@@ -68,9 +84,9 @@ export class StateHolder {
     }
   }
 
-  /** Applies a snapshot only if it is newer than the one held and passes the state schema. */
+  /** Applies a snapshot only if it is newer than the one held (or the held one is only cached) and passes the state schema. */
   apply (next: SharedState): void {
-    if (this.state !== null && next.version <= this.state.version) return
+    if (this.state !== null && this.cachedAt === null && next.version <= this.state.version) return
     if (this.refused !== null && this.refused.version === next.version) return
     let problem: string | null
     try {
@@ -86,8 +102,10 @@ export class StateHolder {
     }
     this.refused = null
     this.listenerFailure = null
+    this.cachedAt = null
     this.state = next
     this.listeners.emit(next)
+    this.cache?.save(next)
   }
 
   /** Calls `listener` now (if loaded) and on every newer state. */
@@ -97,10 +115,13 @@ export class StateHolder {
     return remove
   }
 
-  health (): StoreHealth {
+  /** With `ignoreStore`: whether a state is served that compiled, wherever it came from (the store, the cache), whatever the store's health. */
+  health (options: { ignoreStore?: boolean } = {}): StoreHealth {
     const serving = this.state === null ? 'serving the fail policy' : `serving version ${this.state.version}`
-    if (this.refused !== null) return { ok: false, reason: `state version ${this.refused.version} refused: ${this.refused.reason}; ${serving}` }
+    if (this.refused !== null && options.ignoreStore !== true) return { ok: false, reason: `state version ${this.refused.version} refused: ${this.refused.reason}; ${serving}` }
     if (this.state === null) return { ok: false, reason: `state not loaded: ${this.lastLoadError ?? 'loading'}` }
+    if (options.ignoreStore === true && this.listenerFailure === null) return { ok: true, reason: null }
+    if (this.cachedAt !== null) return { ok: false, reason: `serving the cached state of ${this.cachedAt} (version ${this.state.version}) until the store answers: ${this.lastLoadError ?? 'loading'}` }
     if (this.listenerFailure !== null) return { ok: false, reason: `state version ${this.listenerFailure.version} failed to compile: ${this.listenerFailure.reason}` }
     return this.store.health()
   }
@@ -108,5 +129,10 @@ export class StateHolder {
   stop (): void {
     this.unsubscribe?.()
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+  }
+
+  /** Resolves once the cache holds the last applied state (a process about to exit waits for it). */
+  async cacheWritten (): Promise<void> {
+    await this.cache?.flush()
   }
 }

@@ -13,7 +13,9 @@ t.test('a mistyped database or Redis URL exits 2 naming the setting, without the
     ['DRAWBRIDGE_REDIS_URL', `redis//default:${PASSWORD}@cache:6379`, /DRAWBRIDGE_REDIS_URL: "redis\/\/default:\*\*\*\*@cache:6379" is not a URL/],
     ['DRAWBRIDGE_REDIS_URL', `https://default:${PASSWORD}@cache:6379`, /DRAWBRIDGE_REDIS_URL: .* must use redis or rediss/],
     ['DRAWBRIDGE_REDIS_URL', `redis://:${PASSWORD}@cache:99999`, /DRAWBRIDGE_REDIS_URL: "redis:\/\/:\*\*\*\*@cache:99999"/],
-    ['DRAWBRIDGE_REDIS_URL', `${PASSWORD}@cache`, /DRAWBRIDGE_REDIS_URL: "\*\*\*\*@cache"/]
+    ['DRAWBRIDGE_REDIS_URL', `${PASSWORD}@cache`, /DRAWBRIDGE_REDIS_URL: "\*\*\*\*@cache"/],
+    ['DRAWBRIDGE_STATE_URL', `postgres//state:${PASSWORD}@db:5432/app`, /DRAWBRIDGE_STATE_URL: "postgres\/\/state:\*\*\*\*@db:5432\/app" is not a URL/],
+    ['DRAWBRIDGE_STATE_URL', `rediss://state:${PASSWORD}@cache:6379`, /DRAWBRIDGE_STATE_URL: "rediss:\/\/state:\*\*\*\*@cache:6379" must use postgres/]
   ]
   const results = await Promise.all(cases.map(async ([env, value]) => await runDrawbridge(['serve', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { [env]: value })))
   cases.forEach(([env, value, message], i) => {

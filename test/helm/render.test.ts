@@ -78,7 +78,7 @@ function run (helmBin: string): void {
     ])
     t.match(noUpstream, /upstream is required in standalone mode/)
     t.match(noToken, /set auth\.adminToken .* or auth\.existingSecret/)
-    t.match(replicas, /redis\.url \(or redis\.existingSecret\) is required when replicaCount > 1/)
+    t.match(replicas, /redis\.url \(or redis\.existingSecret\) is required when replicaCount > 1 .*, or state\.url \(or state\.existingSecret\) for PostgreSQL/)
     t.match(hpa, /redis\.url .* is required/)
     t.equal(withRedis, '', 'renders with redis')
     t.match(badMode, /mode/, 'schema rejects an unknown mode')
@@ -100,7 +100,7 @@ function run (helmBin: string): void {
     t.equal(env.DRAWBRIDGE_ADMIN_LISTEN, '0.0.0.0:9090')
     t.same(env.DRAWBRIDGE_ADMIN_TOKEN, { secretKeyRef: { name: 'gate-drawbridge', key: 'admin-token' } })
     t.equal(env.DRAWBRIDGE_STATE_FILE, '/var/lib/drawbridge/state.json', 'embedded store persisted in the pod without redis')
-    t.same(c.startupProbe.httpGet, { path: '/readyz', port: 'admin' }, 'no traffic before the state is loaded')
+    t.same(c.startupProbe.httpGet, { path: '/readyz?exclude=store', port: 'admin' }, 'no traffic before a state is known (loaded, or cached)')
     t.same(c.livenessProbe.httpGet, { path: '/healthz', port: 'admin' })
     t.same(c.readinessProbe.httpGet, { path: '/healthz', port: 'admin' }, 'a pod that lost Redis keeps serving its last state')
     t.equal(c.readinessProbe.path, undefined, 'the chart-only key is not rendered')
@@ -126,6 +126,7 @@ function run (helmBin: string): void {
     t.same(env.DRAWBRIDGE_REDIS_URL, { secretKeyRef: { name: 'shop-redis', key: 'url' } })
     t.equal(env.DRAWBRIDGE_PAGE, '/etc/drawbridge/maintenance.html')
     t.equal(env.DRAWBRIDGE_STATE_FILE, undefined)
+    t.equal(env.DRAWBRIDGE_STATE_CACHE, '/var/cache/drawbridge/state.json', 'each pod keeps its last state')
     t.match(find(objs, 'ConfigMap').data?.['maintenance.html'], /closed for maintenance/)
     t.equal(find(objs, 'Ingress').spec.rules[0].http.paths[0].backend.service.name, 'gate-drawbridge')
     const sm = find(objs, 'ServiceMonitor')
@@ -136,6 +137,37 @@ function run (helmBin: string): void {
     t.match(config, /webhooks:/, 'config with webhook secrets lives in the Secret')
     t.equal(find(objs, 'ConfigMap').data?.['drawbridge.yaml'], undefined)
     t.ok(find(objs, 'NetworkPolicy'))
+  })
+
+  t.test('PostgreSQL store: the URL from the Secret, the schema, the state cache in an emptyDir; one shared store at a time', async (t) => {
+    const pgArgs = [...BASE, '--set', 'replicaCount=3', '--set', 'state.url=postgres://gate:pw@db:5432/shop', '--set', 'state.schema=gate']
+    const objs = objects(helmTemplate(helmBin, 'gate', CHART_DIR, pgArgs))
+    const pod = find(objs, 'Deployment').spec.template.spec
+    const c = pod.containers[0]
+    const env = envOf(c)
+    t.same(env.DRAWBRIDGE_STATE_URL, { secretKeyRef: { name: 'gate-drawbridge', key: 'state-url' } })
+    t.equal(env.DRAWBRIDGE_STATE_SCHEMA, 'gate')
+    t.equal(env.DRAWBRIDGE_REDIS_URL, undefined)
+    t.equal(env.DRAWBRIDGE_STATE_FILE, undefined, 'no embedded store')
+    t.equal(env.DRAWBRIDGE_STATE_CACHE, '/var/cache/drawbridge/state.json')
+    t.equal(Buffer.from(find(objs, 'Secret').data?.['state-url'] ?? '', 'base64').toString(), 'postgres://gate:pw@db:5432/shop')
+    const mount = (c.volumeMounts as Array<{ name: string, mountPath: string }>).find((m) => m.mountPath === '/var/cache/drawbridge')
+    const volume = (pod.volumes as Array<{ name: string, emptyDir?: { sizeLimit?: string } }>).find((v) => v.name === mount?.name)
+    t.same(volume?.emptyDir, { sizeLimit: '64Mi' }, 'the cache lives in an emptyDir of its own')
+
+    const existing = objects(helmTemplate(helmBin, 'gate', CHART_DIR, [...BASE, '--set', 'state.existingSecret=shop-state', '--set', 'stateCache.enabled=false']))
+    const existingEnv = envOf(find(existing, 'Deployment').spec.template.spec.containers[0])
+    t.same(existingEnv.DRAWBRIDGE_STATE_URL, { secretKeyRef: { name: 'shop-state', key: 'state-url' } })
+    t.equal(existingEnv.DRAWBRIDGE_STATE_CACHE, undefined, 'stateCache.enabled=false: no cache')
+    const embedded = envOf(find(objects(helmTemplate(helmBin, 'gate', CHART_DIR, BASE)), 'Deployment').spec.template.spec.containers[0])
+    t.equal(embedded.DRAWBRIDGE_STATE_CACHE, undefined, 'the embedded store keeps its state file instead')
+
+    const [both, badSchema] = await Promise.all([
+      renderError(helmBin, [...pgArgs, '--set', 'redis.url=redis://redis:6379']),
+      renderError(helmBin, [...BASE, '--set', 'state.url=postgres://db/shop', '--set', 'state.schema=Gate'])
+    ])
+    t.match(both, /set redis\.\* or state\.\* \(PostgreSQL\), not both/)
+    t.match(badSchema, /state\.schema/, 'the schema rejects a name the store refuses')
   })
 
   t.test('sidecar: the chart alone renders no workload; the include adds the container beside the app', async (t) => {
@@ -165,7 +197,7 @@ function run (helmBin: string): void {
         return String((e as { stderr: Buffer }).stderr)
       }
     })
-    t.match(err, /redis\.url \(or redis\.existingSecret\) is required when the pod has more than one replica/)
+    t.match(err, /redis\.url \(or redis\.existingSecret\) is required when the pod has more than one replica, or state\.url/)
   })
 }
 

@@ -102,7 +102,7 @@ function run (helm: string): void {
       t.same((pod.initContainers as any[]).map((c) => c.name), ['drawbridge'])
       const init = pod.initContainers[0]
       t.equal(init.restartPolicy, 'Always')
-      t.same(init.startupProbe.httpGet, { path: '/readyz', port: 'admin' }, 'the app starts once Drawbridge has its state')
+      t.same(init.startupProbe.httpGet, { path: '/readyz?exclude=store', port: 'admin' }, 'the app starts once Drawbridge has its state (loaded, or cached)')
       t.equal(init.env.find((e: { name: string }) => e.name === 'DRAWBRIDGE_UPSTREAM').value, 'http://127.0.0.1:3000')
       // The app sleeps 5 + 10 s, exits, then Drawbridge gets its own preStop (5 s) and SIGTERM: 5 + 10 + 5 + 5 extra.
       t.equal(pod.terminationGracePeriodSeconds, 25, 'the native sidecar\'s own preStop comes after the app\'s')

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,41 +14,9 @@ import { MigrationService, type MigrationServiceOptions } from '../../src/migrat
 import { createStore } from '../../src/state/create-store.js'
 import { StateHolder } from '../../src/state/state-holder.js'
 
-export const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+import { createDatabase, type TestDatabase } from '../helpers/postgres.js'
 
-export function urlFor (database: string): string {
-  const url = new URL(SERVER_URL)
-  url.pathname = `/${database}`
-  return url.toString()
-}
-
-export interface TestDatabase {
-  name: string
-  url: string
-  /** A pool on the test database, for the test's own checks. */
-  query: <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>
-}
-
-/** Creates an empty database, created and dropped per test file. */
-export async function createDatabase (t: Test, prefix = 'drawbridge_test_'): Promise<TestDatabase> {
-  const name = `${prefix}${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: SERVER_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = urlFor(name)
-  const pool = new pg.Pool({ connectionString: url, max: 3 })
-  pool.on('error', () => {})
-  t.teardown(async () => {
-    await pool.end().catch(() => {})
-    const c = new pg.Client({ connectionString: SERVER_URL })
-    await c.connect()
-    // FORCE: a test that failed half-way may still hold connections.
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await c.end()
-  })
-  return { name, url, query: async (sql, params) => (await pool.query(sql, params)).rows }
-}
+export { createDatabase, SERVER_URL, urlFor, type TestDatabase } from '../helpers/postgres.js'
 
 export async function tempDir (t: Test, prefix = 'drawbridge-mig-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))

@@ -81,9 +81,9 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** A private redis-server, so a test can kill it without disturbing anyone else. */
-export async function startRedisServer (port: number): Promise<ChildProcess> {
-  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** A private redis-server, so a test can kill it without disturbing anyone else. `extra` options come last (e.g. `--dir` to keep a dump across restarts). */
+export async function startRedisServer (port: number, extra: string[] = []): Promise<ChildProcess> {
+  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => { fail(new Error(`redis-server did not start: ${out}`)) }, 5000)

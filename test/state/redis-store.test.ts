@@ -6,9 +6,10 @@ import { RedisStore } from '../../src/state/redis-store.js'
 import { StateHolder } from '../../src/state/state-holder.js'
 import type { SharedState } from '../../src/state/types.js'
 import {
-  eventually, freePort, killProcess, percentile, rawRedis, REDIS_URL, silentLogger,
+  eventually, freePort, killProcess, rawRedis, REDIS_URL, silentLogger,
   startRedisServer, testConfig, uniquePrefix, waitForState
 } from './helpers.js'
+import { replicaContract } from './replica-contract.js'
 import { storeContract } from './store-contract.js'
 
 const PREFIX = uniquePrefix('redis-store')
@@ -52,51 +53,7 @@ t.test('createStore picks Redis for a redisUrl and honours the key prefix', asyn
   t.equal((JSON.parse(await raw.get(`${keyPrefix}state`) ?? '{}') as SharedState).signingKey, state.signingKey)
 })
 
-t.test('two replicas agree within a second after a write on either', async (t) => {
-  const keyPrefix = `${PREFIX}replicas:`
-  const a = await replica(t, REDIS_URL, keyPrefix)
-  const b = await replica(t, REDIS_URL, keyPrefix)
-  t.equal(a.holder.current?.signingKey, b.holder.current?.signingKey, 'one signing key for every replica')
-  await eventually(() => a.store.health().ok && b.store.health().ok, 2000, 'both connected')
-
-  const latencies: number[] = []
-  for (let i = 0; i < 100; i++) {
-    // Alternate the writer: a toggle on either replica must reach the other.
-    const [writer, reader] = i % 2 === 0 ? [a, b] : [b, a]
-    const enabled = i % 2 === 0
-    const start = performance.now()
-    const committed = await writer.store.update((d) => { d.maintenance.enabled = enabled; return d })
-    await waitForState(reader.holder, (s) => s.version >= committed.version, 1000)
-    latencies.push(performance.now() - start)
-    t.equal(reader.holder.current?.maintenance.enabled, enabled)
-  }
-  latencies.sort((x, y) => x - y)
-  const p50 = percentile(latencies, 50)
-  const p99 = percentile(latencies, 99)
-  t.comment(`toggle propagation (update call on one replica -> holder of the other), 100 toggles: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${(latencies.at(-1) ?? NaN).toFixed(2)} ms`)
-  t.ok((latencies.at(-1) ?? Infinity) < 1000, 'every toggle within a second')
-  t.equal(a.holder.current?.version, b.holder.current?.version)
-})
-
-t.test('concurrent writers on two replicas never lose an update', async (t) => {
-  const keyPrefix = `${PREFIX}cas:`
-  const a = openStore(t, REDIS_URL, keyPrefix)
-  const b = openStore(t, REDIS_URL, keyPrefix)
-  const start = await a.load()
-  await b.load()
-  const increment = (store: RedisStore): Promise<SharedState> => store.update(async (d) => {
-    const seen = d.maintenance.retryAfter ?? 0
-    await new Promise((resolve) => setImmediate(resolve))
-    d.maintenance.retryAfter = seen + 1
-    return d
-  })
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => increment(i % 2 === 0 ? a : b)))
-  const versions = results.map((s) => s.version).sort((x, y) => x - y)
-  t.same(versions, Array.from({ length: 20 }, (_, i) => start.version + i + 1), 'each write got its own version')
-  const end = await a.load()
-  t.equal(end.maintenance.retryAfter, 20, 'all 20 increments landed')
-  t.equal(end.version, start.version + 20)
-})
+replicaContract(t, 'Redis', (t, name) => openStore(t, REDIS_URL, `${PREFIX}${name}:`))
 
 t.test('periodic resync heals a missed message; an older message never rolls state back', async (t) => {
   const keyPrefix = `${PREFIX}resync:`

@@ -2,35 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
-import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
+import { patch, startTraffic, timeUntil, TOKEN, warmAdmin } from './gateway-client.js'
 import { freePort, killProcess, startRedisServer } from './helpers.js'
 
 // Two real `drawbridge serve` processes on a private redis-server this test may kill.
-const TOKEN = 'replicas-test-admin-token-0123'
-
-async function patch (gw: SpawnedGateway, body: unknown): Promise<number> {
-  const res = await request(`http://${gw.admin}/v1/maintenance`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body)
-  })
-  await res.body.dump()
-  return res.statusCode
-}
-
-async function status (gw: SpawnedGateway, path = '/page'): Promise<number> {
-  const res = await request(`http://${gw.gateway}${path}`, { headersTimeout: 5000 })
-  await res.body.dump()
-  return res.statusCode
-}
-
-/** Milliseconds until `gw` answers `expected`, polling the gateway port itself. */
-async function timeUntil (gw: SpawnedGateway, expected: number, started: number): Promise<number> {
-  for (;;) {
-    if (await status(gw) === expected) return performance.now() - started
-    if (performance.now() - started > 5000) throw new Error(`${gw.gateway} did not answer ${expected} within 5 s`)
-  }
-}
 
 t.test('two gateways on one Redis: toggles on either reach the other within a second; a Redis outage loses no request', async (t) => {
   const upstream = await startUpstream(t)
@@ -40,9 +16,8 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', TOKEN, '--resync-interval-ms', '500']
   const a = await spawnGateway(t, args)
   const b = await spawnGateway(t, args)
-  // What is timed is propagation between replicas: each admin port builds its
-  // API on its first request (src/admin/lazy-admin.ts), so that is done first.
-  for (const gw of [a, b]) await (await request(`http://${gw.admin}/v1/maintenance`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.dump()
+  // What is timed is propagation between replicas, not the admin port's first build.
+  await warmAdmin([a, b])
 
   let started = performance.now()
   t.equal(await patch(a, { enabled: true, message: 'upgrading' }), 200)
@@ -55,22 +30,7 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.comment(`propagation: A→B ${aToB.toFixed(1)} ms, B→A ${bToA.toFixed(1)} ms`)
 
   // Traffic through both gateways while Redis is killed and comes back empty.
-  const halt = new AbortController()
-  const failures: string[] = []
-  let served = 0
-  const traffic = (async () => {
-    while (!halt.signal.aborted) {
-      for (const gw of [a, b]) {
-        try {
-          const code = await status(gw)
-          if (code === 200) served++
-          else failures.push(`${gw.gateway}: ${code}`)
-        } catch (err) {
-          failures.push(`${gw.gateway}: ${(err as Error).message}`)
-        }
-      }
-    }
-  })()
+  const traffic = startTraffic([a, b])
   await sleep(300)
   await killProcess(redis)
   await sleep(1500)
@@ -80,8 +40,7 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.equal(await patch(a, { enabled: true }), 503, 'a write while Redis is away is refused, not lost silently')
   redis = await startRedisServer(port)
   await sleep(1500)
-  halt.abort()
-  await traffic
+  const { served, failures } = await traffic.stop()
   t.same(failures, [], `no request failed during the outage (${served} served)`)
 
   // The replicas put their state back into the empty Redis and keep agreeing.

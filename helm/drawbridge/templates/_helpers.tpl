@@ -40,7 +40,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* The chart's own Secret: rendered when it has at least one key to hold. */}}
 {{- define "drawbridge.ownSecret" -}}
-{{- if or (not .Values.auth.existingSecret) .Values.redis.url .Values.database.url .Values.configInSecret -}}
+{{- if or (not .Values.auth.existingSecret) .Values.redis.url .Values.state.url .Values.database.url .Values.configInSecret -}}
 true
 {{- end -}}
 {{- end -}}
@@ -78,6 +78,21 @@ value rendered with tpl so it may name the release. Takes the chart's root conte
 {{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecretKey }}{{- else -}}redis-url{{- end -}}
 {{- end -}}
 
+{{- define "drawbridge.stateSecretName" -}}
+{{- if .Values.state.existingSecret -}}{{ .Values.state.existingSecret }}{{- else -}}{{ include "drawbridge.fullname" . }}{{- end -}}
+{{- end -}}
+
+{{- define "drawbridge.stateSecretKey" -}}
+{{- if .Values.state.existingSecret -}}{{ .Values.state.existingSecretKey }}{{- else -}}state-url{{- end -}}
+{{- end -}}
+
+{{/* "redis", "postgres", or empty for the embedded store. Takes (dict "Values" v). */}}
+{{- define "drawbridge.sharedStore" -}}
+{{- if or .Values.redis.url .Values.redis.existingSecret -}}redis
+{{- else if or .Values.state.url .Values.state.existingSecret -}}postgres
+{{- end -}}
+{{- end -}}
+
 {{- define "drawbridge.databaseSecretName" -}}
 {{- if .Values.database.existingSecret -}}{{ .Values.database.existingSecret }}{{- else -}}{{ include "drawbridge.fullname" . }}{{- end -}}
 {{- end -}}
@@ -97,8 +112,11 @@ place so both modes (and the sidecar include) enforce the same rules.
 {{- if and (not .Values.auth.adminToken) (not .Values.auth.existingSecret) -}}
 {{- fail "drawbridge: set auth.adminToken (16+ characters) or auth.existingSecret: the admin port listens on the pod network, and Drawbridge refuses to expose it without a token" -}}
 {{- end -}}
-{{- if and (eq .Values.mode "standalone") (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) (not .Values.redis.url) (not .Values.redis.existingSecret) -}}
-{{- fail "drawbridge: redis.url (or redis.existingSecret) is required when replicaCount > 1 or autoscaling is enabled: replicas share the maintenance state through Redis, and without it each replica would have its own" -}}
+{{- if and (eq .Values.mode "standalone") (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) (not (include "drawbridge.sharedStore" .)) -}}
+{{- fail "drawbridge: redis.url (or redis.existingSecret) is required when replicaCount > 1 or autoscaling is enabled, or state.url (or state.existingSecret) for PostgreSQL: replicas share the maintenance state through it, and without it each replica would have its own" -}}
+{{- end -}}
+{{- if and (or .Values.redis.url .Values.redis.existingSecret) (or .Values.state.url .Values.state.existingSecret) -}}
+{{- fail "drawbridge: set redis.* or state.* (PostgreSQL), not both: the shared state lives in one store" -}}
 {{- end -}}
 {{- if and (eq .Values.mode "sidecar") .Values.serviceMonitor.enabled (not .Values.sidecar.podSelector) -}}
 {{- fail "drawbridge: serviceMonitor.enabled in sidecar mode renders a PodMonitor for the application's pods: set sidecar.podSelector to their labels, e.g. --set sidecar.podSelector.app=my-app" -}}
@@ -170,17 +188,31 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
           key: read-token
           optional: true
     {{- end }}
-    {{- if or .Values.redis.url .Values.redis.existingSecret }}
+    {{- $store := include "drawbridge.sharedStore" . }}
+    {{- if eq $store "redis" }}
     - name: DRAWBRIDGE_REDIS_URL
       valueFrom:
         secretKeyRef:
           name: {{ include "drawbridge.redisSecretName" . }}
           key: {{ include "drawbridge.redisSecretKey" . }}
+    {{- else if eq $store "postgres" }}
+    - name: DRAWBRIDGE_STATE_URL
+      valueFrom:
+        secretKeyRef:
+          name: {{ include "drawbridge.stateSecretName" . }}
+          key: {{ include "drawbridge.stateSecretKey" . }}
+    - name: DRAWBRIDGE_STATE_SCHEMA
+      value: {{ .Values.state.schema | quote }}
     {{- else }}
     # No Redis: the embedded store, kept in the pod's emptyDir so a container
     # restart keeps the maintenance state (a new pod starts fresh).
     - name: DRAWBRIDGE_STATE_FILE
       value: /var/lib/drawbridge/state.json
+    {{- end }}
+    {{- if and $store .Values.stateCache.enabled }}
+    # The last applied state, served by a container restarted while the store is unreachable.
+    - name: DRAWBRIDGE_STATE_CACHE
+      value: /var/cache/drawbridge/state.json
     {{- end }}
     {{- if or .Values.database.url .Values.database.existingSecret }}
     - name: DRAWBRIDGE_DATABASE_URL
@@ -204,13 +236,14 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
     {{- with .Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  # Startup waits for /readyz (state loaded), so a new pod never serves before
-  # it knows whether maintenance is on. Readiness then follows readinessProbe.path:
+  # Startup waits for a state (from the store, or from the state cache when a
+  # container restarts while the store is unreachable), so a new pod never
+  # serves before it knows whether maintenance is on. Readiness then follows readinessProbe.path:
   # /healthz keeps a pod that lost Redis in service with the state it holds
   # (its /readyz turns 503 so monitoring sees it); /readyz takes it out instead.
   startupProbe:
     httpGet:
-      path: /readyz
+      path: /readyz?exclude=store
       port: admin
     {{- toYaml .Values.startupProbe | nindent 4 }}
   livenessProbe:
@@ -243,6 +276,10 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
       mountPath: /var/lib/drawbridge
     - name: drawbridge-tmp
       mountPath: /tmp
+    {{- if and (include "drawbridge.sharedStore" .) .Values.stateCache.enabled }}
+    - name: drawbridge-cache
+      mountPath: /var/cache/drawbridge
+    {{- end }}
     {{- if .Values.migrations.configMap }}
     - name: drawbridge-migrations
       mountPath: /app/migrations
@@ -268,6 +305,13 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
   emptyDir: {}
 - name: drawbridge-tmp
   emptyDir: {}
+{{- if and (include "drawbridge.sharedStore" .) .Values.stateCache.enabled }}
+- name: drawbridge-cache
+  emptyDir:
+    {{- with .Values.stateCache.sizeLimit }}
+    sizeLimit: {{ . }}
+    {{- end }}
+{{- end }}
 {{- if .Values.migrations.configMap }}
 - name: drawbridge-migrations
   configMap:
@@ -295,7 +339,7 @@ chart as a dependency (mode: sidecar), then in the pod spec:
 
 and point the pod's Service at the container port named "http" (the gateway).
 appPort defaults to values.sidecar.appPort. Pass "replicas" (the pod's replica
-count) to have the chart insist on Redis when there is more than one.
+count) to have the chart insist on a shared store (Redis or PostgreSQL) when there is more than one.
 With sidecar.native the container comes from "drawbridge.sidecarInitContainers"
 and "drawbridge.sidecar" renders nothing; without it, the reverse. Include both,
 and the values alone choose.
@@ -303,8 +347,8 @@ and the values alone choose.
 {{- define "drawbridge.sidecarContainer" -}}
 {{- $ctx := dict "Values" .values "Release" .root.Release -}}
 {{- include "drawbridge.validate" $ctx -}}
-{{- if and (gt (int (default 1 .replicas)) 1) (not .values.redis.url) (not .values.redis.existingSecret) -}}
-{{- fail "drawbridge: redis.url (or redis.existingSecret) is required when the pod has more than one replica: replicas share the maintenance state through Redis" -}}
+{{- if and (gt (int (default 1 .replicas)) 1) (not (include "drawbridge.sharedStore" $ctx)) -}}
+{{- fail "drawbridge: redis.url (or redis.existingSecret) is required when the pod has more than one replica, or state.url (or state.existingSecret) for PostgreSQL: replicas share the maintenance state through it" -}}
 {{- end -}}
 {{- $appPort := default .values.sidecar.appPort .appPort -}}
 {{- include "drawbridge.container" (merge (dict "upstream" (printf "http://127.0.0.1:%v" $appPort) "native" .values.sidecar.native) $ctx) -}}
