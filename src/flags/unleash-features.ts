@@ -63,7 +63,7 @@ function negations (rule: FlagRule, compiled: CompiledRule): UnleashConstraint[]
   return ruleConstraints(rule).map((c) => ({ ...c, inverted: !c.inverted }))
 }
 
-function payloadOf (value: unknown): UnleashVariant['payload'] {
+export function payloadOf (value: unknown): UnleashVariant['payload'] {
   if (value === undefined) return undefined
   if (typeof value === 'string') return { type: 'string', value }
   if (typeof value === 'number') return { type: 'number', value: String(value) }
