@@ -31,7 +31,8 @@ export interface Stickiness {
   readonly attribute: string
 }
 
-export const LEGACY: Stickiness = Object.freeze({ kind: Sticky.Legacy, attribute: '' })
+// Not frozen: a frozen object has a map of its own, and `stickiness.kind` on the hot path would see two.
+export const LEGACY: Stickiness = { kind: Sticky.Legacy, attribute: '' }
 
 export function compileStickiness (text: string | null | undefined): Stickiness {
   if (text === undefined || text === null) return LEGACY
@@ -94,14 +95,17 @@ export interface CompiledRollout {
  * flexibleRollout: bucket = murmur3("<groupId>:<id>") % 100 + 1 <= percentage.
  */
 export function rolloutHolds (r: CompiledRollout, percentage: number, key: string | undefined, attributes: Readonly<Record<string, unknown>>): number {
+  if (r.stickiness.kind !== Sticky.Legacy) return stickyRolloutHolds(r, percentage, key, attributes)
   if (percentage <= 0) return 0
-  if (r.stickiness.kind === Sticky.Legacy) {
-    if (percentage >= 100) return 1
-    if (key === undefined) return -1
-    return (murmur3Pair(r.prefix, key, ROLLOUT_SEED) % 100) + 1 <= percentage ? 1 : 0
-  }
+  if (percentage >= 100) return 1
+  if (key === undefined) return -1
+  return (murmur3Pair(r.prefix, key, ROLLOUT_SEED) % 100) + 1 <= percentage ? 1 : 0
+}
+
+/** rolloutHolds with a stickiness of Unleash's: the id is needed even at 100% (a random draw always passes 100%). */
+function stickyRolloutHolds (r: CompiledRollout, percentage: number, key: string | undefined, attributes: Readonly<Record<string, unknown>>): number {
+  if (percentage <= 0) return 0
   const id = stickyId(r.stickiness, key, attributes, false)
-  // Explicit stickiness needs its id even at 100% (Unleash's flexibleRollout); a random draw always passes 100%.
   if (id === undefined) return 0
   if (percentage >= 100) return 1
   const bucket = id === null ? draw(100) : (murmur3Pair(r.prefix, id, ROLLOUT_SEED) % 100) + 1
@@ -121,9 +125,9 @@ export interface CompiledPick {
   readonly stickiness: Stickiness
   /** Variants some users get by attribute, checked in listed order before hashing; null: none. */
   readonly overrides: ReadonlyArray<{ readonly variant: number, readonly attribute: string, readonly values: ReadonlySet<string> }> | null
+  /** No overrides and the contract's stickiness: chosen by the targeting key alone. */
+  readonly plain: boolean
 }
-
-export const NO_PICK: CompiledPick = Object.freeze({ variants: [], cumulative: [], total: 0, only: -1, prefix: '', stickiness: LEGACY, overrides: null })
 
 /** A pick over `entries` (flag variant index and weight), with the overrides the flag's variant definitions carry. */
 export function compilePick (entries: Array<{ index: number, weight: number }>, defs: readonly FlagVariant[], prefix: string, stickiness: Stickiness): CompiledPick {
@@ -139,16 +143,34 @@ export function compilePick (entries: Array<{ index: number, weight: number }>, 
     if (w > 0) { weighted++; only = e.index }
     for (const o of defs[e.index]?.overrides ?? []) overrides.push({ variant: e.index, attribute: o.attribute, values: new Set(o.in) })
   }
-  return { variants: entries.map((e) => e.index), cumulative, total, only: weighted === 1 ? only : -1, prefix, stickiness, overrides: overrides.length === 0 ? null : overrides }
+  return { variants: entries.map((e) => e.index), cumulative, total, only: weighted === 1 ? only : -1, prefix, stickiness, overrides: overrides.length === 0 ? null : overrides, plain: overrides.length === 0 && stickiness.kind === Sticky.Legacy }
+}
+
+/** The entry whose cumulative weight first reaches `target` (1..total). Zero-weight entries repeat the previous sum, so an earlier one has already matched. */
+function entryAt (p: CompiledPick, target: number): number {
+  const cumulative = p.cumulative
+  for (let i = 0; i < cumulative.length; i++) if ((cumulative[i] as number) >= target) return p.variants[i] as number
+  return p.variants[cumulative.length - 1] as number
 }
 
 /**
  * Unleash's selectVariantDefinition: no weight, no variant (-1); then the
  * first override that matches; then bucket = hash % total + 1 and the first
  * entry whose cumulative weight reaches it. -2: a targeting key is needed
- * and missing (contract stickiness only).
+ * and missing (contract stickiness only). Kept small so the JIT inlines the
+ * contract's path (no overrides, the targeting key) into evaluation.
  */
 export function pickVariant (p: CompiledPick, key: string | undefined, attributes: Readonly<Record<string, unknown>>): number {
+  if (!p.plain) return pickSticky(p, key, attributes)
+  if (p.total <= 0) return -1
+  if (p.only >= 0) return p.only
+  // Variants are sticky per user; without one, the contract's stickiness has no bucket.
+  if (key === undefined) return -2
+  return entryAt(p, (murmur3Pair(p.prefix, key, VARIANT_SEED) % p.total) + 1)
+}
+
+/** pickVariant with overrides or a stickiness of Unleash's. */
+function pickSticky (p: CompiledPick, key: string | undefined, attributes: Readonly<Record<string, unknown>>): number {
   if (p.total <= 0) return -1
   const overrides = p.overrides
   if (overrides !== null) {
@@ -159,17 +181,8 @@ export function pickVariant (p: CompiledPick, key: string | undefined, attribute
     }
   }
   if (p.only >= 0) return p.only
-  let id = stickyId(p.stickiness, key, attributes, true)
-  if (id === undefined) {
-    // Variants are sticky per user; without one, the contract's stickiness has no bucket (Unleash draws at random).
-    if (p.stickiness.kind === Sticky.Legacy) return -2
-    id = null
-  }
-  const target = id === null ? draw(p.total) : (murmur3Pair(p.prefix, id, VARIANT_SEED) % p.total) + 1
-  const cumulative = p.cumulative
-  for (let i = 0; i < cumulative.length; i++) {
-    // Zero-weight entries repeat the previous sum, so `>=` has already matched an earlier one.
-    if ((cumulative[i] as number) >= target) return p.variants[i] as number
-  }
-  return p.variants[cumulative.length - 1] as number
+  if (p.stickiness.kind === Sticky.Legacy) return key === undefined ? -2 : entryAt(p, (murmur3Pair(p.prefix, key, VARIANT_SEED) % p.total) + 1)
+  // Unleash draws at random when the context has nothing to stick to.
+  const id = stickyId(p.stickiness, key, attributes, true) ?? null
+  return entryAt(p, id === null ? draw(p.total) : (murmur3Pair(p.prefix, id, VARIANT_SEED) % p.total) + 1)
 }

@@ -42,6 +42,8 @@ export interface CompiledRule {
   variant: number
   /** How a match chooses a variant, when the rule has its own weights, group or stickiness; null: the flag's. */
   pick: CompiledPick | null
+  /** One condition, no rollout: the contract's rule, decided by `test` alone. */
+  plain: boolean
 }
 
 /** A prerequisite linked to the compiled flag it names; target null: it can never hold (a cycle). */
@@ -151,7 +153,8 @@ export function compileRule (rule: FlagRule, frame: FlagFrame): CompiledRule {
     enabled: rule.enabled ?? true,
     // A rule naming a variant that no longer exists serves plain "on" rather than failing.
     variant: variant === -2 ? -1 : variant,
-    pick
+    pick,
+    plain: (broken || conditions.length <= 1) && rollout === null
   }
 }
 
@@ -218,6 +221,7 @@ export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride>
   const rollout: CompiledRollout = { percentage: flag.rollout === null ? -1 : flag.rollout.percentage, prefix: group + ':', stickiness: compileStickiness(flag.rollout?.stickiness) }
   const pick = compilePick(variants.map((v, index) => ({ index, weight: v.weight })), variants, group + ':', compileStickiness(flag.variantStickiness ?? flag.rollout?.stickiness))
   const rules = (flag.rules ?? []).map((r) => compileRule(r, frame))
+  const { reads, instants } = dependencies(flag, rules, rollout, pick)
   return {
     key: flag.key,
     flag,
@@ -231,7 +235,8 @@ export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride>
     overrides: overrideEntries.length === 0 ? null : new Map(overrideEntries),
     gate: flag.gate === null || flag.gate.paths.length === 0 ? null : { status: flag.gate.status, paths: flag.gate.paths.slice() },
     steps: compileSchedule(flag),
-    ...dependencies(flag, rules, rollout, pick),
+    instants,
+    reads,
     prerequisites: [],
     seen: new Array<number>(2 + variants.length).fill(0),
     results: []

@@ -1,5 +1,6 @@
 import { pickVariant, rolloutHolds, type CompiledPick } from './buckets.js'
 import type { CompiledFlag, CompiledFlags, CompiledRule, Evaluation, Reason } from './compile.js'
+import type { FlagOverride } from '../state/types.js'
 import type { CompiledCondition } from './conditions.js'
 
 /**
@@ -50,9 +51,9 @@ function valueOf (attribute: string, key: string | undefined, attributes: Evalua
   return attribute === 'targetingKey' ? key : Object.hasOwn(attributes, attribute) ? attributes[attribute] : undefined
 }
 
-function ruleHolds (rule: CompiledRule, key: string | undefined, ctx: EvaluationContext): boolean {
+/** The rest of a rule whose first condition held: its other conditions, then its rollout. */
+function restHolds (rule: CompiledRule, key: string | undefined, ctx: EvaluationContext): boolean {
   const attributes = ctx.attributes
-  if (!rule.test(valueOf(rule.attribute, key, attributes), ctx.now)) return false
   const more = rule.more
   if (more !== null) {
     for (let i = 0; i < more.length; i++) {
@@ -61,6 +62,17 @@ function ruleHolds (rule: CompiledRule, key: string | undefined, ctx: Evaluation
     }
   }
   return rule.rollout === null || rolloutHolds(rule.rollout, rule.rollout.percentage, key, attributes) === 1
+}
+
+/** A per-user override: off, a variant, or on (with a variant chosen as usual). */
+function overridden (cf: CompiledFlag, o: FlagOverride, key: string, ctx: EvaluationContext): Evaluation {
+  if (o.variant !== undefined) {
+    const i = cf.variantIndex.get(o.variant)
+    if (i !== undefined) return result(cf, 'TARGETING_MATCH', 2 + i)
+  } else if (o.enabled === false) {
+    return result(cf, 'TARGETING_MATCH', 0)
+  }
+  return serve(cf, cf.pick, key, ctx.attributes, 'TARGETING_MATCH')
 }
 
 /** Every prerequisite evaluates, for this user, the way it asks (a prerequisite that cannot answer does not hold). */
@@ -94,21 +106,14 @@ export function evaluateFlag (cf: CompiledFlag, ctx: EvaluationContext): Evaluat
 
   if (key !== undefined && cf.overrides !== null) {
     const o = cf.overrides.get(key)
-    if (o !== undefined) {
-      if (o.variant !== undefined) {
-        const i = cf.variantIndex.get(o.variant)
-        if (i !== undefined) return result(cf, 'TARGETING_MATCH', 2 + i)
-      } else if (o.enabled === false) {
-        return result(cf, 'TARGETING_MATCH', 0)
-      }
-      return serve(cf, cf.pick, key, ctx.attributes, 'TARGETING_MATCH')
-    }
+    if (o !== undefined) return overridden(cf, o, key, ctx)
   }
 
   const rules = cf.rules
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule
-    if (!ruleHolds(rule, key, ctx)) continue
+    if (!rule.test(valueOf(rule.attribute, key, ctx.attributes), ctx.now)) continue
+    if (!rule.plain && !restHolds(rule, key, ctx)) continue
     if (!rule.enabled) return result(cf, 'TARGETING_MATCH', 0)
     if (rule.variant >= 0) return result(cf, 'TARGETING_MATCH', 2 + rule.variant)
     return serve(cf, rule.pick ?? cf.pick, key, ctx.attributes, 'TARGETING_MATCH')

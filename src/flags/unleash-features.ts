@@ -85,7 +85,7 @@ function variantsOf (cf: CompiledFlag, pick: CompiledPick): UnleashVariant[] {
 
 /** One variant, always (a rule's or an override's fixed variant). */
 function fixed (cf: CompiledFlag, index: number, prefix: string): CompiledPick {
-  return { variants: [index], cumulative: [1], total: 1, only: index, prefix, stickiness: LEGACY, overrides: null }
+  return { variants: [index], cumulative: [1], total: 1, only: index, prefix, stickiness: LEGACY, overrides: null, plain: true }
 }
 
 /**
