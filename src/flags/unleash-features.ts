@@ -47,7 +47,11 @@ export interface UnleashFeature {
   dependencies?: Array<{ feature: string, enabled: boolean, variants?: string[] }>
 }
 
-/** More strategies than this for one flag (rules with several operators negate into many): served off, and reported. */
+/**
+ * More strategies than this for one flag (rules with several operators negate
+ * into many): served off, and reported, as is an off rule with a partial
+ * rollout (Unleash cannot say "outside this bucket").
+ */
 export const MAX_STRATEGIES = 100
 
 class TooComplex extends Error {}
@@ -151,7 +155,7 @@ function strategiesFor (cf: CompiledFlag, overrides: Record<string, FlagOverride
 
 export interface UnleashTranslation {
   features: UnleashFeature[]
-  /** Flags served off because their rules negate into more than MAX_STRATEGIES strategies. */
+  /** Flags served off because their rules cannot be translated (see MAX_STRATEGIES). */
   tooComplex: string[]
 }
 
