@@ -124,12 +124,13 @@ interface FlagFrame {
 /**
  * A rule: every condition must hold (AND), then its rollout. A rule with an
  * operand that cannot be compiled (a bad semver or pattern that slipped past
- * validation) never matches. A rule's rollout and the variants it chooses
+ * validation), or with nothing to test, never matches. A rule's rollout and the variants it chooses
  * hash with its own groupId and stickiness, else the flag rollout's.
  */
 export function compileRule (rule: FlagRule, frame: FlagFrame): CompiledRule {
   const compiled = conditionsOf(rule).map((c) => compileCondition(c.attribute, c.operands))
-  const broken = compiled.some((c) => c === null)
+  // No condition and no rollout: a rule the API refuses ("needs an operator"); from a stored state it matches no one.
+  const broken = compiled.some((c) => c === null) || (compiled.length === 0 && rule.rollout === undefined)
   const conditions = compiled as CompiledCondition[]
   const first = conditions[0]
   const group = rule.rollout?.groupId ?? frame.group

@@ -34,6 +34,10 @@ t.test('conditions on several attributes must all hold, with the rule\'s own one
   const conditionsOnly = makeFlag('c', { rollout: { percentage: 0 }, rules: [{ conditions: [{ attribute: 'n', gt: 1 }, { attribute: 'n', lt: 5 }] }] })
   t.equal(ev(conditionsOnly, 'u', { n: 3 }).value, true, 'a range on one attribute')
   t.equal(ev(conditionsOnly, 'u', { n: 5 }).value, false)
+  // Rules the API refuses, as a hand-edited state may hold them: they match no one.
+  for (const rule of [{ attribute: 'plan' }, { enabled: true }, { conditions: [] }] as FlagRule[]) {
+    t.equal(ev(makeFlag('s', { rollout: { percentage: 0 }, rules: [rule] }), 'u', { plan: 'pro' }).reason, 'SPLIT', `stored ${JSON.stringify(rule)} never matches`)
+  }
 })
 
 t.test('inverted negates every operator, an absent attribute included', async (t) => {
