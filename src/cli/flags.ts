@@ -26,6 +26,10 @@ Options for set:
   --on | --off              enabled or not
   --rollout PERCENT         0-100 ("" removes the rollout)
   --group-id ID             rollout bucket group (default: the flag key)
+  --stickiness S            what the rollout hashes: default (user id, else
+                            sessionId, else random), random, or an attribute
+                            (targetingKey, sessionId, a custom field)
+  --variant-stickiness S    what variant choices hash (same values; "" clears)
   --variants NAME:WEIGHT,...  e.g. control:50,treatment:50 ("" removes them)
   --gate-paths /P,...       paths that answer --gate-status while the flag is off ("" removes the gate)
   --gate-status CODE        default 404
@@ -57,6 +61,8 @@ const OPTIONS: OptionSpec = {
   off: 'boolean',
   rollout: 'string',
   'group-id': 'string',
+  stickiness: 'string',
+  'variant-stickiness': 'string',
   variants: 'string',
   'gate-paths': 'string',
   'gate-status': 'string',
@@ -130,17 +136,20 @@ export function fieldsFromOptions (parsed: ParsedArgs): Record<string, unknown> 
   if (description !== undefined) body.description = description === '' ? null : description
   const rollout = stringOption(parsed, 'rollout')
   const groupId = stringOption(parsed, 'group-id')
+  const stickiness = stringOption(parsed, 'stickiness')
   if (rollout !== undefined) {
     if (rollout === '') {
       body.rollout = null
     } else {
       const percentage = Number(rollout.replace(/%$/, ''))
       if (!Number.isFinite(percentage) || percentage < 0 || percentage > 100) throw new UsageError(`--rollout: "${rollout}" must be a percentage 0-100`)
-      body.rollout = groupId === undefined ? { percentage } : { percentage, groupId }
+      body.rollout = { percentage, ...(groupId === undefined ? {} : { groupId }), ...(stickiness === undefined ? {} : { stickiness }) }
     }
-  } else if (groupId !== undefined) {
-    throw new UsageError('--group-id needs --rollout')
+  } else if (groupId !== undefined || stickiness !== undefined) {
+    throw new UsageError(`--${groupId !== undefined ? 'group-id' : 'stickiness'} needs --rollout`)
   }
+  const variantStickiness = stringOption(parsed, 'variant-stickiness')
+  if (variantStickiness !== undefined) body.variantStickiness = variantStickiness === '' ? null : variantStickiness
   const variants = stringOption(parsed, 'variants')
   if (variants !== undefined) body.variants = variants === '' ? null : parseVariants(variants)
   const gatePaths = stringOption(parsed, 'gate-paths')
@@ -165,12 +174,25 @@ export function fieldsFromOptions (parsed: ParsedArgs): Record<string, unknown> 
   return body
 }
 
+function describeRollout (r: NonNullable<Flag['rollout']>, key: string): string {
+  const parts = [r.groupId !== undefined && r.groupId !== key ? `group ${r.groupId}` : '', r.stickiness === undefined ? '' : `sticky to ${r.stickiness}`].filter(Boolean)
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`
+}
+
+/** `plan+country, 20% → variants` : the attributes a rule reads, its rollout and what it serves. */
+function describeRule (r: NonNullable<Flag['rules']>[number]): string {
+  const attributes = [...(r.attribute === undefined ? [] : [r.attribute]), ...(r.conditions ?? []).map((c) => c.attribute)]
+  const when = [attributes.join('+'), r.rollout === undefined ? '' : `${r.rollout.percentage}%`].filter(Boolean).join(', ')
+  const serves = r.enabled === false ? 'off' : r.variant !== undefined ? r.variant : r.variants !== undefined ? r.variants.map((v) => `${v.name}:${v.weight}`).join('/') : 'on'
+  return `${when} → ${serves}`
+}
+
 function describeFlag (f: FlagView): string {
   const rows: Array<[string, string]> = [
     ['description', f.description ?? '-'],
-    ['rollout', f.rollout === null ? '-' : `${f.rollout.percentage}%${f.rollout.groupId !== undefined && f.rollout.groupId !== f.key ? ` (group ${f.rollout.groupId})` : ''}`],
-    ['variants', f.variants === null ? '-' : f.variants.map((v) => `${v.name}:${v.weight}`).join(', ')],
-    ['rules', f.rules === null ? '-' : `${f.rules.length}: ${f.rules.map((r) => r.attribute).join(', ')}`],
+    ['rollout', f.rollout === null ? '-' : `${f.rollout.percentage}%${describeRollout(f.rollout, f.key)}`],
+    ['variants', f.variants === null ? '-' : f.variants.map((v) => `${v.name}:${v.weight}`).join(', ') + (f.variantStickiness === undefined || f.variantStickiness === null ? '' : ` (sticky to ${f.variantStickiness})`)],
+    ['rules', f.rules === null ? '-' : `${f.rules.length}: ${f.rules.map(describeRule).join('; ')}`],
     ['gate', f.gate === null ? '-' : `${f.gate.paths.join(', ')} → ${f.gate.status} while off`],
     ['requires', f.requires ?? '-'],
     ['schedule', (f.schedule ?? []).length === 0 ? '-' : (f.schedule ?? []).map((s) => `${s.at} ${[s.percentage === undefined ? '' : `${s.percentage}%`, s.enabled === undefined ? '' : s.enabled ? 'on' : 'off'].filter(Boolean).join(' ')}`).join('; ')],

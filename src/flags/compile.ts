@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto'
-import { CidrSet } from '../net/cidr-set.js'
 import { getOwn } from '../state/dict.js'
-import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
+import type { Flag, FlagCondition, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
+import { compilePick, compileStickiness, stickinessReads, type CompiledPick, type CompiledRollout } from './buckets.js'
+import { compileCondition, conditionInstants, operatorsOf, type CompiledCondition, type Predicate } from './conditions.js'
 import { unresolvable } from './prerequisites.js'
 import { scheduledState } from './schedule.js'
-import { compareSemver, parseSemver, type SemVer } from './semver.js'
 
 /**
  * Flags turned into lookup tables once per state change, so evaluation on the
  * request path is a few comparisons and at most two hashes per flag: rule
- * operands are Sets, numbers and parsed versions, the rollout hash prefix is a
- * ready string, variant weights are cumulative.
+ * operands are Sets, numbers, parsed versions, instants and compiled RE2
+ * programs (conditions.ts), rollout hash prefixes are ready strings, variant
+ * weights are cumulative (buckets.ts).
  */
 
 export type Reason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'PREREQUISITE_FAILED' | 'ERROR'
@@ -27,16 +28,22 @@ export interface Evaluation {
   readonly slot: number
 }
 
-/** A matcher over one context value; `undefined` means the attribute is absent. */
-type Predicate = (value: unknown) => boolean
-
 export interface CompiledRule {
+  /** Attribute and test of the rule's first condition (the contract's `attribute` and operators). */
   attribute: string
   test: Predicate
+  /** Its other conditions, all of which must hold too; null: none. */
+  more: readonly CompiledCondition[] | null
+  /** The rule's own rollout; null: everyone its conditions select. */
+  rollout: CompiledRollout | null
   /** What a match serves. */
   enabled: boolean
   /** Index of the variant a match serves, or -1 (hash-chosen when on). */
   variant: number
+  /** How a match chooses a variant, when the rule has its own weights, group or stickiness; null: the flag's. */
+  pick: CompiledPick | null
+  /** One condition, no rollout: the contract's rule, decided by `test` alone. */
+  plain: boolean
 }
 
 /** A prerequisite linked to the compiled flag it names; target null: it can never hold (a cycle). */
@@ -59,22 +66,23 @@ export interface CompiledFlag {
   readonly key: string
   readonly flag: Flag
   readonly enabled: boolean
-  /** `"<groupId>:"`, hashed ahead of the targeting key. */
-  readonly hashPrefix: string
   /** Rollout percentage, or -1 when the flag has no rollout. */
   readonly percentage: number
+  /** The flag rollout's group (`"<groupId>:"`) and stickiness; its percentage may come from the schedule. */
+  readonly rollout: CompiledRollout
   readonly variants: readonly FlagVariant[]
   readonly variantIndex: ReadonlyMap<string, number>
-  /** Cumulative weights in listed order (zero weights never win: equal to the previous sum). */
-  readonly cumulative: readonly number[]
-  readonly totalWeight: number
-  /** When exactly one variant has weight, it is chosen without a targeting key. */
-  readonly onlyVariant: number
+  /** How the flag's own variants are chosen. */
+  readonly pick: CompiledPick
   readonly rules: readonly CompiledRule[]
   readonly overrides: ReadonlyMap<string, FlagOverride> | null
   readonly gate: { readonly status: number, readonly paths: readonly string[] } | null
   /** The ramp in time order; empty for most flags. */
   readonly steps: readonly CompiledStep[]
+  /** Instants (epoch ms, ascending) at which date conditions on currentTime change their answer; empty for most flags. */
+  readonly instants: readonly number[]
+  /** Context attributes evaluation may read (rules, stickiness, variant overrides). */
+  readonly reads: readonly string[]
   /** Linked by compileFlags once every flag is compiled; empty for most flags. */
   readonly prerequisites: CompiledPrerequisite[]
   /** Last time (ms) each outcome slot was served in this process; harvested by the stats tracker. */
@@ -93,110 +101,62 @@ export interface CompiledFlags {
   readonly fingerprint: string
 }
 
-function toText (value: unknown): string | undefined {
-  if (typeof value === 'string') return value
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return undefined
+const ALWAYS: Predicate = () => true
+const NEVER: Predicate = () => false
+
+/** The rule's own condition (its `attribute` and operators), if it has one, then its `conditions`. */
+function conditionsOf (rule: FlagRule): Array<{ attribute: string, operands: FlagCondition | FlagRule }> {
+  const list: Array<{ attribute: string, operands: FlagCondition | FlagRule }> = []
+  if (rule.attribute !== undefined && operatorsOf(rule).length > 0) list.push({ attribute: rule.attribute, operands: rule })
+  for (const c of rule.conditions ?? []) list.push({ attribute: c.attribute, operands: c })
+  return list
 }
 
-function toNumber (value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value)
-    return Number.isFinite(n) ? n : undefined
-  }
-  return undefined
-}
-
-// One-entry parse cache: a request's `version` attribute is compared by every
-// semver rule of every flag, so it is parsed once, not once per rule.
-let lastSemverText: string | null = null
-let lastSemver: SemVer | null = null
-
-function parseSemverCached (text: string): SemVer | null {
-  if (text !== lastSemverText) {
-    lastSemver = parseSemver(text)
-    lastSemverText = text
-  }
-  return lastSemver
-}
-
-function semverPredicate (operand: string, accept: (c: number) => boolean): Predicate | null {
-  const target = parseSemver(operand)
-  if (target === null) return null
-  return (value) => {
-    if (typeof value !== 'string') return false
-    const v = parseSemverCached(value)
-    return v !== null && accept(compareSemver(v, target))
-  }
+/** What a flag's rules and rollouts share: the flag's group, stickiness and variants. */
+interface FlagFrame {
+  readonly group: string
+  readonly rolloutStickiness: string | undefined
+  readonly variantStickiness: string | null | undefined
+  readonly variants: readonly FlagVariant[]
+  readonly variantIndex: ReadonlyMap<string, number>
 }
 
 /**
- * All operators a rule sets must hold (AND). An absent attribute matches only
- * `notIn`, as in Unleash. A rule with an operand that cannot be compiled (a bad
- * semver or CIDR that slipped past validation) never matches.
+ * A rule: every condition must hold (AND), then its rollout. A rule with an
+ * operand that cannot be compiled (a bad semver or pattern that slipped past
+ * validation), or with nothing to test, never matches. A rule's rollout and the variants it chooses
+ * hash with its own groupId and stickiness, else the flag rollout's.
  */
-export function compileRule (rule: FlagRule, variantIndex: ReadonlyMap<string, number>): CompiledRule {
-  const tests: Predicate[] = []
-  let broken = false
-  if (rule.in !== undefined) {
-    const set = new Set(rule.in)
-    tests.push((v) => { const s = toText(v); return s !== undefined && set.has(s) })
+export function compileRule (rule: FlagRule, frame: FlagFrame): CompiledRule {
+  const compiled = conditionsOf(rule).map((c) => compileCondition(c.attribute, c.operands))
+  // No condition and no rollout: a rule the API refuses ("needs an operator"); from a stored state it matches no one.
+  const broken = compiled.some((c) => c === null) || (compiled.length === 0 && rule.rollout === undefined)
+  const conditions = compiled as CompiledCondition[]
+  const first = conditions[0]
+  const group = rule.rollout?.groupId ?? frame.group
+  const rollout = rule.rollout === undefined
+    ? null
+    : { percentage: rule.rollout.percentage, prefix: group + ':', stickiness: compileStickiness(rule.rollout.stickiness ?? frame.rolloutStickiness) }
+  let pick: CompiledPick | null = null
+  if (rule.variants !== undefined || rule.rollout !== undefined) {
+    const entries = rule.variants === undefined
+      ? frame.variants.map((v, index) => ({ index, weight: v.weight }))
+      : rule.variants.flatMap((v) => { const index = frame.variantIndex.get(v.name); return index === undefined ? [] : [{ index, weight: v.weight }] })
+    const stickiness = frame.variantStickiness ?? rule.rollout?.stickiness ?? frame.rolloutStickiness
+    pick = compilePick(entries, frame.variants, group + ':', compileStickiness(stickiness))
   }
-  if (rule.notIn !== undefined) {
-    const set = new Set(rule.notIn)
-    tests.push((v) => { const s = toText(v); return s === undefined || !set.has(s) })
+  const variant = rule.variant === undefined ? -1 : (frame.variantIndex.get(rule.variant) ?? -2)
+  return {
+    attribute: broken ? 'targetingKey' : first?.attribute ?? 'targetingKey',
+    test: broken ? NEVER : first?.test ?? ALWAYS,
+    more: broken || conditions.length <= 1 ? null : conditions.slice(1),
+    rollout,
+    enabled: rule.enabled ?? true,
+    // A rule naming a variant that no longer exists serves plain "on" rather than failing.
+    variant: variant === -2 ? -1 : variant,
+    pick,
+    plain: (broken || conditions.length <= 1) && rollout === null
   }
-  const fold = rule.caseInsensitive === true
-  const text = fold ? (v: unknown) => toText(v)?.toLocaleLowerCase() : toText
-  const operands = (list: string[]): string[] => fold ? list.map((p) => p.toLocaleLowerCase()) : list
-  if (rule.startsWith !== undefined) {
-    const list = operands(rule.startsWith)
-    tests.push((v) => { const s = text(v); return s !== undefined && list.some((p) => s.startsWith(p)) })
-  }
-  if (rule.endsWith !== undefined) {
-    const list = operands(rule.endsWith)
-    tests.push((v) => { const s = text(v); return s !== undefined && list.some((p) => s.endsWith(p)) })
-  }
-  if (rule.contains !== undefined) {
-    const list = operands(rule.contains)
-    tests.push((v) => { const s = text(v); return s !== undefined && list.some((p) => s.includes(p)) })
-  }
-  const { eq, lt, lte, gt, gte } = rule
-  if (eq !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n === eq })
-  if (lt !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n < lt })
-  if (lte !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n <= lte })
-  if (gt !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n > gt })
-  if (gte !== undefined) tests.push((v) => { const n = toNumber(v); return n !== undefined && n >= gte })
-  const semvers: Array<[string | undefined, (c: number) => boolean]> = [
-    [rule.semverLt, (c) => c < 0],
-    [rule.semverLte, (c) => c <= 0],
-    [rule.semverGt, (c) => c > 0],
-    [rule.semverGte, (c) => c >= 0],
-    [rule.semverEq, (c) => c === 0]
-  ]
-  for (const [operand, accept] of semvers) {
-    if (operand === undefined) continue
-    const p = semverPredicate(operand, accept)
-    if (p === null) broken = true
-    else tests.push(p)
-  }
-  if (rule.cidr !== undefined) {
-    let set: CidrSet | null = null
-    // An entry that is not a CIDR is skipped, as Unleash's IN_CIDR does (the API refuses one; a state from elsewhere may hold it).
-    try { set = CidrSet.compile(rule.cidr, { onInvalid: () => {} }) } catch { broken = true }
-    if (set !== null) {
-      const cidrs = set
-      tests.push((v) => typeof v === 'string' && cidrs.has(v))
-    }
-  }
-  let test: Predicate
-  if (broken || tests.length === 0) test = () => false
-  else if (tests.length === 1) test = tests[0] as Predicate
-  else test = (v) => { for (const t of tests) if (!t(v)) return false; return true }
-  const variant = rule.variant === undefined ? -1 : (variantIndex.get(rule.variant) ?? -2)
-  // A rule naming a variant that no longer exists serves plain "on" rather than failing.
-  return { attribute: rule.attribute, test, enabled: rule.enabled ?? true, variant: variant === -2 ? -1 : variant }
 }
 
 function compileSchedule (flag: Flag): CompiledStep[] {
@@ -206,11 +166,12 @@ function compileSchedule (flag: Flag): CompiledStep[] {
   })
 }
 
-/** Epoch ms of the first step after `now` in any flag of the table, or Infinity: when answers computed now stop holding. */
+/** Epoch ms of the first step or date threshold after `now` in any flag of the table, or Infinity: when answers computed now stop holding. */
 export function nextStepAt (table: CompiledFlags, now: number): number {
   let next = Infinity
   for (const cf of table.list) {
     for (const s of cf.steps) if (s.atMs > now) { if (s.atMs < next) next = s.atMs; break }
+    for (const at of cf.instants) if (at > now) { if (at < next) next = at; break }
   }
   return next
 }
@@ -218,45 +179,65 @@ export function nextStepAt (table: CompiledFlags, now: number): number {
 /**
  * An entity tag for answers computed from this table at `now` (and `input`,
  * the caller's request context): the flags' fingerprint plus how many
- * scheduled steps have begun, since a step changes answers without a new state.
+ * scheduled steps and date thresholds have passed, since those change
+ * answers without a new state.
  */
 export function answersTag (table: CompiledFlags, now: number, input = ''): string {
   let begun = 0
-  for (const cf of table.list) for (const s of cf.steps) if (s.atMs <= now) begun++
+  for (const cf of table.list) {
+    for (const s of cf.steps) if (s.atMs <= now) begun++
+    for (const at of cf.instants) if (at <= now) begun++
+  }
   return '"' + createHash('sha1').update(table.fingerprint).update('\n').update(input).update(`\n${begun}`).digest('base64url') + '"'
+}
+
+/** Attributes and instants a flag's evaluation depends on, besides the targeting key. */
+function dependencies (flag: Flag, rules: readonly CompiledRule[], flagRollout: CompiledRollout, pick: CompiledPick): { reads: string[], instants: number[] } {
+  const reads = new Set<string>(stickinessReads(flagRollout.stickiness))
+  const instants = new Set<number>()
+  const picks = [pick, ...rules.map((r) => r.pick)]
+  for (const rule of flag.rules ?? []) {
+    for (const c of conditionsOf(rule)) {
+      reads.add(c.attribute)
+      for (const at of conditionInstants(c.attribute, c.operands)) instants.add(at)
+    }
+  }
+  for (const r of rules) if (r.rollout !== null) for (const a of stickinessReads(r.rollout.stickiness)) reads.add(a)
+  for (const p of picks) {
+    if (p === null) continue
+    for (const a of stickinessReads(p.stickiness)) reads.add(a)
+    for (const o of p.overrides ?? []) reads.add(o.attribute)
+  }
+  reads.delete('targetingKey')
+  return { reads: [...reads], instants: [...instants].sort((a, b) => a - b) }
 }
 
 export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride> | undefined): CompiledFlag {
   const variants = flag.variants ?? []
   const variantIndex = new Map<string, number>()
-  const cumulative: number[] = []
-  let total = 0
-  let weighted = 0
-  let onlyVariant = -1
-  variants.forEach((v, i) => {
-    variantIndex.set(v.name, i)
-    const w = v.weight > 0 ? v.weight : 0
-    total += w
-    cumulative.push(total)
-    if (w > 0) { weighted++; onlyVariant = i }
-  })
+  variants.forEach((v, i) => variantIndex.set(v.name, i))
   const overrideEntries = overrides === undefined ? [] : Object.entries(overrides)
-  const groupId = flag.rollout?.groupId ?? flag.key
+  const group = flag.rollout?.groupId ?? flag.key
+  const frame: FlagFrame = { group, rolloutStickiness: flag.rollout?.stickiness, variantStickiness: flag.variantStickiness, variants, variantIndex }
+  const rollout: CompiledRollout = { percentage: flag.rollout === null ? -1 : flag.rollout.percentage, prefix: group + ':', stickiness: compileStickiness(flag.rollout?.stickiness) }
+  const pick = compilePick(variants.map((v, index) => ({ index, weight: v.weight })), variants, group + ':', compileStickiness(flag.variantStickiness ?? flag.rollout?.stickiness))
+  const rules = (flag.rules ?? []).map((r) => compileRule(r, frame))
+  const { reads, instants } = dependencies(flag, rules, rollout, pick)
   return {
     key: flag.key,
     flag,
     enabled: flag.enabled,
-    hashPrefix: groupId + ':',
-    percentage: flag.rollout === null ? -1 : flag.rollout.percentage,
+    percentage: rollout.percentage,
+    rollout,
     variants,
     variantIndex,
-    cumulative,
-    totalWeight: total,
-    onlyVariant: weighted === 1 ? onlyVariant : -1,
-    rules: (flag.rules ?? []).map((r) => compileRule(r, variantIndex)),
+    pick,
+    rules,
     overrides: overrideEntries.length === 0 ? null : new Map(overrideEntries),
     gate: flag.gate === null || flag.gate.paths.length === 0 ? null : { status: flag.gate.status, paths: flag.gate.paths.slice() },
     steps: compileSchedule(flag),
+    instants,
+    reads,
     prerequisites: [],
     seen: new Array<number>(2 + variants.length).fill(0),
     results: []

@@ -1,11 +1,15 @@
-import type { CompiledFlag, CompiledFlags, Evaluation, Reason } from './compile.js'
-import { murmur3Pair, ROLLOUT_SEED, VARIANT_SEED } from './murmur3.js'
+import { pickVariant, rolloutHolds, type CompiledPick } from './buckets.js'
+import type { CompiledFlag, CompiledFlags, CompiledRule, Evaluation, Reason } from './compile.js'
+import type { FlagOverride } from '../state/types.js'
+import type { CompiledCondition } from './conditions.js'
 
 /**
  * Pure evaluation of one compiled flag for one targeting key and context, in
  * the contract's order: disabled → per-user override → first matching rule →
- * rollout (SPLIT) → static (STATIC). No I/O, no clock, no allocation on the
- * common paths: results are shared objects built once per flag and outcome.
+ * rollout (SPLIT) → static (STATIC). No I/O, no allocation on the common
+ * paths: results are shared objects built once per flag and outcome. The
+ * clock is read only for scheduled ramps and date conditions (ctx.now when
+ * given), and chance only for `random` stickiness (buckets.ts).
  */
 
 export interface EvaluationContext {
@@ -13,7 +17,7 @@ export interface EvaluationContext {
   targetingKey: string | undefined
   /** Attributes rules look at (`plan`, `version`, `ip`, ...). */
   attributes: Readonly<Record<string, unknown>>
-  /** The instant to evaluate at (scheduled ramps); default: now. */
+  /** The instant to evaluate at (scheduled ramps, date conditions); default: now. */
   now?: number
 }
 
@@ -33,32 +37,42 @@ function result (cf: CompiledFlag, reason: Reason, slot: number): Evaluation {
   return r
 }
 
-/**
- * Unleash's selectVariant: bucket = hash % totalWeight + 1, then the first
- * variant (in listed order) whose cumulative weight reaches the bucket.
- */
-export function variantIndexFor (cf: CompiledFlag, targetingKey: string): number {
-  const target = (murmur3Pair(cf.hashPrefix, targetingKey, VARIANT_SEED) % cf.totalWeight) + 1
-  const cumulative = cf.cumulative
-  for (let i = 0; i < cumulative.length; i++) {
-    // Zero-weight variants repeat the previous sum, so `>=` has already matched an earlier one.
-    if ((cumulative[i] as number) >= target) return i
+/** "On", with a variant chosen by `pick` when it has any weight. */
+function serve (cf: CompiledFlag, pick: CompiledPick, key: string | undefined, attributes: EvaluationContext['attributes'], reason: Reason): Evaluation {
+  if (pick.total <= 0) return result(cf, reason, 1)
+  const i = pickVariant(pick, key, attributes)
+  if (i === -1) return result(cf, reason, 1)
+  if (i === -2) return TARGETING_KEY_MISSING
+  return result(cf, reason, 2 + i)
+}
+
+function valueOf (attribute: string, key: string | undefined, attributes: EvaluationContext['attributes']): unknown {
+  // Own properties only: a rule on `constructor` must not read Object.prototype's.
+  return attribute === 'targetingKey' ? key : Object.hasOwn(attributes, attribute) ? attributes[attribute] : undefined
+}
+
+/** The rest of a rule whose first condition held: its other conditions, then its rollout. */
+function restHolds (rule: CompiledRule, key: string | undefined, ctx: EvaluationContext): boolean {
+  const attributes = ctx.attributes
+  const more = rule.more
+  if (more !== null) {
+    for (let i = 0; i < more.length; i++) {
+      const c = more[i] as CompiledCondition
+      if (!c.test(valueOf(c.attribute, key, attributes), ctx.now)) return false
+    }
   }
-  return cumulative.length - 1
+  return rule.rollout === null || rolloutHolds(rule.rollout, rule.rollout.percentage, key, attributes) === 1
 }
 
-/** "On", with a variant when the flag has some. */
-function on (cf: CompiledFlag, key: string | undefined, reason: Reason): Evaluation {
-  if (cf.totalWeight <= 0) return result(cf, reason, 1)
-  if (cf.onlyVariant >= 0) return result(cf, reason, 2 + cf.onlyVariant)
-  // Variants are sticky per user; without a user there is no bucket to stick to.
-  if (key === undefined) return TARGETING_KEY_MISSING
-  return result(cf, reason, 2 + variantIndexFor(cf, key))
-}
-
-/** Rollout bucket in 1..100 (Unleash normalizedValue, seed 0). */
-export function rolloutBucket (cf: CompiledFlag, targetingKey: string): number {
-  return (murmur3Pair(cf.hashPrefix, targetingKey, ROLLOUT_SEED) % 100) + 1
+/** A per-user override: off, a variant, or on (with a variant chosen as usual). */
+function overridden (cf: CompiledFlag, o: FlagOverride, key: string, ctx: EvaluationContext): Evaluation {
+  if (o.variant !== undefined) {
+    const i = cf.variantIndex.get(o.variant)
+    if (i !== undefined) return result(cf, 'TARGETING_MATCH', 2 + i)
+  } else if (o.enabled === false) {
+    return result(cf, 'TARGETING_MATCH', 0)
+  }
+  return serve(cf, cf.pick, key, ctx.attributes, 'TARGETING_MATCH')
 }
 
 /** Every prerequisite evaluates, for this user, the way it asks (a prerequisite that cannot answer does not hold). */
@@ -92,37 +106,27 @@ export function evaluateFlag (cf: CompiledFlag, ctx: EvaluationContext): Evaluat
 
   if (key !== undefined && cf.overrides !== null) {
     const o = cf.overrides.get(key)
-    if (o !== undefined) {
-      if (o.variant !== undefined) {
-        const i = cf.variantIndex.get(o.variant)
-        if (i !== undefined) return result(cf, 'TARGETING_MATCH', 2 + i)
-        return on(cf, key, 'TARGETING_MATCH')
-      }
-      if (o.enabled === false) return result(cf, 'TARGETING_MATCH', 0)
-      return on(cf, key, 'TARGETING_MATCH')
-    }
+    if (o !== undefined) return overridden(cf, o, key, ctx)
   }
 
   const rules = cf.rules
   for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i] as CompiledFlag['rules'][number]
-    // Own properties only: a rule on `constructor` must not read Object.prototype's.
-    const value = rule.attribute === 'targetingKey' ? key : Object.hasOwn(ctx.attributes, rule.attribute) ? ctx.attributes[rule.attribute] : undefined
-    if (!rule.test(value)) continue
+    const rule = rules[i] as CompiledRule
+    if (!rule.test(valueOf(rule.attribute, key, ctx.attributes), ctx.now)) continue
+    if (!rule.plain && !restHolds(rule, key, ctx)) continue
     if (!rule.enabled) return result(cf, 'TARGETING_MATCH', 0)
     if (rule.variant >= 0) return result(cf, 'TARGETING_MATCH', 2 + rule.variant)
-    return on(cf, key, 'TARGETING_MATCH')
+    return serve(cf, rule.pick ?? cf.pick, key, ctx.attributes, 'TARGETING_MATCH')
   }
 
   if (pct >= 0) {
-    // 0% and 100% need no bucket, so they answer even without a targeting key.
-    if (pct <= 0) return result(cf, 'SPLIT', 0)
-    if (pct >= 100) return on(cf, key, 'SPLIT')
-    if (key === undefined) return TARGETING_KEY_MISSING
-    return rolloutBucket(cf, key) <= pct ? on(cf, key, 'SPLIT') : result(cf, 'SPLIT', 0)
+    // Without stickiness, 0% and 100% need no bucket, so they answer even without a targeting key.
+    const holds = rolloutHolds(cf.rollout, pct, key, ctx.attributes)
+    if (holds < 0) return TARGETING_KEY_MISSING
+    return holds === 1 ? serve(cf, cf.pick, key, ctx.attributes, 'SPLIT') : result(cf, 'SPLIT', 0)
   }
 
-  return on(cf, key, 'STATIC')
+  return serve(cf, cf.pick, key, ctx.attributes, 'STATIC')
 }
 
 export function evaluateKey (table: CompiledFlags, key: string, ctx: EvaluationContext): Evaluation {

@@ -1,10 +1,9 @@
 import { errors } from '../errors.js'
 import { hasControlChars } from '../input/safe-text.js'
-import { CidrError, parseCidr } from '../net/cidr-set.js'
-import type { Flag, FlagOverride, FlagPrerequisite, FlagRule, FlagVariant } from '../state/types.js'
+import type { Flag, FlagOverride, FlagPrerequisite } from '../state/types.js'
+import { checkRules, checkVariants } from './rule-validate.js'
 import type { FlagBody, OverrideBody } from './schemas.js'
 import { normalizeSchedule, stopSchedule } from './schedule.js'
-import { parseSemver } from './semver.js'
 
 /**
  * Meaning checks the JSON schema cannot express. Each failure is a 400 whose
@@ -12,56 +11,8 @@ import { parseSemver } from './semver.js'
  * (`body/rules/0/variant ...`), so a client knows what to fix.
  */
 
-const OPERATORS = [
-  'in', 'notIn', 'startsWith', 'endsWith', 'contains',
-  'eq', 'lt', 'lte', 'gt', 'gte',
-  'semverLt', 'semverLte', 'semverGt', 'semverGte', 'semverEq',
-  'cidr'
-] as const satisfies ReadonlyArray<keyof FlagRule>
-
-const SEMVER_OPERATORS = ['semverLt', 'semverLte', 'semverGt', 'semverGte', 'semverEq'] as const
-
 function invalid (message: string): Error {
   return new errors.DRAWBRIDGE_ERR_INVALID(message)
-}
-
-function checkVariants (variants: FlagVariant[] | null): void {
-  if (variants === null) return
-  const seen = new Set<string>()
-  let total = 0
-  variants.forEach((v, i) => {
-    if (seen.has(v.name)) throw invalid(`body/variants/${i}/name "${v.name}" is used twice`)
-    seen.add(v.name)
-    total += v.weight
-  })
-  if (variants.length > 0 && total <= 0) throw invalid('body/variants weights must add up to more than 0')
-}
-
-function checkRules (rules: FlagRule[] | null, variants: FlagVariant[] | null): void {
-  if (rules === null) return
-  const names = new Set((variants ?? []).map((v) => v.name))
-  rules.forEach((rule, i) => {
-    const at = `body/rules/${i}`
-    if (!OPERATORS.some((op) => rule[op] !== undefined)) {
-      throw invalid(`${at} needs an operator: one of ${OPERATORS.join(', ')}`)
-    }
-    for (const op of SEMVER_OPERATORS) {
-      const operand = rule[op]
-      if (operand !== undefined && parseSemver(operand) === null) throw invalid(`${at}/${op} "${operand}" is not a semantic version (like 1.2.3 or 2.0.0-rc.1)`)
-    }
-    rule.cidr?.forEach((cidr, j) => {
-      try {
-        parseCidr(cidr)
-      } catch (err) {
-        if (err instanceof CidrError) throw invalid(`${at}/cidr/${j} ${err.message}`)
-        throw err
-      }
-    })
-    if (rule.variant !== undefined) {
-      if (rule.enabled === false) throw invalid(`${at}/variant cannot be served by a rule with enabled: false`)
-      if (!names.has(rule.variant)) throw invalid(`${at}/variant "${rule.variant}" is not one of the flag's variants`)
-    }
-  })
 }
 
 function checkGate (gate: Flag['gate']): void {
@@ -72,7 +23,7 @@ function checkGate (gate: Flag['gate']): void {
 
 /** Checks a complete flag; throws DRAWBRIDGE_ERR_INVALID naming the field. */
 export function checkFlag (flag: Flag): void {
-  checkVariants(flag.variants)
+  checkVariants(flag.variants, flag.rules)
   checkRules(flag.rules, flag.variants)
   checkGate(flag.gate)
 }
@@ -99,6 +50,7 @@ export function flagFromPut (key: string, body: FlagBody, previous: Flag | undef
     requires: body.requires ?? null,
     prerequisites: normalizePrerequisites(body.prerequisites ?? null),
     schedule: normalizeSchedule(body.schedule ?? null),
+    ...(body.variantStickiness === undefined || body.variantStickiness === null ? {} : { variantStickiness: body.variantStickiness }),
     createdAt: previous?.createdAt ?? now,
     updatedAt: now
   }
@@ -120,6 +72,8 @@ export function flagFromPatch (current: Flag, body: FlagBody, now: string): Flag
   if (body.requires !== undefined) next.requires = body.requires
   if (body.prerequisites !== undefined) next.prerequisites = normalizePrerequisites(body.prerequisites)
   if (body.schedule !== undefined) next.schedule = normalizeSchedule(body.schedule)
+  if (body.variantStickiness === null) delete next.variantStickiness
+  else if (body.variantStickiness !== undefined) next.variantStickiness = body.variantStickiness
   return next
 }
 

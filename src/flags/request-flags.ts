@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js'
 import { readCookie } from '../http/cookies.js'
 import { compileBlockMatcher, type PathMatcher } from '../http/paths.js'
 import { readRawHeader } from '../http/request-headers.js'
+import { randomDraws } from './buckets.js'
 import { nextStepAt, type CompiledFlags, type Evaluation } from './compile.js'
 import { evaluateFlag, type EvaluationContext } from './evaluate.js'
 import { flagRuntime } from './flag-runtime.js'
@@ -69,10 +70,12 @@ interface Plan {
   /**
    * Per-identity answers, when no rule looks at a per-request attribute: the
    * same user then always gets the same evaluations until the flags change
-   * (a new table, so a new plan and an empty cache). Null when rules do.
+   * (a new table, so a new plan and an empty cache), a scheduled step begins
+   * or a date condition's instant passes. Null when rules do. Answers that
+   * drew at random are never cached.
    */
   byIdentity: Map<string, CachedAnswer> | null
-  /** When a scheduled step begins and the cached answers stop holding (Infinity: never). */
+  /** When a scheduled step begins (or a date threshold passes) and the cached answers stop holding (Infinity: never). */
   validUntil: number
 }
 
@@ -94,7 +97,7 @@ function planFor (table: CompiledFlags, now: number): Plan {
   let perRequest = false
   table.list.forEach((cf, index) => {
     if (cf.gate !== null) gates.push({ index, status: cf.gate.status, matches: compileBlockMatcher(cf.gate.paths) })
-    for (const rule of cf.rules) if (PER_REQUEST_ATTRIBUTES.has(rule.attribute)) perRequest = true
+    for (const attribute of cf.reads) if (PER_REQUEST_ATTRIBUTES.has(attribute)) perRequest = true
   })
   return { table, gates, byIdentity: perRequest ? null : new Map(), validUntil: nextStepAt(table, now) }
 }
@@ -160,8 +163,10 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
         if (answer !== undefined && now - answer.markedAt > 1000) markAll(list, answer, now)
       }
       if (answer === undefined) {
+        const draws = randomDraws()
         answer = evaluateAll(list, { targetingKey, attributes: { ip, path: normalizedPath, method: req.method, host: readRawHeader(req.rawHeaders, 'host') }, now }, now, maxBytes, overflowed(table))
-        if (cache !== null) {
+        // An answer that drew at random (`random` stickiness, or `default` with no identity) is not this user's to keep.
+        if (cache !== null && randomDraws() === draws) {
           if (cache.size >= MAX_CACHED_IDENTITIES) cache.clear()
           cache.set(targetingKey ?? ANONYMOUS, answer)
         }

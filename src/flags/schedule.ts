@@ -72,7 +72,7 @@ export function stopSchedule (flag: Flag, now: number, keep: { enabled: boolean,
   if (!keep.rollout) {
     next.rollout = current.percentage === null
       ? null
-      : { percentage: current.percentage, ...(flag.rollout?.groupId === undefined ? {} : { groupId: flag.rollout.groupId }) }
+      : { ...flag.rollout, percentage: current.percentage }
   }
   return next
 }

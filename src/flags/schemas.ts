@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { ruleSchema } from '../state/rule-schema.js'
+import { flagParts, MAX_VARIANTS } from '../state/rule-schema.js'
 
 /**
  * Shapes and sizes of the flag API. Meaning (unique variant names, weights
@@ -15,26 +15,12 @@ export const FlagKey = Type.String({ pattern: FLAG_KEY_PATTERN, description: 'Lo
 export const VariantName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })
 export const UserId = Type.String({ minLength: 1, maxLength: 256 })
 
-const Strings = Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 10_000 })
+const parts = flagParts(true, VariantName)
 
-export const RolloutSchema = Type.Object({
-  percentage: Type.Number({ minimum: 0, maximum: 100 }),
-  groupId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
-}, { additionalProperties: false })
-
-export const VariantSchema = Type.Object({
-  name: VariantName,
-  weight: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
-  value: Type.Optional(Type.Unknown())
-}, { additionalProperties: false })
-
-export const RuleSchema = ruleSchema({
-  attribute: Type.String({ minLength: 1, maxLength: 128 }),
-  strings: Strings,
-  version: Type.String({ maxLength: 256 }),
-  cidr: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 }),
-  variant: VariantName
-}, { additionalProperties: false })
+export const RolloutSchema = parts.rollout
+export const VariantSchema = parts.variant
+export const RuleSchema = parts.rule
+export const StickinessSchema = parts.stickiness
 
 export const GateSchema = Type.Object({
   paths: Type.Array(Type.String({ pattern: '^/', maxLength: 2048 }), { minItems: 1, maxItems: 1000 }),
@@ -60,7 +46,8 @@ const flagFields = {
   description: Type.Optional(Nullable(Type.String({ maxLength: 4000 }))),
   enabled: Type.Optional(Type.Boolean()),
   rollout: Type.Optional(Nullable(RolloutSchema)),
-  variants: Type.Optional(Nullable(Type.Array(VariantSchema, { maxItems: 100 }))),
+  variants: Type.Optional(Nullable(Type.Array(VariantSchema, { maxItems: MAX_VARIANTS }))),
+  variantStickiness: Type.Optional(Nullable(StickinessSchema)),
   rules: Type.Optional(Nullable(Type.Array(RuleSchema, { maxItems: 1000 }))),
   gate: Type.Optional(Nullable(GateSchema)),
   requires: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
@@ -107,6 +94,7 @@ export const FlagViewSchema = Type.Object({
   enabled: Type.Boolean(),
   rollout: Nullable(RolloutSchema),
   variants: Nullable(Type.Array(VariantSchema)),
+  variantStickiness: Type.Optional(Nullable(Type.String())),
   rules: Nullable(Type.Array(RuleSchema)),
   gate: Nullable(GateSchema),
   requires: Nullable(Type.String()),

@@ -1,33 +1,31 @@
 import { getOwn } from '../state/dict.js'
-import type { Flag, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
+import type { FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
+import { LEGACY, Sticky, type CompiledPick, type CompiledRollout } from './buckets.js'
+import { compiledFor, type CompiledFlag, type CompiledRule } from './compile.js'
 import { scheduledState } from './schedule.js'
+import { constraint, contextName, ruleConstraints, stickinessName, type UnleashConstraint } from './unleash-constraints.js'
 
 /**
  * Drawbridge flags in the Unleash client API's format (`GET /api/client/features`),
  * so every Unleash server SDK evaluates them unchanged, with the same answers
  * as OFREP. Drawbridge decides first-match (override, then rules in order, then
- * the rollout); Unleash enables a feature when any strategy holds. So each
- * outcome becomes a strategy whose constraints also say "no earlier outcome
- * applied" (earlier rules negated with `inverted`, override users excluded).
- * Rollout and variant hashes are Unleash's own (murmur3, `groupId:userId`), so
- * the buckets agree.
+ * the rollout); Unleash takes the first strategy that holds, in order. So each
+ * outcome that turns the flag on becomes a strategy, in Drawbridge's order,
+ * whose constraints also say "no earlier off outcome applied" (earlier off
+ * rules negated with `inverted`, overridden users excluded). A rule's
+ * conditions become constraints, its rollout a flexibleRollout with its group
+ * and stickiness, the variants it chooses strategy variants. Rollout and
+ * variant hashes are Unleash's own (murmur3, `groupId:id`), so the buckets
+ * agree.
  */
-
-export interface UnleashConstraint {
-  contextName: string
-  operator: string
-  values?: string[]
-  value?: string
-  inverted: boolean
-  caseInsensitive: boolean
-}
 
 export interface UnleashVariant {
   name: string
   weight: number
   weightType: 'variable'
-  stickiness: 'userId'
+  stickiness: string
   payload?: { type: 'string' | 'number' | 'json', value: string }
+  overrides?: Array<{ contextName: string, values: string[] }>
 }
 
 export interface UnleashStrategy {
@@ -49,114 +47,115 @@ export interface UnleashFeature {
   dependencies?: Array<{ feature: string, enabled: boolean, variants?: string[] }>
 }
 
-/** More strategies than this for one flag (rules with several operators negate into many): served off, and reported. */
-export const MAX_STRATEGIES = 100
-
-function contextName (attribute: string): string {
-  return attribute === 'targetingKey' ? 'userId' : attribute
-}
-
-function constraint (attribute: string, operator: string, operand: { values: string[] } | { value: string }): UnleashConstraint {
-  return { contextName: contextName(attribute), operator, ...operand, inverted: false, caseInsensitive: false }
-}
-
-/** A rule's operators as constraints that must all hold (Drawbridge's rule semantics are Unleash's). */
-function ruleConstraints (rule: FlagRule): UnleashConstraint[] {
-  const a = rule.attribute
-  const out: UnleashConstraint[] = []
-  const lists: Array<[string[] | undefined, string]> = [
-    [rule.in, 'IN'], [rule.notIn, 'NOT_IN'], [rule.startsWith, 'STR_STARTS_WITH'], [rule.endsWith, 'STR_ENDS_WITH'], [rule.contains, 'STR_CONTAINS'], [rule.cidr, 'IN_CIDR']
-  ]
-  for (const [values, operator] of lists) {
-    if (values === undefined) continue
-    const c = constraint(a, operator, { values })
-    if (rule.caseInsensitive === true && operator.startsWith('STR_')) c.caseInsensitive = true
-    out.push(c)
-  }
-  const singles: Array<[number | string | undefined, string]> = [
-    [rule.eq, 'NUM_EQ'], [rule.lt, 'NUM_LT'], [rule.lte, 'NUM_LTE'], [rule.gt, 'NUM_GT'], [rule.gte, 'NUM_GTE'],
-    [rule.semverLt, 'SEMVER_LT'], [rule.semverLte, 'SEMVER_LTE'], [rule.semverGt, 'SEMVER_GT'], [rule.semverGte, 'SEMVER_GTE'], [rule.semverEq, 'SEMVER_EQ']
-  ]
-  for (const [value, operator] of singles) if (value !== undefined) out.push(constraint(a, operator, { value: String(value) }))
-  return out
-}
-
 /**
- * The ways a set of rules can all fail to match: one inverted constraint per
- * rule, for each choice (a rule with one operator has one way to fail).
+ * More strategies than this for one flag (rules with several operators negate
+ * into many): served off, and reported, as is an off rule with a partial
+ * rollout (Unleash cannot say "outside this bucket").
  */
-function noneMatch (rules: FlagRule[]): UnleashConstraint[][] {
-  let ways: UnleashConstraint[][] = [[]]
-  for (const rule of rules) {
-    const negations = ruleConstraints(rule).map((c) => ({ ...c, inverted: !c.inverted }))
-    ways = ways.flatMap((way) => negations.map((n) => [...way, n]))
-    if (ways.length > MAX_STRATEGIES) throw new TooComplex()
-  }
-  return ways
-}
+export const MAX_STRATEGIES = 100
 
 class TooComplex extends Error {}
 
-function payloadOf (value: unknown): UnleashVariant['payload'] {
+/**
+ * The ways a rule that serves "off" can fail to match, each one inverted
+ * constraint; none when it matches everyone. Unleash has no "outside this
+ * bucket", so an off rule with a partial rollout cannot be negated.
+ */
+function negations (rule: FlagRule, compiled: CompiledRule): UnleashConstraint[] {
+  const r = compiled.rollout
+  if (r !== null && !(r.percentage >= 100 && (r.stickiness.kind === Sticky.Legacy || r.stickiness.kind === Sticky.Default || r.stickiness.kind === Sticky.Random))) throw new TooComplex()
+  return ruleConstraints(rule).map((c) => ({ ...c, inverted: !c.inverted }))
+}
+
+export function payloadOf (value: unknown): UnleashVariant['payload'] {
   if (value === undefined) return undefined
   if (typeof value === 'string') return { type: 'string', value }
   if (typeof value === 'number') return { type: 'number', value: String(value) }
   return { type: 'json', value: JSON.stringify(value) }
 }
 
-function variantsOf (variants: FlagVariant[]): UnleashVariant[] {
-  return variants.map((v) => {
-    const payload = payloadOf(v.value)
-    return { name: v.name, weight: v.weight, weightType: 'variable', stickiness: 'userId', ...(payload === undefined ? {} : { payload }) }
+/** A pick's entries as Unleash variants, with their stickiness, payloads and overrides. */
+function variantsOf (cf: CompiledFlag, pick: CompiledPick): UnleashVariant[] {
+  const stickiness = stickinessName(pick.stickiness)
+  return pick.variants.map((index, i) => {
+    const def = cf.variants[index] as FlagVariant
+    const payload = payloadOf(def.value)
+    const weight = (pick.cumulative[i] as number) - (i === 0 ? 0 : pick.cumulative[i - 1] as number)
+    const out: UnleashVariant = { name: def.name, weight, weightType: 'variable', stickiness, ...(payload === undefined ? {} : { payload }) }
+    if (def.overrides !== undefined && def.overrides.length > 0) out.overrides = def.overrides.map((o) => ({ contextName: contextName(o.attribute), values: o.in }))
+    return out
   })
 }
 
-function strategiesFor (flag: Flag, overrides: Record<string, FlagOverride> | undefined, percentage: number | null): UnleashStrategy[] {
-  const variants = variantsOf(flag.variants ?? [])
-  const groupId = flag.rollout?.groupId ?? flag.key
+/** One variant, always (a rule's or an override's fixed variant). */
+function fixed (cf: CompiledFlag, index: number, prefix: string): CompiledPick {
+  return { variants: [index], cumulative: [1], total: 1, only: index, prefix, stickiness: LEGACY, overrides: null, plain: true }
+}
+
+/**
+ * A strategy that turns the flag on where `constraints` hold, within
+ * `rollout` (null: everyone), choosing a variant with `pick`; null when it
+ * selects no one. The contract's stickiness answers 100% without a user, so
+ * it is served as `default`, unless variants need the user id to choose.
+ */
+function strategy (cf: CompiledFlag, constraints: UnleashConstraint[], rollout: { percentage: number, r: CompiledRollout } | null, pick: CompiledPick): UnleashStrategy | null {
+  const variants = pick.total > 0 ? variantsOf(cf, pick) : []
+  const groupId = (rollout?.r.prefix ?? pick.prefix).slice(0, -1)
+  if (rollout !== null && rollout.percentage <= 0) return null
+  if (rollout !== null && rollout.r.stickiness.kind !== Sticky.Legacy) {
+    return { name: 'flexibleRollout', constraints, parameters: { rollout: String(rollout.percentage), stickiness: stickinessName(rollout.r.stickiness), groupId }, variants }
+  }
+  const percentage = rollout === null ? 100 : rollout.percentage
+  if (percentage < 100) return { name: 'flexibleRollout', constraints, parameters: { rollout: String(percentage), stickiness: 'userId', groupId }, variants }
+  if (variants.length === 0) return { name: 'default', constraints, parameters: {}, variants: [] }
+  const needsUser = pick.stickiness.kind === Sticky.Legacy && pick.only < 0
+  return { name: 'flexibleRollout', constraints, parameters: { rollout: '100', stickiness: needsUser ? 'userId' : 'default', groupId }, variants }
+}
+
+function strategiesFor (cf: CompiledFlag, overrides: Record<string, FlagOverride> | undefined, percentage: number | null): UnleashStrategy[] {
+  const flag = cf.flag
   const strategies: UnleashStrategy[] = []
-  // "On" for the users these constraints select. With variants, a flexibleRollout at 100% carries the
-  // group the variant hash uses, and needs a userId, as Drawbridge does to choose a variant.
-  const on = (constraints: UnleashConstraint[], serve: UnleashVariant[] = variants): UnleashStrategy => serve.length === 0
-    ? { name: 'default', constraints, parameters: {}, variants: [] }
-    : { name: 'flexibleRollout', constraints, parameters: { rollout: '100', stickiness: 'userId', groupId }, variants: serve }
+  const push = (s: UnleashStrategy | null): void => { if (s !== null) strategies.push(s) }
 
   const byOutcome = new Map<string, string[]>()
   for (const [user, o] of Object.entries(overrides ?? {})) {
-    const outcome = o.variant !== undefined ? `variant:${o.variant}` : o.enabled === false ? 'off' : 'on'
+    const outcome = o.variant !== undefined && cf.variantIndex.has(o.variant) ? `variant:${o.variant}` : o.enabled === false ? 'off' : 'on'
     byOutcome.set(outcome, [...(byOutcome.get(outcome) ?? []), user])
   }
   const overridden = [...byOutcome.values()].flat()
   for (const [outcome, users] of byOutcome) {
     if (outcome === 'off') continue
-    const only = constraint('targetingKey', 'IN', { values: users })
-    const variant = outcome.startsWith('variant:') ? variants.filter((v) => `variant:${v.name}` === outcome).map((v) => ({ ...v, weight: 1 })) : variants
-    strategies.push(on([only], variant.length === 0 && outcome.startsWith('variant:') ? variants : variant))
+    const index = outcome.startsWith('variant:') ? cf.variantIndex.get(outcome.slice(8)) as number : -1
+    push(strategy(cf, [constraint('targetingKey', 'IN', { values: users })], null, index >= 0 ? fixed(cf, index, cf.pick.prefix) : cf.pick))
   }
   const notOverridden = overridden.length === 0 ? [] : [constraint('targetingKey', 'NOT_IN', { values: overridden })]
 
+  // Unleash takes the first strategy that holds, so only rules that serve "off" must be ruled out of later ones.
+  let ways: UnleashConstraint[][] = [[]]
   const rules = flag.rules ?? []
   rules.forEach((rule, i) => {
-    if (rule.enabled === false) return
-    const serve = rule.variant === undefined ? variants : variants.filter((v) => v.name === rule.variant).map((v) => ({ ...v, weight: 1 }))
-    for (const way of noneMatch(rules.slice(0, i))) strategies.push(on([...notOverridden, ...ruleConstraints(rule), ...way], serve))
+    const compiled = cf.rules[i] as CompiledRule
+    if (compiled.rollout !== null && compiled.rollout.percentage <= 0) return
+    if (!compiled.enabled) {
+      const not = negations(rule, compiled)
+      ways = ways.flatMap((way) => not.map((n) => [...way, n]))
+      if (ways.length > MAX_STRATEGIES) throw new TooComplex()
+      return
+    }
+    const pick = compiled.variant >= 0 ? fixed(cf, compiled.variant, (compiled.pick ?? cf.pick).prefix) : compiled.pick ?? cf.pick
+    const rollout = compiled.rollout === null ? null : { percentage: compiled.rollout.percentage, r: compiled.rollout }
+    for (const way of ways) push(strategy(cf, [...notOverridden, ...ruleConstraints(rule), ...way], rollout, pick))
   })
 
-  const rest = noneMatch(rules)
-  if (percentage === null || percentage >= 100) {
-    for (const way of rest) strategies.push(on([...notOverridden, ...way]))
-  } else if (percentage > 0) {
-    for (const way of rest) {
-      strategies.push({ name: 'flexibleRollout', constraints: [...notOverridden, ...way], parameters: { rollout: String(percentage), stickiness: 'userId', groupId }, variants })
-    }
-  }
+  const rest = percentage === null ? null : { percentage, r: cf.rollout }
+  for (const way of ways) push(strategy(cf, [...notOverridden, ...way], rest, cf.pick))
   if (strategies.length > MAX_STRATEGIES) throw new TooComplex()
   return strategies
 }
 
 export interface UnleashTranslation {
   features: UnleashFeature[]
-  /** Flags served off because their rules negate into more than MAX_STRATEGIES strategies. */
+  /** Flags served off because their rules cannot be translated (see MAX_STRATEGIES). */
   tooComplex: string[]
 }
 
@@ -164,13 +163,13 @@ export interface UnleashTranslation {
 export function unleashFeatures (state: SharedState, now: number): UnleashTranslation {
   const features: UnleashFeature[] = []
   const tooComplex: string[] = []
-  for (const key of Object.keys(state.flags).sort()) {
-    const flag = getOwn(state.flags, key) as Flag
+  for (const cf of compiledFor(state).list) {
+    const { key, flag } = cf
     const current = scheduledState(flag, now)
     let strategies: UnleashStrategy[] = []
     let enabled = current.enabled
     try {
-      strategies = enabled ? strategiesFor(flag, getOwn(state.overrides, key), current.percentage) : []
+      strategies = enabled ? strategiesFor(cf, getOwn(state.overrides, key), current.percentage) : []
     } catch (err) {
       if (!(err instanceof TooComplex)) throw err
       tooComplex.push(key)

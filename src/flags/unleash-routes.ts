@@ -56,7 +56,7 @@ export async function unleashRoutes (app: FastifyInstance, { ctx }: AdminPluginO
     void reply.header('etag', etag)
     if (notModified(request.headers['if-none-match'], etag)) return await reply.code(304).send()
     const { features, tooComplex } = unleashFeatures(state, now)
-    if (tooComplex.length > 0) request.log.warn({ flags: tooComplex }, 'served off to Unleash SDKs: their rules have too many operators to translate')
+    if (tooComplex.length > 0) request.log.warn({ flags: tooComplex }, 'served off to Unleash SDKs: their rules cannot be translated (too many operators to negate, or an off rule with a partial rollout)')
     return { version: 2, features, query: {}, meta: { etag } }
   })
 

@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { errors } from '../errors.js'
 import { redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'
-import { StoredRuleSchema } from './rule-schema.js'
+import { StoredFlagParts } from './rule-schema.js'
 import { MAINTENANCE_STATUS_RANGE, MAX_PAGE_CHARS, MAX_REFRESH_SECONDS, PAUSE_MAX_MS_RANGE, UPSTREAM_NAME_PATTERN, type SharedState } from './types.js'
 
 /**
@@ -44,13 +44,14 @@ const FlagSchema = Type.Object({
   key: Type.String(),
   description: Nullable(Type.String()),
   enabled: Type.Boolean(),
-  rollout: Nullable(Type.Object({ percentage: Type.Number(), groupId: Type.Optional(Type.String()) })),
-  variants: Nullable(Type.Array(Type.Object({ name: Type.String(), weight: Type.Number(), value: Type.Optional(Type.Unknown()) }))),
-  rules: Nullable(Type.Array(StoredRuleSchema)),
+  rollout: Nullable(StoredFlagParts.rollout),
+  variants: Nullable(Type.Array(StoredFlagParts.variant)),
+  rules: Nullable(Type.Array(StoredFlagParts.rule)),
   gate: Nullable(Type.Object({ paths: Strings, status: Type.Integer({ minimum: 100, maximum: 599 }) })),
   requires: Nullable(Type.String()),
   prerequisites: Type.Optional(Nullable(Type.Array(Type.Object({ flag: Type.String(), enabled: Type.Optional(Type.Boolean()), variant: Type.Optional(Type.String()) })))),
   schedule: Type.Optional(Nullable(Type.Array(Type.Object({ at: Type.String(), percentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })), enabled: Type.Optional(Type.Boolean()) })))),
+  variantStickiness: Type.Optional(Nullable(Type.String())),
   createdAt: Type.String(),
   updatedAt: Type.String()
 })

@@ -1,4 +1,4 @@
-import type { FlagRule } from './rule-schema.js'
+import type { FlagRollout, FlagRule, FlagVariant } from './rule-schema.js'
 
 /**
  * The shared state every replica holds in memory. One document, versioned as a
@@ -54,21 +54,7 @@ export interface MaintenanceState {
   updatedBy: string | null
 }
 
-export interface FlagRollout {
-  percentage: number
-  groupId?: string
-}
-
-export interface FlagVariant {
-  name: string
-  weight: number
-  /** Value served over OFREP; the variant's name when absent. */
-  value?: unknown
-}
-
-export type { FlagRule }
-/** The operators of a rule: every field but what it reads and what it serves. */
-export type RuleOperator = Exclude<keyof FlagRule, 'attribute' | 'enabled' | 'variant'>
+export type { FlagCondition, FlagRollout, FlagRule, FlagVariant } from './rule-schema.js'
 
 export interface FlagGate {
   paths: string[]
@@ -89,6 +75,12 @@ export interface Flag {
   prerequisites?: FlagPrerequisite[] | null
   /** A ramp in time order; absent in states written before it existed. */
   schedule?: FlagScheduleStep[] | null
+  /**
+   * Who variant choices hash (as a rollout's `stickiness`); absent: the
+   * stickiness of the rollout that let the user in, else the targeting key.
+   * Absent in states written before it existed.
+   */
+  variantStickiness?: string | null
   createdAt: string
   updatedAt: string
 }

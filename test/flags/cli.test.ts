@@ -123,3 +123,26 @@ t.test('drawbridge flags set --schedule', async (t) => {
   t.equal((await cli('set', 'ramp', '--schedule', '')).code, 0)
   t.match(ctx.holder.current?.flags.ramp, { schedule: null, rollout: { percentage: 10 } }, '"" stops the ramp where it is')
 })
+
+t.test('drawbridge flags set --stickiness, --variant-stickiness; get describes rules with conditions', async (t) => {
+  const { ctx, cli } = await setup(t)
+  const set = await cli('set', 'ramp', '--on', '--rollout', '30', '--group-id', 'spring', '--stickiness', 'sessionId', '--variants', 'a:1,b:1', '--variant-stickiness', 'default')
+  t.equal(set.code, 0, set.stderr)
+  t.match(ctx.holder.current?.flags.ramp, { rollout: { percentage: 30, groupId: 'spring', stickiness: 'sessionId' }, variantStickiness: 'default' })
+  t.match(set.stdout, /rollout\s+30% \(group spring, sticky to sessionId\)\n\s+variants\s+a:1, b:1 \(sticky to default\)/)
+  const body = {
+    rules: [
+      { attribute: 'plan', in: ['pro'], conditions: [{ attribute: 'country', in: ['no'], inverted: true }], rollout: { percentage: 50 }, variants: [{ name: 'b', weight: 1 }] },
+      { attribute: 'email', regex: '@corp\\.example$', enabled: false }
+    ]
+  }
+  const rules = await cli('set', 'ramp', '--json-body', JSON.stringify(body))
+  t.equal(rules.code, 0, rules.stderr)
+  t.match(rules.stdout, /rules\s+2: plan\+country, 50% → b:1; email → off/)
+  t.equal((await cli('set', 'ramp', '--variant-stickiness', '')).code, 0)
+  t.equal(ctx.holder.current?.flags.ramp?.variantStickiness, undefined, '"" clears it')
+  t.equal((await cli('set', 'ramp', '--stickiness', 'default')).code, 'usage', '--stickiness needs --rollout')
+  const bad = await cli('set', 'ramp', '--json-body', '{"rules":[{"attribute":"email","regex":"(x"}]}')
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /body\/rules\/0\/regex is not a pattern Drawbridge can run in linear time .*\(HTTP 400, DRAWBRIDGE_ERR_INVALID\)/)
+})

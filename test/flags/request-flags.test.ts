@@ -113,3 +113,35 @@ t.test('per-identity answers are reused only while flags are unchanged and no ru
   t.equal(await header('/api/x', 'bob'), 'api-path', 'rule on path matches')
   t.equal(await header('/a', 'bob'), undefined, 'same user, other path: a rule on the path disables the cache')
 })
+
+t.test('the gateway caches only what stays true: request conditions, random draws and date thresholds', async (t) => {
+  const { setFlags, get } = await start(t, ['--flags-identity', 'header:X-User-Id'])
+  const header = async (path: string, user?: string) => (await get(path, user === undefined ? {} : { 'x-user-id': user })).upstream?.headers['x-drawbridge-flags']
+
+  await setFlags([makeFlag('api', { rollout: { percentage: 0 }, rules: [{ conditions: [{ attribute: 'plan', notIn: ['x'] }, { attribute: 'path', startsWith: ['/api/'] }] }] })])
+  t.equal(await header('/api/x', 'bob'), 'api')
+  t.equal(await header('/a', 'bob'), undefined, 'a condition on the path, beside others, disables the cache too')
+
+  // A random rollout answers each request anew, the same user included; a sticky one keeps its answer.
+  await setFlags([makeFlag('coin', { rollout: { percentage: 50, stickiness: 'random' } }), makeFlag('sticky', { rollout: { percentage: 50, stickiness: 'default' } })])
+  const coins = new Set<string | undefined>()
+  const sticky = new Set<string | undefined>()
+  for (let i = 0; i < 40; i++) {
+    const flags = (await header('/', 'bob'))?.split(',') ?? []
+    coins.add(String(flags.includes('coin')))
+    sticky.add(String(flags.includes('sticky')))
+  }
+  t.same([...coins].sort(), ['false', 'true'], 'random: both answers for one user over 40 requests')
+  t.equal(sticky.size, 1, 'default stickiness with an identity: one answer')
+  const anonymous = new Set<string>()
+  for (let i = 0; i < 40; i++) anonymous.add(String(((await header('/'))?.split(',') ?? []).includes('sticky')))
+  t.same([...anonymous].sort(), ['false', 'true'], 'default stickiness without an identity draws per request: anonymous answers are not cached')
+
+  // A date condition flips at its instant, though the flags did not change: the cached answer expires then.
+  const at = new Date(Date.now() + 1500).toISOString()
+  await setFlags([makeFlag('launch', { rollout: { percentage: 0 }, rules: [{ attribute: 'currentTime', dateAfter: at }] })])
+  t.equal(await header('/', 'bob'), undefined, 'before the launch')
+  t.equal(await header('/', 'bob'), undefined, 'cached')
+  await new Promise((resolve) => setTimeout(resolve, Date.parse(at) - Date.now() + 50))
+  t.equal(await header('/', 'bob'), 'launch', 'after it, at once')
+})
