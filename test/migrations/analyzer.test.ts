@@ -55,7 +55,7 @@ const CASES: Case[] = [
   { rule: 'ban-vacuum-full', severity: 'high', sql: 'VACUUM FULL archive;', exec: 'no-tx' },
   { rule: 'ban-vacuum-full', severity: 'high', sql: 'VACUUM (FULL, ANALYZE) archive;', exec: 'no-tx' },
   { rule: 'ban-cluster', severity: 'high', sql: 'CLUSTER users USING users_pkey;' },
-  { rule: 'ban-concurrent-index-creation-in-transaction', severity: 'medium', sql: 'CREATE INDEX CONCURRENTLY users_note ON users (note);', exec: 'fails-in-tx' },
+  { rule: 'ban-concurrent-index-creation-in-transaction', severity: 'high', sql: 'CREATE INDEX CONCURRENTLY users_note ON users (note);', exec: 'fails-in-tx' },
   { rule: 'transaction-nesting', severity: 'medium', sql: 'COMMIT;', exec: 'skip' }
 ]
 
