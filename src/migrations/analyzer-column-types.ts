@@ -70,9 +70,10 @@ function intervalGrows (from: TypeRef, to: TypeRef): boolean {
 
 /** The cost of changing a column of known type `from` to `to` (no USING, same collation). */
 export function changeCost (from: TypeRef, to: TypeRef): ChangeCost {
-  if (from.array !== to.array) return 'rewrite'
   const [a, b] = [from.name, to.name]
-  if (a === b && from.typmods.join() === to.typmods.join()) return 'none'
+  if (a === b && from.typmods.join() === to.typmods.join() && from.array === to.array) return 'none'
+  // Arrays convert element by element (an ArrayCoerceExpr), which PostgreSQL always rewrites.
+  if (from.array || to.array) return 'rewrite'
   if (a === 'varchar' && b === 'varchar') {
     const [n, m] = [from.typmods[0], to.typmods[0]]
     return m === undefined || (n !== undefined && m >= n) ? 'none' : 'rewrite'

@@ -43,6 +43,25 @@ function rerunnable (stmt: SqlStatement): boolean {
     'RenameStmt' in node || 'CreateEnumStmt' in node || 'CompositeTypeStmt' in node || 'CreateDomainStmt' in node || 'AlterEnumStmt' in node)
 }
 
+/**
+ * What a statement-by-statement file commits separately: each statement
+ * outside a BEGIN ... COMMIT block, and each block as a whole.
+ */
+function commitUnits (statements: SqlStatement[]): SqlStatement[][] {
+  const units: SqlStatement[][] = []
+  let block: SqlStatement[] | null = null
+  for (const stmt of statements) {
+    const kind = stmt.node !== null && 'TransactionStmt' in stmt.node ? stmt.node.TransactionStmt.kind : undefined
+    if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') {
+      if (block === null) units.push(block = [])
+    } else if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') {
+      block = null
+    } else if (block !== null) block.push(stmt)
+    else units.push([stmt])
+  }
+  return units.filter((u) => u.length > 0)
+}
+
 /** Findings for one migration file, in file order. */
 export function analyzeStatements (file: Pick<MigrationFile, 'name' | 'directives'>, statements: SqlStatement[]): Finding[] {
   const findings: Finding[] = []
@@ -84,8 +103,9 @@ export function analyzeStatements (file: Pick<MigrationFile, 'name' | 'directive
     const begin = statements.find((s) => s.line === state.tx.beginLine)
     findings.push({ migration: file.name, line: state.tx.beginLine ?? 1, statement: clip(begin?.text ?? 'BEGIN'), ...rule })
   }
-  const second = statements[1]
-  if (file.directives.noTransaction && second !== undefined && statements.slice(0, -1).some((s) => !rerunnable(s))) {
+  const units = file.directives.noTransaction ? commitUnits(statements) : []
+  const second = units[1]?.[0]
+  if (second !== undefined && units.slice(0, -1).some((u) => u.some((s) => !rerunnable(s)))) {
     findings.push({
       migration: file.name,
       rule: 'no-transaction-multiple-statements',
