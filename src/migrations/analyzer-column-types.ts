@@ -104,15 +104,20 @@ export function changeCost (from: TypeRef, to: TypeRef): ChangeCost {
 
 /**
  * When the old type is not in the file: targets that are a no-rewrite
- * widening from the usual source types (`likely`), targets with a limit that
- * may grow or shrink (`limit`), and the rest (`rewrite`).
+ * widening from the usual source types (`likely`: raising or removing a
+ * varchar/numeric/bit varying limit is the common change, lowering one is
+ * rare), a time precision below the default 6 (`limit`: from an unlimited
+ * column that lowers it, a rewrite), and the rest (`rewrite`).
  */
 export function unknownSourceCost (to: TypeRef): 'likely' | 'limit' | 'rewrite' {
   if (to.array) return 'rewrite'
   const widenable = ['text', 'varchar', 'citext', 'numeric', 'inet', 'timestamptz', 'timestamp', 'time', 'timetz', 'interval', 'varbit']
   if (!widenable.includes(to.name)) return 'rewrite'
   if (to.typmods.length === 0) return 'likely'
-  return to.name === 'text' || to.name === 'citext' || to.name === 'inet' ? 'rewrite' : 'limit'
+  if (to.name === 'text' || to.name === 'citext' || to.name === 'inet') return 'rewrite'
+  if (PRECISION_TYPES.has(to.name)) return (to.typmods[0] ?? 6) < 6 ? 'limit' : 'likely'
+  if (to.name === 'interval') return (to.typmods[1] ?? 6) < 6 ? 'limit' : 'likely'
+  return 'likely'
 }
 
 /** Human description of the no-rewrite sources of a target, for messages. */

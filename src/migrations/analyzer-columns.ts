@@ -179,15 +179,15 @@ export function typeChangeRules (t: string, table: string, cmd: AlterTableCmd, s
       return [{
         rule: 'changing-column-type',
         severity: 'low',
-        message: `Changing ${t}.${col} to ${typeText(to)} is catalog-only (a brief ACCESS EXCLUSIVE lock, indexes kept) when the column is ${widenedFrom(to)}; from any other type it rewrites the table under that lock.`,
+        message: `Changing ${t}.${col} to ${typeText(to)} is catalog-only (a brief ACCESS EXCLUSIVE lock, indexes kept) when the column is ${widenedFrom(to)}; from any other type, or to a lower limit, it rewrites the table under that lock.`,
         fix: 'Check the current type (or rehearse); for a rewriting change, add a new column, backfill in batches and switch.'
       }]
     default:
       return [{
         rule: 'changing-column-type',
         severity: 'medium',
-        message: `Changing ${t}.${col} to ${typeText(to)} is catalog-only only when the column is ${widenedFrom(to)}; a lower limit, another scale or another type rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes.`,
-        fix: 'Only raise limits in place; to lower one, add a CHECK constraint NOT VALID and VALIDATE it, or add a new column and backfill.'
+        message: `Changing ${t}.${col} to ${typeText(to)} lowers the precision from the default 6 unless the column already has at most that: rounding every value rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes.`,
+        fix: 'Keep the precision, round in the application, or add a new column, backfill it in batches and switch.'
       }]
   }
 }

@@ -30,7 +30,9 @@ export function locksTaken (node: Node, state: FileState): Taken[] {
       mode = Math.max(mode, cmdLockMode(cmd))
       const def = cmd.def
       if (def !== undefined && 'Constraint' in def && def.Constraint.contype === 'CONSTR_FOREIGN') add(def.Constraint.pktable, LockMode.ShareRowExclusive)
-      if (def !== undefined && 'PartitionCmd' in def && cmd.subtype === 'AT_AttachPartition') add(def.PartitionCmd.name, LockMode.AccessExclusive)
+      if (def !== undefined && 'PartitionCmd' in def && (cmd.subtype === 'AT_AttachPartition' || def.PartitionCmd.concurrent !== true)) {
+        add(def.PartitionCmd.name, LockMode.AccessExclusive)
+      }
     }
     add(stmt.relation, mode)
   } else if ('IndexStmt' in node) {
