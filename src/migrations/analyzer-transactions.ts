@@ -1,6 +1,6 @@
 import type { A_Const as Constant, Node, RangeVar, TransactionStmt } from 'libpg-query'
 import { objectParts } from './analyzer-object-rules.js'
-import { collect, displayName, LOCK_NAMES, LockMode, type FileState, type Rule } from './analyzer-state.js'
+import { collect, displayName, LOCK_NAMES, LockMode, stringsOf, type FileState, type Rule } from './analyzer-state.js'
 import { cmdLockMode } from './analyzer-table-rules.js'
 
 /**
@@ -68,10 +68,40 @@ export function locksTaken (node: Node, state: FileState): Taken[] {
   return out
 }
 
+function isConstant (node: Node | undefined): boolean {
+  if (node === undefined) return false
+  if ('TypeCast' in node) return isConstant(node.TypeCast.arg)
+  return 'A_Const' in node || 'ParamRef' in node
+}
+
+/**
+ * `WHERE key = constant` (or `IN (constants)`, alone or AND-ed with more):
+ * a targeted fix of a few rows, not a backfill. Anything else (IS NULL,
+ * ranges, joins) may touch most of the table.
+ */
+function targetsFewRows (where: Node | undefined): boolean {
+  if (where === undefined) return false
+  if ('BoolExpr' in where) return where.BoolExpr.boolop === 'AND_EXPR' && (where.BoolExpr.args ?? []).some(targetsFewRows)
+  if (!('A_Expr' in where)) return false
+  const e = where.A_Expr
+  const column = (n: Node | undefined): boolean => n !== undefined && 'ColumnRef' in n
+  if (e.kind === 'AEXPR_OP' && stringsOf(e.name).join() === '=') {
+    return (column(e.lexpr) && isConstant(e.rexpr)) || (column(e.rexpr) && isConstant(e.lexpr))
+  }
+  if (e.kind === 'AEXPR_IN' && stringsOf(e.name).join() === '=' && column(e.lexpr) && e.rexpr !== undefined && 'List' in e.rexpr) {
+    return (e.rexpr.List.items ?? []).every(isConstant)
+  }
+  return false
+}
+
 /** The table a statement fills or changes row by row (a backfill), if any. */
 function rowTarget (node: Node): { rel: RangeVar | undefined, verb: string } | null {
-  if ('UpdateStmt' in node && node.UpdateStmt.whereClause !== undefined) return { rel: node.UpdateStmt.relation, verb: 'UPDATE' }
-  if ('DeleteStmt' in node && node.DeleteStmt.whereClause !== undefined) return { rel: node.DeleteStmt.relation, verb: 'DELETE' }
+  if ('UpdateStmt' in node && node.UpdateStmt.whereClause !== undefined) {
+    return targetsFewRows(node.UpdateStmt.whereClause) ? null : { rel: node.UpdateStmt.relation, verb: 'UPDATE' }
+  }
+  if ('DeleteStmt' in node && node.DeleteStmt.whereClause !== undefined) {
+    return targetsFewRows(node.DeleteStmt.whereClause) ? null : { rel: node.DeleteStmt.relation, verb: 'DELETE' }
+  }
   if ('InsertStmt' in node && node.InsertStmt.selectStmt !== undefined && 'SelectStmt' in node.InsertStmt.selectStmt &&
     node.InsertStmt.selectStmt.SelectStmt.valuesLists === undefined) return { rel: node.InsertStmt.relation, verb: 'INSERT ... SELECT' }
   if ('MergeStmt' in node) return { rel: node.MergeStmt.relation, verb: 'MERGE' }

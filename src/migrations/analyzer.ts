@@ -39,6 +39,8 @@ function rerunnable (stmt: SqlStatement): boolean {
     return (node.AlterTableStmt.cmds ?? []).every((c) => 'AlterTableCmd' in c && (c.AlterTableCmd.missing_ok === true ||
       ['AT_ValidateConstraint', 'AT_SetNotNull', 'AT_DropNotNull', 'AT_ColumnDefault'].includes(c.AlterTableCmd.subtype ?? '')))
   }
+  if ('CreateFunctionStmt' in node) return node.CreateFunctionStmt.replace === true
+  if ('CreateTrigStmt' in node) return node.CreateTrigStmt.replace === true
   return !('CreateTableAsStmt' in node || 'ViewStmt' in node || 'CreateSeqStmt' in node || 'CreateSchemaStmt' in node ||
     'RenameStmt' in node || 'CreateEnumStmt' in node || 'CompositeTypeStmt' in node || 'CreateDomainStmt' in node || 'AlterEnumStmt' in node)
 }
