@@ -72,7 +72,8 @@ export function constraintRules (t: string, c: Constraint, where: string): Rule[
     case 'CONSTR_PRIMARY':
       if (c.indexname !== undefined) return []
       return [{
-        rule: 'disallowed-unique-constraint',
+        // squawk names the primary-key case adding-serial-primary-key-field.
+        rule: c.contype === 'CONSTR_PRIMARY' ? 'adding-serial-primary-key-field' : 'disallowed-unique-constraint',
         severity: 'high',
         message: `${c.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} constraint${label(c.conname)}${label(where)} on ${t} builds its index under an ACCESS EXCLUSIVE lock, blocking reads and writes for the whole build.`,
         fix: `Build the index first with CREATE UNIQUE INDEX CONCURRENTLY (in a -- drawbridge:no-transaction migration), then ADD CONSTRAINT ... ${c.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX.`

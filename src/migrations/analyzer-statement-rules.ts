@@ -214,20 +214,21 @@ function dataRules (node: Node, state: FileState): Rule[] {
     const rels = rangeVars(node.VacuumStmt.rels)
     if (rels.length > 0 && existing(state, rels).length === 0) return []
     return [{
-      rule: 'ban-vacuum-full',
+      // squawk's rule for VACUUM FULL and CLUSTER.
+      rule: 'prefer-repack',
       severity: 'high',
       message: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes until done (and cannot run in a transaction).',
-      fix: 'Use plain VACUUM, or pg_repack to reclaim space online.'
+      fix: 'Use plain VACUUM, or reclaim space online with pg_repack (REPACK (CONCURRENTLY) on PostgreSQL 19).'
     }]
   }
   if ('ClusterStmt' in node) {
     const rel = node.ClusterStmt.relation
     if (rel !== undefined && existing(state, [rel]).length === 0) return []
     return [{
-      rule: 'ban-cluster',
+      rule: 'prefer-repack',
       severity: 'high',
       message: `CLUSTER ${rel !== undefined ? displayName(rel) : '(every clustered table)'} rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes until done.`,
-      fix: 'Use pg_repack to reorder the table online.'
+      fix: 'Reorder the table online with pg_repack (REPACK (CONCURRENTLY) ... USING INDEX on PostgreSQL 19).'
     }]
   }
   if ('ReindexStmt' in node) {
