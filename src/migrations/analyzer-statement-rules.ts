@@ -44,10 +44,13 @@ function dropRules (stmt: DropStmt, state: FileState): Rule[] {
     case 'OBJECT_SCHEMA': {
       const old = parts.map((p) => p.join('.')).filter((n) => !state.schemas.has(n))
       if (old.length === 0) return []
+      const cascade = stmt.behavior === 'DROP_CASCADE'
       return [{
         rule: 'ban-drop-schema',
-        severity: 'high',
-        message: `Dropping schema ${old.join(', ')} deletes every object in it.`,
+        severity: cascade ? 'high' : 'medium',
+        message: cascade
+          ? `Dropping schema ${old.join(', ')} with CASCADE deletes every object in it, data included.`
+          : `Dropping schema ${old.join(', ')} fails unless it is empty, and breaks running code that still names it.`,
         fix: 'Drop the objects you mean one by one after a backup.'
       }]
     }
@@ -114,7 +117,8 @@ export function statementRules (node: Node, state: FileState, line: number): Rul
     const stmt = node.IndexStmt
     const table = state.qualify(stmt.relation)
     if (stmt.concurrent === true) return concurrentInTransaction('CREATE INDEX CONCURRENTLY', state)
-    if (state.isNew(table)) {
+    // ON ONLY a partitioned table: an invalid parent index, built by attaching per-partition CONCURRENTLY indexes.
+    if (state.isNew(table) || stmt.relation?.inh !== true) {
       if (stmt.idxname !== undefined) state.relations.add(`${table.slice(0, table.lastIndexOf('.'))}.${stmt.idxname}`)
       return []
     }
