@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { analyzeMigration, type Finding } from '../../src/migrations/analyzer.js'
-import { parseDirectives } from '../../src/migrations/directives.js'
+import type { Finding } from '../../src/migrations/analyzer.js'
+import { analyze } from './analyzer-helpers.js'
 
 /**
  * The analyzer against a labelled corpus (analyzer-corpus/cases.json): SQL
@@ -41,7 +41,7 @@ t.test('caught and false alarms, per family', async (t) => {
   const misses: string[] = []
   const wrongRule: string[] = []
   for (const c of CASES) {
-    const findings = await analyzeMigration({ name: c.id, sql: c.sql, directives: parseDirectives(c.sql) })
+    const findings = await analyze(c.sql, c.id)
     t.notOk(findings.some((f) => f.rule === 'syntax-error'), `${c.id} parses`)
     const raised = alarms(findings)
     const tally = families.get(c.family) ?? { dangerous: 0, caught: 0, safe: 0, falseAlarms: 0 }

@@ -1,7 +1,7 @@
-import pg from 'pg'
+import type pg from 'pg'
 import t from 'tap'
-import { analyzeMigration, type Finding } from '../../src/migrations/analyzer.js'
-import { parseDirectives } from '../../src/migrations/directives.js'
+import type { Finding } from '../../src/migrations/analyzer.js'
+import { analyze, clients, execCase, type Exec } from './analyzer-helpers.js'
 import { createDatabase } from './helpers.js'
 
 /**
@@ -9,10 +9,6 @@ import { createDatabase } from './helpers.js'
  * SQL run on a real server against an application's schema, so every case is
  * a statement PostgreSQL accepts (or refuses, when the finding says it fails).
  */
-
-async function analyze (sql: string): Promise<Finding[]> {
-  return await analyzeMigration({ name: 'm', sql, directives: parseDirectives(sql) })
-}
 
 const SCHEMA = `
 CREATE TABLE users (id int PRIMARY KEY, email text, name varchar(50), bio text, age int, during tstzrange);
@@ -37,7 +33,7 @@ interface Case {
   severity: Finding['severity']
   sql: string
   /** How PostgreSQL takes it: in a transaction (default), refused in one, or not run (needs a newer server). */
-  exec?: 'tx' | 'fails-in-tx' | 'skip'
+  exec?: Exec
 }
 
 const FAMILIES: Record<string, Case[]> = {
@@ -91,23 +87,14 @@ const FAMILIES: Record<string, Case[]> = {
 
 t.test('each family: rule, severity, and SQL that PostgreSQL takes', async (t) => {
   const db = await createDatabase(t)
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  t.teardown(async () => { await client.end() })
+  const [client] = await clients(t, db.url, 1) as [pg.Client]
   await client.query(SCHEMA)
   for (const [family, cases] of Object.entries(FAMILIES)) {
     for (const c of cases) {
       const findings = await analyze(c.sql)
       t.equal(findings.length, 1, `${family}: exactly one finding for ${c.sql}`)
       t.match(findings[0], { rule: c.rule, severity: c.severity, line: 1 }, `${family}: ${c.sql}`)
-      if (c.exec === 'skip') continue
-      await client.query('BEGIN')
-      try {
-        if (c.exec === 'fails-in-tx') await t.rejects(client.query(c.sql), /cannot run inside a transaction block/, 'PostgreSQL refuses it too')
-        else await client.query(c.sql)
-      } finally {
-        await client.query('ROLLBACK')
-      }
+      await execCase(t, client, c.sql, c.exec)
     }
   }
 })

@@ -3,6 +3,7 @@ import t from 'tap'
 import { FileState, LOCK_NAMES, LockMode } from '../../src/migrations/analyzer-state.js'
 import { locksTaken } from '../../src/migrations/analyzer-transactions.js'
 import { loadParser, splitStatements } from '../../src/migrations/sql-statements.js'
+import { clients } from './analyzer-helpers.js'
 import { createDatabase } from './helpers.js'
 
 /**
@@ -65,11 +66,7 @@ const MODES = new Map<string, LockMode>([
 t.test('the analyzer\'s lock levels are the ones PostgreSQL takes', async (t) => {
   await loadParser()
   const db = await createDatabase(t)
-  const runner = new pg.Client({ connectionString: db.url })
-  const observer = new pg.Client({ connectionString: db.url })
-  await runner.connect()
-  await observer.connect()
-  t.teardown(async () => { await runner.end(); await observer.end() })
+  const [runner, observer] = await clients(t, db.url, 2) as [pg.Client, pg.Client]
   await runner.query(SCHEMA)
   const pid = (await runner.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number
   for (const sql of STATEMENTS) {

@@ -1,7 +1,6 @@
-import pg from 'pg'
+import type pg from 'pg'
 import t from 'tap'
-import { analyzeMigration } from '../../src/migrations/analyzer.js'
-import { parseDirectives } from '../../src/migrations/directives.js'
+import { analyze, clients } from './analyzer-helpers.js'
 import { createDatabase } from './helpers.js'
 
 /**
@@ -54,16 +53,14 @@ const PAIRS: Pair[] = [
 
 t.test('the table is rewritten exactly when the analyzer says so', async (t) => {
   const db = await createDatabase(t)
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  t.teardown(async () => { await client.end() })
+  const [client] = await clients(t, db.url, 1) as [pg.Client]
   await client.query('CREATE TABLE accounts (id int); INSERT INTO accounts SELECT generate_series(1, 2000)')
   let n = 0
   for (const p of PAIRS) {
     const col = `c${n++}`
     const add = `ALTER TABLE accounts ADD COLUMN ${col} ${p.from};`
     const change = `ALTER TABLE accounts ALTER COLUMN ${col} TYPE ${p.to};`
-    const findings = await analyzeMigration({ name: 'm', sql: `${add}\n${change}`, directives: parseDirectives('') })
+    const findings = await analyze(`${add}\n${change}`)
     const high = findings.filter((f) => f.rule === 'changing-column-type' && f.severity === 'high')
     await client.query(`SET TimeZone = '${p.tz ?? 'UTC'}'`)
     await client.query(add)
@@ -85,12 +82,10 @@ t.test('the table is rewritten exactly when the analyzer says so', async (t) => 
 
 t.test('a collation change keeps the table but rebuilds its indexes', async (t) => {
   const db = await createDatabase(t)
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  t.teardown(async () => { await client.end() })
+  const [client] = await clients(t, db.url, 1) as [pg.Client]
   await client.query('CREATE TABLE accounts (id int, name text); INSERT INTO accounts SELECT g, g::text FROM generate_series(1, 2000) g; CREATE INDEX accounts_name ON accounts (name)')
   const sql = 'ALTER TABLE accounts ALTER COLUMN name TYPE text COLLATE "C";'
-  t.match(await analyzeMigration({ name: 'm', sql, directives: parseDirectives(sql) }), [{ rule: 'changing-column-type', severity: 'high', message: /rebuilds every index/ }])
+  t.match(await analyze(sql), [{ rule: 'changing-column-type', severity: 'high', message: /rebuilds every index/ }])
   const files = async (): Promise<string[]> => (await client.query('SELECT pg_relation_filenode(\'accounts\')::text AS t, pg_relation_filenode(\'accounts_name\')::text AS i')).rows.map((r) => `${r.t as string}/${r.i as string}`)
   const [before] = await files()
   await client.query(sql)

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import t from 'tap'
-import { analyzeMigration, type Finding } from '../../src/migrations/analyzer.js'
-import { parseDirectives } from '../../src/migrations/directives.js'
+import type { Finding } from '../../src/migrations/analyzer.js'
+import { analyze, clients } from './analyzer-helpers.js'
 import { createDatabase } from './helpers.js'
 
 /**
@@ -11,10 +11,6 @@ import { createDatabase } from './helpers.js'
  */
 
 const NO_TX = '-- drawbridge:no-transaction\n'
-
-async function analyze (sql: string): Promise<Finding[]> {
-  return await analyzeMigration({ name: 'm', sql, directives: parseDirectives(sql) })
-}
 
 function brief (findings: Finding[]): Array<[string, string, number]> {
   return findings.map((f) => [f.rule, f.severity, f.line])
@@ -86,11 +82,7 @@ t.test('safe apart, dangerous in one transaction', async (t) => {
 
 t.test('the premise, on a real server: a transaction keeps every lock until it ends', async (t) => {
   const db = await createDatabase(t)
-  const runner = new pg.Client({ connectionString: db.url })
-  const observer = new pg.Client({ connectionString: db.url })
-  await runner.connect()
-  await observer.connect()
-  t.teardown(async () => { await runner.end(); await observer.end() })
+  const [runner, observer] = await clients(t, db.url, 2) as [pg.Client, pg.Client]
   await runner.query('CREATE TABLE users (id int PRIMARY KEY, plan text); INSERT INTO users SELECT generate_series(1, 1000)')
   await runner.query('BEGIN')
   await runner.query('ALTER TABLE users ADD COLUMN region text')
