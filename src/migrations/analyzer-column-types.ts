@@ -39,7 +39,11 @@ export function typeRefOf (t: TypeName | undefined): TypeRef {
 }
 
 export function typeText (t: TypeRef): string {
-  return `${t.name}${t.typmods.length > 0 ? `(${t.typmods.join(',')})` : ''}${t.array ? '[]' : ''}`
+  let mods = t.typmods
+  // interval's first typmod is a bit mask of its fields: only the precision reads as SQL.
+  if (t.name === 'interval') mods = t.typmods.length === 2 ? t.typmods.slice(1) : []
+  const restricted = t.name === 'interval' && (t.typmods[0] ?? 32767) !== 32767 ? ' with restricted fields' : ''
+  return `${t.name}${mods.length > 0 ? `(${mods.join(',')})` : ''}${t.array ? '[]' : ''}${restricted}`
 }
 
 /**
@@ -116,7 +120,8 @@ export function unknownSourceCost (to: TypeRef): 'likely' | 'limit' | 'rewrite' 
   if (to.typmods.length === 0) return 'likely'
   if (to.name === 'text' || to.name === 'citext' || to.name === 'inet') return 'rewrite'
   if (PRECISION_TYPES.has(to.name)) return (to.typmods[0] ?? 6) < 6 ? 'limit' : 'likely'
-  if (to.name === 'interval') return (to.typmods[1] ?? 6) < 6 ? 'limit' : 'likely'
+  // Interval typmods are [fields, precision]: fewer fields than the full range (32767) also truncate.
+  if (to.name === 'interval') return (to.typmods[0] ?? 32767) !== 32767 || (to.typmods[1] ?? 6) < 6 ? 'limit' : 'likely'
   return 'likely'
 }
 

@@ -187,7 +187,7 @@ export function typeChangeRules (t: string, table: string, cmd: AlterTableCmd, s
       return [{
         rule: 'changing-column-type',
         severity: 'medium',
-        message: `Changing ${t}.${col} to ${typeText(to)} lowers the precision from the default 6 unless the column already has at most that: rounding every value rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes.`,
+        message: `Changing ${t}.${col} to ${typeText(to)} narrows the default precision (6) or the interval fields unless the column is already that narrow: truncating every value rewrites the table under an ACCESS EXCLUSIVE lock, blocking reads and writes.`,
         fix: 'Keep the precision, round in the application, or add a new column, backfill it in batches and switch.'
       }]
   }

@@ -33,7 +33,6 @@ const KIND_NAMES: Record<string, string> = {
   OBJECT_SCHEMA: 'schema',
   OBJECT_TABLE: 'table',
   OBJECT_TABCONSTRAINT: 'constraint',
-  OBJECT_DOMCONSTRAINT: 'domain constraint',
   OBJECT_ROLE: 'role',
   OBJECT_DATABASE: 'database',
   OBJECT_COLLATION: 'collation'
@@ -92,9 +91,9 @@ export function renameRules (stmt: RenameStmt, state: FileState): Rule[] {
   if (what === undefined) return []
   let old: string
   if (kind === 'OBJECT_SCHEMA' || kind === 'OBJECT_ROLE' || kind === 'OBJECT_DATABASE') old = stmt.subname ?? '?'
-  else if (kind === 'OBJECT_TABCONSTRAINT' || kind === 'OBJECT_DOMCONSTRAINT') old = `${stmt.subname ?? '?'} on ${relation !== null ? displayName(stmt.relation) : objectParts(stmt.object).join('.')}`
+  else if (kind === 'OBJECT_TABCONSTRAINT') old = `${stmt.subname ?? '?'} on ${displayName(stmt.relation)}`
   else old = relation !== null ? displayName(stmt.relation) : objectParts(stmt.object).join('.')
-  if (relation === null && kind !== 'OBJECT_DOMCONSTRAINT' && isNewObject(kind, state.qualifyList(kind === 'OBJECT_SCHEMA' ? [old] : objectParts(stmt.object)), state)) return []
+  if (relation === null && isNewObject(kind, state.qualifyList(kind === 'OBJECT_SCHEMA' ? [old] : objectParts(stmt.object)), state)) return []
   return [{
     rule: 'renaming-object',
     severity: 'medium',
@@ -162,7 +161,7 @@ export function sequenceRules (stmt: Extract<Node, { AlterSeqStmt: unknown }>['A
   return [{
     rule: 'restarting-sequence',
     severity: 'medium',
-    message: `RESTART moves sequence ${displayName(stmt.sequence)} back: nextval() hands out numbers already used, and inserts that rely on it fail with duplicate keys.`,
+    message: `RESTART sets the position of sequence ${displayName(stmt.sequence)}: unless it is past every value already handed out, nextval() gives out used numbers again and inserts that rely on it fail with duplicate keys.`,
     fix: 'Only move a sequence forward (setval to max(id) + 1 or more).'
   }]
 }
