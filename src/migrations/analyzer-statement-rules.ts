@@ -246,6 +246,16 @@ function dataRules (node: Node, state: FileState): Rule[] {
       fix: 'Use REINDEX ... CONCURRENTLY in a -- drawbridge:no-transaction migration.'
     }]
   }
+  if ('AlterTableMoveAllStmt' in node) {
+    const stmt = node.AlterTableMoveAllStmt
+    const what = stmt.objtype === 'OBJECT_INDEX' ? 'index' : stmt.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table'
+    return [{
+      rule: 'changing-tablespace',
+      severity: 'high',
+      message: `Moving every ${what} in tablespace ${stmt.orig_tablespacename ?? '?'} to ${stmt.new_tablespacename ?? '?'} copies each one under an ACCESS EXCLUSIVE lock, blocking its reads and writes until its copy is done.`,
+      fix: 'Move data online with pg_repack --tablespace, one object at a time.'
+    }]
+  }
   if ('RefreshMatViewStmt' in node) {
     const stmt = node.RefreshMatViewStmt
     if (stmt.concurrent === true || existing(state, [stmt.relation]).length === 0) return []
