@@ -1,12 +1,9 @@
-import pg from 'pg'
+import type pg from 'pg'
 import t from 'tap'
-import { analyzeMigration, type Finding } from '../../src/migrations/analyzer.js'
+import type { Finding } from '../../src/migrations/analyzer.js'
 import { parseDirectives } from '../../src/migrations/directives.js'
+import { analyze, clients, execCase, type Exec } from './analyzer-helpers.js'
 import { createDatabase } from './helpers.js'
-
-async function analyze (sql: string, name = 'm'): Promise<Finding[]> {
-  return await analyzeMigration({ name, sql, directives: parseDirectives(sql) })
-}
 
 /** Tables every case runs against, as an application's existing schema. */
 const SCHEMA = `
@@ -22,7 +19,7 @@ interface Case {
   severity: Finding['severity']
   sql: string
   /** How PostgreSQL takes the statement: in a transaction (default), outside one, or expected to fail in one. */
-  exec?: 'tx' | 'no-tx' | 'fails-in-tx' | 'skip'
+  exec?: Exec
 }
 
 const CASES: Case[] = [
@@ -46,16 +43,16 @@ const CASES: Case[] = [
   { rule: 'adding-foreign-key-constraint', severity: 'high', sql: 'ALTER TABLE orders ADD COLUMN buyer_id int REFERENCES users (id);' },
   { rule: 'constraint-missing-not-valid', severity: 'high', sql: 'ALTER TABLE users ADD CONSTRAINT age_positive CHECK (age > 0);' },
   { rule: 'disallowed-unique-constraint', severity: 'high', sql: 'ALTER TABLE users ADD CONSTRAINT users_email_unique UNIQUE (email);' },
-  { rule: 'disallowed-unique-constraint', severity: 'high', sql: 'ALTER TABLE archive ADD PRIMARY KEY (id);' },
+  { rule: 'adding-serial-primary-key-field', severity: 'high', sql: 'ALTER TABLE archive ADD PRIMARY KEY (id);' },
   { rule: 'ban-truncate', severity: 'high', sql: 'TRUNCATE archive;' },
   { rule: 'ban-truncate-cascade', severity: 'high', sql: 'TRUNCATE users CASCADE;' },
   { rule: 'ban-delete-without-where', severity: 'high', sql: 'DELETE FROM archive;' },
   { rule: 'ban-update-without-where', severity: 'high', sql: 'UPDATE users SET note = NULL;' },
   { rule: 'ban-lock-table', severity: 'high', sql: 'LOCK TABLE users IN ACCESS EXCLUSIVE MODE;' },
-  { rule: 'ban-vacuum-full', severity: 'high', sql: 'VACUUM FULL archive;', exec: 'no-tx' },
-  { rule: 'ban-vacuum-full', severity: 'high', sql: 'VACUUM (FULL, ANALYZE) archive;', exec: 'no-tx' },
-  { rule: 'ban-cluster', severity: 'high', sql: 'CLUSTER users USING users_pkey;' },
-  { rule: 'ban-concurrent-index-creation-in-transaction', severity: 'medium', sql: 'CREATE INDEX CONCURRENTLY users_note ON users (note);', exec: 'fails-in-tx' },
+  { rule: 'prefer-repack', severity: 'high', sql: 'VACUUM FULL archive;', exec: 'no-tx' },
+  { rule: 'prefer-repack', severity: 'high', sql: 'VACUUM (FULL, ANALYZE) archive;', exec: 'no-tx' },
+  { rule: 'prefer-repack', severity: 'high', sql: 'CLUSTER users USING users_pkey;' },
+  { rule: 'ban-concurrent-index-creation-in-transaction', severity: 'high', sql: 'CREATE INDEX CONCURRENTLY users_note ON users (note);', exec: 'fails-in-tx' },
   { rule: 'transaction-nesting', severity: 'medium', sql: 'COMMIT;', exec: 'skip' }
 ]
 
@@ -75,9 +72,7 @@ const SAFE = [
 
 t.test('each rule fires on real SQL that PostgreSQL runs', async (t) => {
   const db = await createDatabase(t)
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  t.teardown(async () => { await client.end() })
+  const [client] = await clients(t, db.url, 1) as [pg.Client]
   await client.query(SCHEMA)
   for (const c of CASES) {
     const findings = await analyze(`-- a comment\n\n${c.sql}\n`, 'case')
@@ -85,18 +80,7 @@ t.test('each rule fires on real SQL that PostgreSQL runs', async (t) => {
     t.equal(findings.length, 1, `exactly one finding for ${c.sql}`)
     const f = findings[0]
     t.ok(f !== undefined && f.message.length > 20 && f.fix.length > 10, 'says why and what to do instead')
-    if (c.exec === 'skip') continue
-    if (c.exec === 'no-tx') {
-      await client.query(c.sql)
-      continue
-    }
-    await client.query('BEGIN')
-    try {
-      if (c.exec === 'fails-in-tx') await t.rejects(client.query(c.sql), /cannot run inside a transaction block/, 'PostgreSQL refuses it too')
-      else await client.query(c.sql)
-    } finally {
-      await client.query('ROLLBACK')
-    }
+    await execCase(t, client, c.sql, c.exec)
   }
 })
 

@@ -63,9 +63,13 @@ t.test('CONCURRENTLY in a transactional migration: a finding, and a clean failur
     '001_accounts.sql': 'CREATE TABLE accounts (id int PRIMARY KEY, email text);\n',
     '002_oops.sql': 'CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);\n'
   })
-  const run = await runToEnd(h)
-  t.match(run.findings, [{ migration: '002_oops', rule: 'ban-concurrent-index-creation-in-transaction', line: 1 }])
+  // The analyzer knows it cannot succeed (high): refused unless forced, then PostgreSQL refuses it.
+  const refused = await runToEnd(h)
+  t.match(refused.findings, [{ migration: '002_oops', rule: 'ban-concurrent-index-creation-in-transaction', severity: 'high', line: 1 }])
+  t.equal(refused.status, 'failed')
+  t.same(await appliedNames(h.db), [], 'nothing applied')
+  const run = await runToEnd(h, { allowDangerous: true })
   t.equal(run.status, 'failed')
-  t.match(run.steps[1]?.detail, /cannot run inside a transaction block/)
+  t.match(run.steps.find((s) => s.name === '002_oops')?.detail, /cannot run inside a transaction block/)
   t.same(await appliedNames(h.db), ['001_accounts'])
 })
