@@ -3,7 +3,8 @@ import type { IpcPeer } from '../ipc/ipc-peer.js'
 import type { Config } from '../config/schema.js'
 import { IpcStore } from './ipc-store.js'
 import { MemoryStore } from './memory-store.js'
-import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from './redis-options.js'
+import { redisConnectionFromConfig } from './redis-connection.js'
+import { keyPrefixFromConfig, usesRedis } from './redis-options.js'
 import { RedisStore } from './redis-store.js'
 import type { StateStore } from './types.js'
 import type { StoreBudgets } from './budgets.js'
@@ -16,8 +17,8 @@ export const CLUSTER_STORE_ENV = 'DRAWBRIDGE_CLUSTER_STORE'
 export const CLUSTER_STORE_IPC = 'ipc'
 
 /**
- * The store the config asks for: Redis when `redisUrl` (or `redis.sentinels`)
- * is set, else the embedded store, persisted to `stateFile` when given — or,
+ * The store the config asks for: Redis when `redisUrl` (or `redis.sentinels`,
+ * or Redis Cluster nodes) is set, else the embedded store, persisted to `stateFile` when given — or,
  * in a cluster worker whose primary announced the embedded store, that store
  * through the primary. Returns at once; the Redis store connects in the
  * background and its `load()` rejects while Redis is unreachable. Throws
@@ -27,9 +28,11 @@ export const CLUSTER_STORE_IPC = 'ipc'
 export function createStore (config: Config, logger: Logger, primary?: IpcPeer): StateStore {
   const log = logger.child({ component: 'state' })
   if (usesRedis(config)) {
+    const { options, cluster } = redisConnectionFromConfig(config)
     return new RedisStore({
       logger: log,
-      connection: redisOptionsFromConfig(config),
+      connection: options,
+      ...(cluster === undefined ? {} : { cluster }),
       keyPrefix: keyPrefixFromConfig(config),
       resyncIntervalMs: config.resyncIntervalMs,
       budgets: budgetsFromConfig(config)

@@ -1,107 +1,60 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
-import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.js'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
+import { ADMIN_TOKEN, patchMaintenance, readyz, timeUntil, traffic, warmAdmin } from './gateway-http.js'
 import { freePort, killProcess, startRedisServer } from './helpers.js'
 
 // Two real `drawbridge serve` processes on a private redis-server this test may kill.
-const TOKEN = 'replicas-test-admin-token-0123'
-
-async function patch (gw: SpawnedGateway, body: unknown): Promise<number> {
-  const res = await request(`http://${gw.admin}/v1/maintenance`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body)
-  })
-  await res.body.dump()
-  return res.statusCode
-}
-
-async function status (gw: SpawnedGateway, path = '/page'): Promise<number> {
-  const res = await request(`http://${gw.gateway}${path}`, { headersTimeout: 5000 })
-  await res.body.dump()
-  return res.statusCode
-}
-
-/** Milliseconds until `gw` answers `expected`, polling the gateway port itself. */
-async function timeUntil (gw: SpawnedGateway, expected: number, started: number): Promise<number> {
-  for (;;) {
-    if (await status(gw) === expected) return performance.now() - started
-    if (performance.now() - started > 5000) throw new Error(`${gw.gateway} did not answer ${expected} within 5 s`)
-  }
-}
 
 t.test('two gateways on one Redis: toggles on either reach the other within a second; a Redis outage loses no request', async (t) => {
   const upstream = await startUpstream(t)
   const port = await freePort()
   let redis = await startRedisServer(port)
   t.teardown(async () => { await killProcess(redis) })
-  const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', TOKEN, '--resync-interval-ms', '500']
+  const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', ADMIN_TOKEN, '--resync-interval-ms', '500']
   const a = await spawnGateway(t, args)
   const b = await spawnGateway(t, args)
   // What is timed is propagation between replicas: each admin port builds its
   // API on its first request (src/admin/lazy-admin.ts), so that is done first.
-  for (const gw of [a, b]) await (await request(`http://${gw.admin}/v1/maintenance`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.dump()
+  await warmAdmin(a, b)
 
   let started = performance.now()
-  t.equal(await patch(a, { enabled: true, message: 'upgrading' }), 200)
+  t.equal(await patchMaintenance(a, { enabled: true, message: 'upgrading' }), 200)
   const aToB = await timeUntil(b, 503, started)
   t.ok(aToB < 1000, `on via A, seen by B after ${aToB.toFixed(1)} ms`)
   started = performance.now()
-  t.equal(await patch(b, { enabled: false }), 200)
+  t.equal(await patchMaintenance(b, { enabled: false }), 200)
   const bToA = await timeUntil(a, 200, started)
   t.ok(bToA < 1000, `off via B, seen by A after ${bToA.toFixed(1)} ms`)
   t.comment(`propagation: A→B ${aToB.toFixed(1)} ms, B→A ${bToA.toFixed(1)} ms`)
 
   // Traffic through both gateways while Redis is killed and comes back empty.
-  const halt = new AbortController()
-  const failures: string[] = []
-  let served = 0
-  const traffic = (async () => {
-    while (!halt.signal.aborted) {
-      for (const gw of [a, b]) {
-        try {
-          const code = await status(gw)
-          if (code === 200) served++
-          else failures.push(`${gw.gateway}: ${code}`)
-        } catch (err) {
-          failures.push(`${gw.gateway}: ${(err as Error).message}`)
-        }
-      }
-    }
-  })()
+  const load = traffic([a, b])
   await sleep(300)
   await killProcess(redis)
   await sleep(1500)
-  const ready = await request(`http://${a.admin}/readyz`)
-  t.equal(ready.statusCode, 503, 'readyz reports the lost store')
-  t.match(await ready.body.json(), { ready: false, reason: /redis/i })
-  t.equal(await patch(a, { enabled: true }), 503, 'a write while Redis is away is refused, not lost silently')
+  t.match(await readyz(a), { status: 503, reason: /redis/i }, 'readyz reports the lost store')
+  t.equal(await patchMaintenance(a, { enabled: true }), 503, 'a write while Redis is away is refused, not lost silently')
   redis = await startRedisServer(port)
   await sleep(1500)
-  halt.abort()
-  await traffic
+  const { served, failures } = await load.stop()
   t.same(failures, [], `no request failed during the outage (${served} served)`)
 
   // The replicas put their state back into the empty Redis and keep agreeing.
   // B reconnects on ioredis's backoff, which a loaded machine stretches: retry for up to 10 s, as an operator would.
   started = performance.now()
-  let written = await patch(b, { enabled: true, message: 'after the outage' })
+  let written = await patchMaintenance(b, { enabled: true, message: 'after the outage' })
   while (written !== 200 && performance.now() - started < 10_000) {
     await sleep(200)
-    written = await patch(b, { enabled: true, message: 'after the outage' })
+    written = await patchMaintenance(b, { enabled: true, message: 'after the outage' })
   }
   t.equal(written, 200, `writes work again (${(performance.now() - started).toFixed(0)} ms after the first try)`)
   started = performance.now()
   const after = await timeUntil(a, 503, started)
   t.ok(after < 1000, `after the outage, B→A in ${after.toFixed(1)} ms`)
   // A's own command connection may still be on its reconnect backoff after its subscriber heard B: poll.
-  let readyz = 0
-  for (const until = performance.now() + 5000; readyz !== 200 && performance.now() < until; await sleep(100)) {
-    const res = await request(`http://${a.admin}/readyz`)
-    await res.body.text()
-    readyz = res.statusCode
-  }
-  t.equal(readyz, 200, 'ready again')
+  let ready = 0
+  for (const until = performance.now() + 5000; ready !== 200 && performance.now() < until; await sleep(100)) ready = (await readyz(a)).status
+  t.equal(ready, 200, 'ready again')
 })
