@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { openCommandClient, type RedisClient } from '../state/redis-client.js'
+import { openCommandClient, quit, type RedisClient } from '../state/redis-client.js'
 import { redisConnectionFromConfig } from '../state/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
@@ -76,9 +76,7 @@ class RedisUsageBackend implements UsageBackend {
   async close (): Promise<void> {
     const client = this.client
     this.client = null
-    if (client === null) return
-    if (client.status === 'ready') await client.quit().catch(() => client.disconnect())
-    else client.disconnect()
+    if (client !== null) await quit(client)
   }
 }
 

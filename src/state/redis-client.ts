@@ -117,14 +117,13 @@ export async function firstConnection (client: RedisClient, timeoutMs: number, d
   })
 }
 
-/** QUIT when connected (pending replies are read first), else drop the connection. */
+/**
+ * QUIT when connected (pending replies are read first), then drop the
+ * connection: through Sentinel that also closes the failover detector's
+ * connections to the sentinels, which a QUIT alone leaves reconnecting.
+ */
 export async function quit (client: RedisClient): Promise<void> {
-  if (client.status === 'ready') {
-    try {
-      await client.quit()
-      return
-    } catch {}
-  }
+  if (client.status === 'ready') await client.quit().catch(() => {})
   client.disconnect()
 }
 

@@ -158,9 +158,11 @@ export function redisOptionsFromConfig (config: RedisConfig, tlsMaterial: RedisT
     options.sentinelRetryStrategy = reconnectDelay
     options.sentinelCommandTimeout = COMMAND_TIMEOUT_MS
     // Listen to the sentinels' +switch-master and leave a master they replaced
-    // at once, even one that is frozen or cut off and so never closes the connection.
+    // at once, even one that is frozen or cut off and so never closes the
+    // connection. Its connections to the sentinels are made again with each
+    // connection to a master; a sentinel lost meanwhile is retried on
+    // ioredis's own (slow) schedule, and the liveness probe covers the rest.
     options.failoverDetector = true
-    options.sentinelReconnectStrategy = reconnectDelay
   }
   return options
 }
