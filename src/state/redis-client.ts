@@ -38,7 +38,7 @@ export function openCommandClient (connection: RedisConnection, overrides: Redis
     redisOptions: options,
     lazyConnect: true,
     enableOfflineQueue: false,
-    clusterRetryStrategy: reconnectDelay,
+    clusterRetryStrategy: (attempt) => reconnectDelay(attempt),
     slotsRefreshTimeout: CONNECT_TIMEOUT_MS
   })
 }

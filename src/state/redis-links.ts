@@ -38,10 +38,14 @@ export class RedisLinks {
   private readonly options: RedisLinksOptions
   private readonly liveness: RedisLiveness
   private readonly cmdProbe: ProbedConnection
+  private readonly subProbe: ProbedConnection
   private readonly firstFailure: (timeoutMs: number) => Promise<FirstFailure | null>
   /** Why each connection is down (null while it is up or still making its first attempt). */
   private cmdDown: string | null = null
   private subDown: string | null = null
+  /** What the last probe of each found wrong, until a probe finds it right again (a reconnect alone does not). */
+  private cmdStalled: string | null = null
+  private subStalled: string | null = null
   private subscribed = false
   private wasDown = false
   private closed = false
@@ -58,6 +62,8 @@ export class RedisLinks {
 
     this.cmd.on('ready', () => {
       this.cmdDown = null
+      // After a stall, the server reached may be the same silent or demoted one: ask it at once.
+      if (this.cmdStalled !== null) this.liveness.probeNow(this.cmdProbe)
       this.connectionUp()
       options.onCommandReady()
     })
@@ -80,10 +86,16 @@ export class RedisLinks {
       client: this.cmd,
       // A Cluster's probe must reach the node of our slot; ROLE would go to any node.
       probe: connection.cluster === undefined ? masterProbe(this.cmd) : async () => { await this.cmd.exists(options.probeKey); return null },
-      onStall: (reason) => { this.stalled('cmd', reason) }
+      onStall: (reason) => { this.stalled('cmd', reason) },
+      onAlive: () => { this.alive('cmd') }
     }
-    const subProbe: ProbedConnection = { client: this.sub, probe: async () => { await this.sub.ping(); return null }, onStall: (reason) => { this.stalled('sub', reason) } }
-    this.liveness = new RedisLiveness([this.cmdProbe, subProbe], COMMAND_TIMEOUT_MS)
+    this.subProbe = {
+      client: this.sub,
+      probe: async () => { await this.sub.ping(); return null },
+      onStall: (reason) => { this.stalled('sub', reason) },
+      onAlive: () => { this.alive('sub') }
+    }
+    this.liveness = new RedisLiveness([this.cmdProbe, this.subProbe], COMMAND_TIMEOUT_MS)
 
     // Rejections are reported through the 'error' events above.
     this.cmd.connect().catch(() => {})
@@ -105,8 +117,8 @@ export class RedisLinks {
 
   health (): StoreHealth {
     if (this.closed) return { ok: false, reason: 'store closed' }
-    if (this.cmd.status === 'ready' && this.sub.status === 'ready' && this.subscribed) return { ok: true, reason: null }
-    return { ok: false, reason: `redis unreachable: ${this.cmdDown ?? this.subDown ?? 'connecting'}` }
+    if (this.up()) return { ok: true, reason: null }
+    return { ok: false, reason: `redis unreachable: ${this.cmdStalled ?? this.cmdDown ?? this.subStalled ?? this.subDown ?? 'connecting'}` }
   }
 
   /** Resolves when the command connection is usable; rejects at once when Redis is known to be away. */
@@ -153,15 +165,26 @@ export class RedisLinks {
     }
     this.subscribed = true
     this.subDown = null
+    if (this.subStalled !== null) this.liveness.probeNow(this.subProbe)
     this.connectionUp()
     this.options.onSubscribed()
   }
 
-  /** A connection that stopped answering: recorded before it is dropped, so /readyz says why. */
+  private up (): boolean {
+    return this.cmd.status === 'ready' && this.sub.status === 'ready' && this.subscribed && this.cmdStalled === null && this.subStalled === null
+  }
+
+  /** A connection that stopped answering (or a master turned replica): recorded before it is dropped, so /readyz says why. */
   private stalled (which: 'cmd' | 'sub', reason: string): void {
-    if (which === 'cmd') this.cmdDown = reason
-    else this.subDown = reason
+    if (which === 'cmd') this.cmdStalled = reason
+    else this.subStalled = reason
     this.reportDown(reason)
+  }
+
+  private alive (which: 'cmd' | 'sub'): void {
+    if (which === 'cmd') this.cmdStalled = null
+    else this.subStalled = null
+    this.connectionUp()
   }
 
   private connectionDown (which: 'cmd' | 'sub', reason: string): void {
@@ -184,7 +207,7 @@ export class RedisLinks {
   }
 
   private connectionUp (): void {
-    if (this.wasDown && this.cmd.status === 'ready' && this.subscribed) {
+    if (this.wasDown && this.up()) {
       this.wasDown = false
       this.logger.info('redis connection restored')
     }

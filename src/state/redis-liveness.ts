@@ -12,6 +12,8 @@ export interface ProbedConnection {
   probe: () => Promise<string | null>
   /** Told once per stall, before the connection is dropped and made again. */
   onStall: (reason: string) => void
+  /** Told after every probe that found the server as it should be. */
+  onAlive: () => void
 }
 
 /**
@@ -44,16 +46,19 @@ export class RedisLiveness {
     connection.client.disconnect(true)
   }
 
+  /** Probes a ready connection now rather than at the next round (unless one is under way). */
+  probeNow (connection: ProbedConnection): void {
+    if (connection.client.status !== 'ready' || this.inFlight.has(connection)) return
+    this.inFlight.add(connection)
+    void this.probeOnce(connection).finally(() => { this.inFlight.delete(connection) })
+  }
+
   stop (): void {
     clearInterval(this.timer)
   }
 
   private tick (): void {
-    for (const connection of this.connections) {
-      if (connection.client.status !== 'ready' || this.inFlight.has(connection)) continue
-      this.inFlight.add(connection)
-      void this.probeOnce(connection).finally(() => { this.inFlight.delete(connection) })
-    }
+    for (const connection of this.connections) this.probeNow(connection)
   }
 
   private async probeOnce (connection: ProbedConnection): Promise<void> {
@@ -63,7 +68,8 @@ export class RedisLiveness {
     })
     try {
       const problem = await Promise.race([connection.probe(), silence])
-      if (problem !== null) this.stalled(connection, problem)
+      if (problem === null) connection.onAlive()
+      else this.stalled(connection, problem)
     } catch (err) {
       // ioredis's own commandTimeout may beat ours to it. Any other failure
       // (closed, reset, refused) is reported by the client's events, and it

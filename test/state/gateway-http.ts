@@ -54,10 +54,10 @@ export async function warmAdmin (...gateways: SpawnedGateway[]): Promise<void> {
 }
 
 /**
- * Requests through every gateway, back to back, until stopped: what a user
- * sees. Resolves with how many were served and what failed.
+ * Requests through every gateway, back to back (or `pauseMs` apart), until
+ * stopped: what a user sees. Resolves with how many were served and what failed.
  */
-export function traffic (gateways: SpawnedGateway[], path = '/page'): { stop: () => Promise<{ served: number, failures: string[] }> } {
+export function traffic (gateways: SpawnedGateway[], path = '/page', pauseMs = 0): { stop: () => Promise<{ served: number, failures: string[] }> } {
   const state = { running: true }
   let served = 0
   const failures: string[] = []
@@ -70,6 +70,7 @@ export function traffic (gateways: SpawnedGateway[], path = '/page'): { stop: ()
       } catch (err) {
         failures.push(`${gw.gateway}: ${(err as Error).message}`)
       }
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
     }
   })
   return {

@@ -106,6 +106,25 @@ export async function startSentinelSet (t: Test, dir: string, options: { replica
     return byAddress(Number(port))
   }
   const direct = new Map<DataNode, Redis>()
+  const roleOf = async (node: DataNode): Promise<unknown[]> => {
+    let c = direct.get(node)
+    if (c === undefined) {
+      c = await client(t, { port: node.server.port, commandTimeout: 1000 })
+      direct.set(node, c)
+    }
+    return await c.call('ROLE') as unknown[]
+  }
+  // The sentinels' view of a replica's link is refreshed only every 10 s (1 s
+  // while its master is down), so whether a replica follows the master is
+  // asked of the replica itself.
+  const follows = async (replica: DataNode, primary: DataNode): Promise<boolean> => {
+    try {
+      const [role, , port, state] = await roleOf(replica)
+      return role === 'slave' && Number(port) === primary.address && state === 'connected'
+    } catch {
+      return false
+    }
+  }
   const settled = async (timeoutMs = 20_000): Promise<DataNode> => {
     let named: DataNode | null = null
     await until('sentinels settled', async () => {
@@ -113,16 +132,22 @@ export async function startSentinelSet (t: Test, dir: string, options: { replica
         const [, port] = await s.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_NAME) as [string, string]
         const info = fields(await s.call('SENTINEL', 'MASTER', SENTINEL_NAME) as string[])
         const replicas = (await s.call('SENTINEL', 'REPLICAS', SENTINEL_NAME) as string[][]).map(fields)
-        const inSync = replicas.some((r) => r.flags === 'slave' && r['master-link-status'] === 'ok' && r['master-port'] === port)
-        return { port: Number(port), ok: info.flags === 'master' && info['num-other-sentinels'] === '2' && inSync }
+        const candidates = replicas.filter((r) => r.flags === 'slave').map((r) => Number(r.port))
+        return { port: Number(port), candidates, ok: info.flags === 'master' && info['num-other-sentinels'] === '2' }
       }))
       const first = answers[0]
       if (first === undefined || !answers.every((a) => a.ok && a.port === first.port)) return false
-      const node = byAddress(first.port)
-      direct.set(node, direct.get(node) ?? await client(t, { port: node.server.port, commandTimeout: 1000 }))
-      const role = await (direct.get(node) as Redis).call('ROLE') as unknown[]
-      named = role[0] === 'master' ? node : null
-      return named !== null
+      const primary = byAddress(first.port)
+      if ((await roleOf(primary))[0] !== 'master') return false
+      // A replica every sentinel would pick, that really follows the master.
+      const eligible = first.candidates.filter((port) => answers.every((a) => a.candidates.includes(port))).map(byAddress)
+      for (const replica of eligible) {
+        if (await follows(replica, primary)) {
+          named = primary
+          return true
+        }
+      }
+      return false
     }, timeoutMs, 200)
     return named as unknown as DataNode
   }
