@@ -180,8 +180,7 @@ function addTlsMaterial (options: RedisOptions, tls: boolean, material: RedisTls
   if (given.length === 0) return
   const setting = { ca: 'redisCaFile', cert: 'redisCertFile', key: 'redisKeyFile' }[given[0] as 'ca' | 'cert' | 'key']
   if (!tls) throw new ConfigError(setting, 'needs a rediss:// redisUrl (TLS); redis:// connects in plain text')
-  if ((material.cert === undefined) !== (material.key === undefined)) {
-    throw new ConfigError(material.cert === undefined ? 'redisKeyFile' : 'redisCertFile', 'redisCertFile and redisKeyFile go together')
-  }
+  if (material.cert !== undefined && material.key === undefined) throw new ConfigError('redisKeyFile', 'required with redisCertFile')
+  if (material.key !== undefined && material.cert === undefined) throw new ConfigError('redisCertFile', 'required with redisKeyFile')
   options.tls = { ...options.tls, ...material }
 }
