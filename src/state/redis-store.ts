@@ -15,7 +15,7 @@ import { Listeners } from './listeners.js'
 
 export interface RedisStoreOptions {
   logger: Logger
-  /** From redisConnectionFromConfig(); must keep enableOfflineQueue: false so calls fail fast while Redis is away. */
+  /** The `options` of redisConnectionFromConfig(); must keep enableOfflineQueue: false so calls fail fast while Redis is away. */
   connection: RedisOptions
   /** Redis Cluster seed nodes (the `connection` options apply to each); absent for one server or Sentinel. */
   cluster?: RedisNode[]
