@@ -71,12 +71,13 @@ function constraints (schema: TSchema): string {
  * own description wins as soon as it has one).
  */
 const NESTED_NOTES: Record<string, string> = {
-  redis: 'Redis beyond a single node (config file only). With `sentinels` and `name`, the master is found through Redis Sentinel; credentials, database and TLS (`rediss://`) still come from `redisUrl`.',
+  redis: 'Redis beyond a single node (config file only). With `sentinels` and `name`, the master is found through Redis Sentinel; with `cluster`, the state lives in a Redis Cluster; credentials, database and TLS (`rediss://`) still come from `redisUrl`. See docs/redis-topologies.md.',
   'tokens[].name': 'Recorded as `updatedBy` and in the audit log.',
   'tokens[].role': '`admin`: everything; `read`: GET routes and OFREP evaluation.',
   'redis.sentinels': 'Sentinel nodes to ask for the master.',
   'redis.name': 'Master name known to the sentinels.',
-  'redis.keyPrefix': 'Prefix of every key and channel, so several gateways (one per app) can share one Redis.',
+  'redis.cluster': 'Redis Cluster seed nodes (`redisClusterNodes` as a flag or env wins over it); every key shares one hash slot.',
+  'redis.keyPrefix': 'Prefix of every key and channel, so several gateways (one per app) can share one Redis. On a Redis Cluster it is wrapped in a hash tag (`{drawbridge:}state`) unless it holds one, so every key lives in one slot.',
   'webhooks[].url': 'Receiver; a Slack incoming-webhook URL works as is. See docs/webhooks.md.',
   'webhooks[].events': '`*`, an event name, or a family such as `maintenance.*`.',
   'webhooks[].secret': 'When set, each request carries `X-Drawbridge-Signature: sha256=<HMAC of the body>`.'

@@ -114,6 +114,14 @@ export interface ServeRole {
 export async function startDrawbridge (config: Config, logger: Logger, role: ServeRole = { admin: true, announce: true }): Promise<RunningDrawbridge> {
   const cache = stateCacheFor(config, logger)
   const store = createStore(config, logger, role.primary, cache)
+  try {
+    // A store that cannot work with these settings (an untrusted certificate,
+    // refused credentials) stops the process here, before it listens.
+    await store.verify?.()
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   const holder = new StateHolder(store, logger.child({ component: 'state' }), undefined, cache)
   // pg loads only when migrations are configured (idle memory of a plain gateway).
   const appliedMigrations = config.databaseUrl === undefined

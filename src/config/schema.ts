@@ -39,6 +39,11 @@ export const RedisOptionsSchema = Type.Object({
     port: Type.Integer({ minimum: 1, maximum: 65535 })
   }, { additionalProperties: false }), { minItems: 1 })),
   name: Type.Optional(Type.String({ minLength: 1 })),
+  /** Redis Cluster seed nodes; `redisClusterNodes` (flag, env) wins over it. */
+  cluster: Type.Optional(Type.Array(Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 })
+  }, { additionalProperties: false }), { minItems: 1 })),
   /** Lets several gateways (one per app) share one Redis. */
   keyPrefix: Type.String({ default: 'drawbridge:', minLength: 1 })
 }, { additionalProperties: false })
@@ -60,6 +65,10 @@ export const ConfigSchema = Type.Object({
   adminUrl: Type.Optional(Type.String({ description: 'Admin API base URL used by the CLI client commands.' })),
   redisUrl: Type.Optional(Type.String({ description: 'redis:// or rediss:// URL; shared state for every replica. None: embedded store.' })),
   redis: Type.Optional(RedisOptionsSchema),
+  redisCaFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA certificates that sign the Redis server\'s certificate (rediss://); when set, only these are trusted, not the system CAs.' })),
+  redisCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate presented to Redis over TLS, for a server that requires one (`tls-auth-clients yes`); with redisKeyFile.' })),
+  redisKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of redisCertFile.' })),
+  redisClusterNodes: Type.Optional(Type.Array(Type.String({ ...HostPort }), { minItems: 1, description: 'Redis Cluster: some of its nodes, host:port, comma-separated (config file: this or `redis.cluster`); the rest are discovered. Credentials and TLS come from redisUrl, whose host is then not used.' })),
   stateFile: Type.Optional(Type.String({ description: 'Embedded store persisted to this file (atomic writes); survives restarts.' })),
   stateUrl: Type.Optional(Type.String({ description: 'postgres:// URL: the shared state for every replica kept in PostgreSQL (a schema of its own, LISTEN/NOTIFY), instead of Redis.' })),
   stateSchema: Type.String({ default: 'drawbridge', minLength: 1, description: 'PostgreSQL schema of the stateUrl store\'s tables, created at start when missing (lower-case letters, digits and _, at most 48): several gateways share one database with a schema each.' }),

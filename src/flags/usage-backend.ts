@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { Redis } from 'ioredis'
-import { newRedisClient } from '../state/redis-client.js'
+import { openCommandClient, quit, type RedisClient } from '../state/redis-client.js'
+import { redisConnectionFromConfig } from '../state/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { emptyDict, setOwn } from '../state/dict.js'
 import { PostgresUsage } from '../state/postgres-usage.js'
-import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from '../state/redis-options.js'
+import { keyPrefixFromConfig, usesRedis } from '../state/redis-options.js'
 import { writeFileAtomic } from '../state/state-file.js'
 
 /**
@@ -41,13 +41,13 @@ return 1`
 const BATCH = 500
 
 class RedisUsageBackend implements UsageBackend {
-  private client: Redis | null = null
+  private client: RedisClient | null = null
   constructor (private readonly config: Config, private readonly key: string, private readonly logger: Logger) {}
 
   /** Connected lazily: a process that never evaluates a flag opens no extra connection. */
-  private async connection (): Promise<Redis> {
+  private async connection (): Promise<RedisClient> {
     if (this.client === null) {
-      this.client = newRedisClient(redisOptionsFromConfig(this.config))
+      this.client = openCommandClient(redisConnectionFromConfig(this.config))
       this.client.on('error', (err: Error) => { this.logger.debug({ err }, 'flag usage connection error') })
     }
     if (this.client.status === 'wait') await this.client.connect()
@@ -78,9 +78,7 @@ class RedisUsageBackend implements UsageBackend {
   async close (): Promise<void> {
     const client = this.client
     this.client = null
-    if (client === null) return
-    if (client.status === 'ready') await client.quit().catch(() => client.disconnect())
-    else client.disconnect()
+    if (client !== null) await quit(client)
   }
 }
 

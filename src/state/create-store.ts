@@ -4,7 +4,8 @@ import type { Config } from '../config/schema.js'
 import { IpcStore } from './ipc-store.js'
 import { MemoryStore } from './memory-store.js'
 import { PostgresStore } from './postgres-store.js'
-import { keyPrefixFromConfig, redisOptionsFromConfig, usesRedis } from './redis-options.js'
+import { redisConnectionFromConfig } from './redis-connection.js'
+import { keyPrefixFromConfig, usesRedis } from './redis-options.js'
 import { RedisStore } from './redis-store.js'
 import { StateCache } from './state-cache.js'
 import type { StateStore } from './types.js'
@@ -19,7 +20,7 @@ export const CLUSTER_STORE_IPC = 'ipc'
 
 /**
  * The store the config asks for: PostgreSQL when `stateUrl` is set, Redis
- * when `redisUrl` (or `redis.sentinels`) is, else the embedded store, persisted to `stateFile` when given — or,
+ * when `redisUrl` (or `redis.sentinels`, or Redis Cluster nodes) is, else the embedded store, persisted to `stateFile` when given — or,
  * in a cluster worker whose primary announced the embedded store, that store
  * through the primary. Returns at once; the shared stores connect in the
  * background and their `load()` rejects while the server is unreachable. Throws
@@ -41,9 +42,11 @@ export function createStore (config: Config, logger: Logger, primary?: IpcPeer, 
     })
   }
   if (usesRedis(config)) {
+    const { options, cluster } = redisConnectionFromConfig(config)
     return new RedisStore({
       logger: log,
-      connection: redisOptionsFromConfig(config),
+      connection: options,
+      ...(cluster === undefined ? {} : { cluster }),
       keyPrefix: keyPrefixFromConfig(config),
       resyncIntervalMs: config.resyncIntervalMs,
       budgets: budgetsFromConfig(config),

@@ -187,6 +187,13 @@ export interface StateStore {
   /** Newest first. */
   listAudit (limit: number): Promise<AuditEntry[]>
   health (): StoreHealth
+  /**
+   * Optional: waits for the first connection to the store and throws
+   * ConfigError when a setting explains its failure (a CA that does not sign
+   * the server's certificate, refused credentials), so the process stops
+   * before it listens. A store that is merely unreachable resolves.
+   */
+  verify? (): Promise<void>
   close (): Promise<void>
 }
 

@@ -3,7 +3,7 @@ import t from 'tap'
 import { createDatabase, startPrivatePostgres } from '../helpers/postgres.js'
 import { spawnGateway } from '../helpers/spawn-gateway.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { patch, patchMaintenance, readyz, startTraffic, summary, timeUntil, toggleLatencies, TOKEN, warmAdmin } from './gateway-client.js'
+import { patch, patchMaintenance, readyz, startTraffic, summary, timeUntil, toggleLatencies, ADMIN_TOKEN, warmAdmin } from './gateway-client.js'
 import { freePort, killProcess, percentile, startRedisServer } from './helpers.js'
 
 // Real `drawbridge serve` processes sharing state through PostgreSQL (and Redis, for comparison).
@@ -16,12 +16,12 @@ t.test(`propagation: ${TOGGLES} toggles between two gateways on PostgreSQL, then
   const redisPort = await freePort()
   const redis = await startRedisServer(redisPort)
   t.teardown(async () => { await killProcess(redis) })
-  const common = ['--upstream', upstream.url, '--admin-token', TOKEN, '--resync-interval-ms', '5000']
+  const common = ['--upstream', upstream.url, '--admin-token', ADMIN_TOKEN, '--resync-interval-ms', '5000']
   const results: Record<string, number[]> = {}
   for (const [name, store] of [['PostgreSQL', ['--state-url', db.url]], ['Redis', ['--redis-url', `redis://127.0.0.1:${redisPort}`]]] as const) {
     const a = await spawnGateway(t, [...common, ...store])
     const b = await spawnGateway(t, [...common, ...store])
-    await warmAdmin([a, b])
+    await warmAdmin(a, b)
     // The resync runs every 5 s: a toggle seen sooner came by NOTIFY or pub/sub.
     const latencies = await toggleLatencies(a, b, TOGGLES)
     results[name] = latencies
@@ -39,15 +39,15 @@ t.test('PostgreSQL stopped and started: the gateways keep serving the last state
   const server = await startPrivatePostgres(t, await freePort())
   // A password in the URL (trust auth ignores it): it must never reach the logs.
   const url = server.url.replace('postgres@', 'postgres:pg-Secret-42@')
-  const args = ['--upstream', upstream.url, '--state-url', url, '--admin-token', TOKEN, '--resync-interval-ms', '500']
+  const args = ['--upstream', upstream.url, '--state-url', url, '--admin-token', ADMIN_TOKEN, '--resync-interval-ms', '500']
   const a = await spawnGateway(t, args)
   const b = await spawnGateway(t, args)
-  await warmAdmin([a, b])
+  await warmAdmin(a, b)
   t.equal(await patch(a, { enabled: true, message: 'upgrading', exceptPaths: ['/health'] }), 200)
   await timeUntil(b, 503, performance.now())
 
   // Traffic through both gateways for the whole outage: maintenance stays on, /health stays proxied.
-  const traffic = startTraffic([a, b], [['/page', 503], ['/health', 200]])
+  const traffic = startTraffic([a, b], { expected: [['/page', 503], ['/health', 200]] })
   await sleep(300)
   await server.stop()
   const stoppedAt = performance.now()

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { ConfigError } from '../../src/errors.js'
-import { keyPrefixFromConfig, reconnectDelay, redisOptionsFromConfig, usesRedis } from '../../src/state/redis-options.js'
+import { redisTlsFromConfig } from '../../src/state/redis-connection.js'
+import { clusterNodesFromConfig, inOneSlot, keyPrefixFromConfig, reconnectDelay, redisOptionsFromConfig, usesRedis } from '../../src/state/redis-options.js'
+import { settingProblem, type FirstFailure } from '../../src/state/redis-verify.js'
 import { createStore } from '../../src/state/create-store.js'
 import { silentLogger, testConfig } from './helpers.js'
 
@@ -91,4 +93,63 @@ t.test('reconnect backoff grows, is capped, and never gives up', async (t) => {
 t.test('createStore rejects a bad Redis setting before connecting', async (t) => {
   t.throws(() => createStore(testConfig({ redisUrl: 'http://x:6379' }), silentLogger), { name: 'ConfigError', setting: 'redisUrl' })
   t.throws(() => createStore(testConfig({ redis: { keyPrefix: 'p:', sentinels: [{ host: 's', port: 26379 }] } }), silentLogger), { name: 'ConfigError', setting: 'redis.name' })
+})
+
+t.test('rediss:// with a CA and a client certificate: the PEM material goes to TLS, verification stays on', async (t) => {
+  const material = { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM' }
+  const o = redisOptionsFromConfig(testConfig({ redisUrl: 'rediss://redis.internal:6380' }), material)
+  t.same(o.tls, { servername: 'redis.internal', ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM' })
+  t.equal(o.keepAlive, 10_000, 'TCP keepalive notices a peer gone without a FIN')
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisUrl: 'redis://x' }), { ca: 'CA PEM' }), { name: 'ConfigError', setting: 'redisCaFile', message: /needs a rediss:\/\/ redisUrl/ })
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisUrl: 'rediss://x' }), { cert: 'CERT PEM' }), { setting: 'redisKeyFile', message: /required with redisCertFile/ })
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisUrl: 'rediss://x' }), { key: 'KEY PEM' }), { setting: 'redisCertFile', message: /required with redisKeyFile/ })
+})
+
+t.test('redisTlsFromConfig reads the PEM files and names the setting of one it cannot use', async (t) => {
+  const dir = t.testdir({ 'ca.pem': '-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n', 'key.pem': '-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n', 'junk.txt': 'hello' })
+  const material = redisTlsFromConfig({ redisCaFile: `${dir}/ca.pem`, redisKeyFile: `${dir}/key.pem` })
+  t.match(material, { ca: /BEGIN CERTIFICATE/, key: /PRIVATE KEY/ })
+  t.throws(() => redisTlsFromConfig({ redisCaFile: `${dir}/missing.pem` }), { setting: 'redisCaFile', message: /cannot read .*missing.pem: ENOENT/ })
+  t.throws(() => redisTlsFromConfig({ redisCertFile: `${dir}/junk.txt` }), { setting: 'redisCertFile', message: /holds no PEM certificate/ })
+  t.throws(() => redisTlsFromConfig({ redisKeyFile: `${dir}/ca.pem` }), { setting: 'redisKeyFile', message: /holds no PEM private key/ })
+})
+
+t.test('Redis Cluster: nodes from redisClusterNodes (winning) or redis.cluster, every key in one slot', async (t) => {
+  const file = testConfig({ redisUrl: 'rediss://app:pw@ignored:1', redis: { keyPrefix: 'shop:', cluster: [{ host: '10.0.0.1', port: 7000 }] } })
+  t.same(clusterNodesFromConfig(file), [{ host: '10.0.0.1', port: 7000 }])
+  const flag = testConfig({ redisClusterNodes: ['10.0.0.2:7001', '[::1]:7002'], redis: { keyPrefix: 'shop:', cluster: [{ host: '10.0.0.1', port: 7000 }] } })
+  t.same(clusterNodesFromConfig(flag), [{ host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }])
+  t.ok(usesRedis(testConfig({ redisClusterNodes: ['10.0.0.2:7001'] })), 'cluster nodes alone select the Redis store')
+  const o = redisOptionsFromConfig(file)
+  t.match(o, { username: 'app', password: 'pw', tls: {} })
+  t.equal(o.host, undefined, 'the URL host is not used with a cluster')
+  t.equal(keyPrefixFromConfig(file), '{shop:}', 'the prefix becomes a hash tag')
+  t.equal(keyPrefixFromConfig(testConfig({ redisClusterNodes: ['h:1'], redis: { keyPrefix: 'app:{shop}:' } })), 'app:{shop}:', 'a prefix with its own tag is kept')
+  t.equal(inOneSlot('drawbridge:'), '{drawbridge:}')
+  t.throws(() => inOneSlot('odd}prefix'), { name: 'ConfigError', setting: 'redis.keyPrefix' })
+  t.throws(() => inOneSlot('{}'), { name: 'ConfigError', setting: 'redis.keyPrefix' }, 'an empty tag hashes the whole key')
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisUrl: 'redis://x/2', redisClusterNodes: ['h:1'] })), { setting: 'redisUrl', message: /only database 0/ })
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisClusterNodes: ['h:1'], redis: { keyPrefix: 'p:', name: 'm', sentinels: [{ host: 's', port: 1 }] } })), { name: 'ConfigError', setting: 'redis.cluster' })
+  t.throws(() => clusterNodesFromConfig(testConfig({ redisClusterNodes: ['h:0'] })), { name: 'ConfigError', setting: 'redisClusterNodes' })
+})
+
+t.test('Sentinel: +switch-master is listened to, sentinel answers are bounded, reconnects stay under ~0.6 s', async (t) => {
+  const o = redisOptionsFromConfig(testConfig({ redis: { keyPrefix: 'p:', name: 'mymaster', sentinels: [{ host: 's1', port: 26379 }] } }))
+  t.equal(o.failoverDetector, true)
+  t.ok((o.sentinelCommandTimeout ?? 0) > 0)
+  for (const attempt of [1, 5, 50]) t.ok((o.retryStrategy?.(attempt) as number) < 600, `attempt ${attempt}`)
+})
+
+t.test('settingProblem: which setting a failed first connection points at, if any', async (t) => {
+  const fail = (code: string | undefined, message = 'x', connected = false): FirstFailure => ({ error: Object.assign(new Error(message), code === undefined ? {} : { code }), connected })
+  const tls = { tls: { ca: 'CA' } }
+  t.match(settingProblem(fail('SELF_SIGNED_CERT_IN_CHAIN'), tls), { setting: 'redisCaFile', message: /not signed by the CA certificates of this file/ })
+  t.match(settingProblem(fail('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), { tls: {} }), { setting: 'redisCaFile', message: /system CAs/ })
+  t.match(settingProblem(fail('ERR_TLS_CERT_ALTNAME_INVALID', "Host: a. is not in the cert's altnames"), tls), { setting: 'redisUrl' })
+  t.match(settingProblem(fail('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), tls), { setting: 'redisCertFile', message: /does not accept this client certificate/ })
+  t.match(settingProblem(fail('ECONNRESET', 'write ECONNRESET', true), tls), { setting: 'redisCertFile', message: /requires a client certificate/ })
+  t.equal(settingProblem(fail('ECONNRESET', 'write ECONNRESET', true), { tls: { ca: 'CA', cert: 'C', key: 'K' } }), null, 'with a certificate given, a reset is just a reset')
+  t.equal(settingProblem(fail('ECONNRESET', 'read ECONNRESET', true), {}), null, 'without TLS, a reset is just a reset')
+  t.match(settingProblem(fail(undefined, 'WRONGPASS invalid username-password pair or user is disabled.'), {}), { setting: 'redisUrl', message: /refused the credentials: WRONGPASS/ })
+  for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH']) t.equal(settingProblem(fail(code), tls), null, `${code}: Redis away, not a setting`)
 })

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { request } from 'undici'
 import { startUpstream } from '../helpers/upstream.js'
 import { spawnGateway } from '../helpers/spawn-gateway.js'
-import { patch, startTraffic, timeUntil, TOKEN, warmAdmin } from './gateway-client.js'
+import { ADMIN_TOKEN, patch, readyz, startTraffic, timeUntil, warmAdmin } from './gateway-client.js'
 import { freePort, killProcess, startRedisServer } from './helpers.js'
 
 // Two real `drawbridge serve` processes on a private redis-server this test may kill.
@@ -13,11 +12,12 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   const port = await freePort()
   let redis = await startRedisServer(port)
   t.teardown(async () => { await killProcess(redis) })
-  const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', TOKEN, '--resync-interval-ms', '500']
+  const args = ['--upstream', upstream.url, '--redis-url', `redis://127.0.0.1:${port}`, '--admin-token', ADMIN_TOKEN, '--resync-interval-ms', '500']
   const a = await spawnGateway(t, args)
   const b = await spawnGateway(t, args)
-  // What is timed is propagation between replicas, not the admin port's first build.
-  await warmAdmin([a, b])
+  // What is timed is propagation between replicas: each admin port builds its
+  // API on its first request (src/admin/lazy-admin.ts), so that is done first.
+  await warmAdmin(a, b)
 
   let started = performance.now()
   t.equal(await patch(a, { enabled: true, message: 'upgrading' }), 200)
@@ -30,17 +30,15 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   t.comment(`propagation: A→B ${aToB.toFixed(1)} ms, B→A ${bToA.toFixed(1)} ms`)
 
   // Traffic through both gateways while Redis is killed and comes back empty.
-  const traffic = startTraffic([a, b])
+  const load = startTraffic([a, b])
   await sleep(300)
   await killProcess(redis)
   await sleep(1500)
-  const ready = await request(`http://${a.admin}/readyz`)
-  t.equal(ready.statusCode, 503, 'readyz reports the lost store')
-  t.match(await ready.body.json(), { ready: false, reason: /redis/i })
+  t.match(await readyz(a), { status: 503, body: { reason: /redis/i } }, 'readyz reports the lost store')
   t.equal(await patch(a, { enabled: true }), 503, 'a write while Redis is away is refused, not lost silently')
   redis = await startRedisServer(port)
   await sleep(1500)
-  const { served, failures } = await traffic.stop()
+  const { served, failures } = await load.stop()
   t.same(failures, [], `no request failed during the outage (${served} served)`)
 
   // The replicas put their state back into the empty Redis and keep agreeing.
@@ -56,11 +54,7 @@ t.test('two gateways on one Redis: toggles on either reach the other within a se
   const after = await timeUntil(a, 503, started)
   t.ok(after < 1000, `after the outage, B→A in ${after.toFixed(1)} ms`)
   // A's own command connection may still be on its reconnect backoff after its subscriber heard B: poll.
-  let readyz = 0
-  for (const until = performance.now() + 5000; readyz !== 200 && performance.now() < until; await sleep(100)) {
-    const res = await request(`http://${a.admin}/readyz`)
-    await res.body.text()
-    readyz = res.statusCode
-  }
-  t.equal(readyz, 200, 'ready again')
+  let ready = 0
+  for (const until = performance.now() + 5000; ready !== 200 && performance.now() < until; await sleep(100)) ready = (await readyz(a)).status
+  t.equal(ready, 200, 'ready again')
 })

@@ -6,7 +6,7 @@ import { request } from 'undici'
 import type { SharedState } from '../../src/state/types.js'
 import { spawnGateway } from '../helpers/spawn-gateway.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { patchMaintenance, readyz, status, TOKEN } from './gateway-client.js'
+import { ADMIN_TOKEN, gatewayStatus, patchMaintenance, readyz } from './gateway-client.js'
 import { eventually, freePort, killProcess, rawRedis, startRedisServer } from './helpers.js'
 
 // Issue 14: a rolling restart during a Redis outage must not open the gate.
@@ -32,7 +32,7 @@ t.test('a gateway restarted while Redis is down serves its cached state, says so
   // --dir: an explicit SAVE survives the restart, so Redis comes back with what it held.
   let redis = await startRedisServer(port, ['--dir', dir])
   t.teardown(async () => { await killProcess(redis) })
-  const base = ['--upstream', upstream.url, '--redis-url', url, '--admin-token', TOKEN, '--resync-interval-ms', '500']
+  const base = ['--upstream', upstream.url, '--redis-url', url, '--admin-token', ADMIN_TOKEN, '--resync-interval-ms', '500']
   const withCache = [...base, '--state-cache', cache]
 
   const first = await spawnGateway(t, withCache)
@@ -53,7 +53,7 @@ t.test('a gateway restarted while Redis is down serves its cached state, says so
 
   // Without the cache, the default fail-open policy would open the gate: the problem the cache solves.
   const uncached = await spawnGateway(t, base)
-  t.equal(await status(uncached), 200, 'control: no cache, Redis down → the fail policy proxies')
+  t.equal(await gatewayStatus(uncached), 200, 'control: no cache, Redis down → the fail policy proxies')
   t.match(await readyz(uncached, '?exclude=store'), { status: 503, body: { reason: /^state not loaded/ } }, 'nothing known: not even ready for a startup probe')
   await uncached.stop()
 
@@ -77,5 +77,5 @@ t.test('a gateway restarted while Redis is down serves its cached state, says so
   await eventually(() => cachedState(cache)?.version === newer.version, 3000, 'cache rewritten from the store')
   t.comment(`Redis back: the restarted gateway served the store's state after ${caughtUp.toFixed(0)} ms`)
   t.equal((await patchMaintenance(restarted, { enabled: false })).status, 200, 'writes work again')
-  t.equal(await status(restarted), 200)
+  t.equal(await gatewayStatus(restarted), 200)
 })
