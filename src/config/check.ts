@@ -90,7 +90,7 @@ function checkUpstreams (config: Config, nameOf: (key: string) => string, option
 function checkStateStore (config: Config, nameOf: (key: string) => string): void {
   if (config.stateUrl !== undefined) {
     checkUrl(config.stateUrl, nameOf('stateUrl'), ['postgres:', 'postgresql:'], 'postgres://drawbridge@127.0.0.1:5432/app (for Redis: --redis-url)')
-    if (config.redisUrl !== undefined || config.redis?.sentinels !== undefined) {
+    if (config.redisUrl !== undefined || config.redis?.sentinels !== undefined || config.redisSentinels !== undefined || config.redisClusterNodes !== undefined || config.redis?.cluster !== undefined) {
       throw new ConfigError(nameOf('stateUrl'), `cannot be given with ${nameOf(config.redisUrl !== undefined ? 'redisUrl' : 'redis')}: the shared state lives in one store, PostgreSQL or Redis`)
     }
     if (config.stateFile !== undefined) {

@@ -69,6 +69,8 @@ export const ConfigSchema = Type.Object({
   redisCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate presented to Redis over TLS, for a server that requires one (`tls-auth-clients yes`); with redisKeyFile.' })),
   redisKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of redisCertFile.' })),
   redisClusterNodes: Type.Optional(Type.Array(Type.String({ ...HostPort }), { minItems: 1, description: 'Redis Cluster: some of its nodes, host:port, comma-separated (config file: this or `redis.cluster`); the rest are discovered. Credentials and TLS come from redisUrl, whose host is then not used.' })),
+  redisSentinels: Type.Optional(Type.Array(Type.String({ ...HostPort }), { minItems: 1, description: 'Redis Sentinel: the sentinels to ask, host:port, comma-separated (config file: this or `redis.sentinels`), with redisSentinelName. Credentials, db and TLS of the master come from redisUrl, whose host is then not used.' })),
+  redisSentinelName: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: the master\'s name as the sentinels know it (config file: this or `redis.name`).' })),
   stateFile: Type.Optional(Type.String({ description: 'Embedded store persisted to this file (atomic writes); survives restarts.' })),
   stateUrl: Type.Optional(Type.String({ description: 'postgres:// URL: the shared state for every replica kept in PostgreSQL (a schema of its own, LISTEN/NOTIFY), instead of Redis.' })),
   stateSchema: Type.String({ default: 'drawbridge', minLength: 1, description: 'PostgreSQL schema of the stateUrl store\'s tables, created at start when missing (lower-case letters, digits and _, at most 48): several gateways share one database with a schema each.' }),

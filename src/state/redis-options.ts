@@ -17,7 +17,7 @@ export const COMMAND_TIMEOUT_MS = 2000
 const KEEPALIVE_MS = 10_000
 const MAX_BACKOFF_MS = 2000
 
-export type RedisConfig = Pick<Config, 'redisUrl' | 'redis' | 'redisClusterNodes'>
+export type RedisConfig = Pick<Config, 'redisUrl' | 'redis' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelName'>
 
 export interface RedisNode {
   host: string
@@ -55,6 +55,18 @@ export function clusterNodesFromConfig (config: RedisConfig): RedisNode[] | unde
   return config.redis?.cluster?.map(({ host, port }) => ({ host, port }))
 }
 
+/** Sentinel nodes and the master's name: `redisSentinels` / `redisSentinelName` (flag, env, file) win over the file's `redis.sentinels` / `redis.name`. */
+export function sentinelsFromConfig (config: RedisConfig): { sentinels: RedisNode[] | undefined, name: string | undefined } {
+  const sentinels = config.redisSentinels === undefined
+    ? config.redis?.sentinels?.map(({ host, port }) => ({ host, port }))
+    : config.redisSentinels.map((text) => {
+      const node = parseHostPort(text)
+      if (node === null || node.port === 0) throw new ConfigError('redisSentinels', `"${text}" is not host:port (expected e.g. 10.0.0.7:26379)`)
+      return node
+    })
+  return { sentinels, name: config.redisSentinelName ?? config.redis?.name }
+}
+
 export function keyPrefixFromConfig (config: RedisConfig): string {
   const prefix = config.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX
   return clusterNodesFromConfig(config) === undefined ? prefix : inOneSlot(prefix)
@@ -78,7 +90,7 @@ export function inOneSlot (prefix: string): string {
 
 /** True when the config selects the Redis store rather than the embedded one. */
 export function usesRedis (config: RedisConfig): boolean {
-  return config.redisUrl !== undefined || config.redis?.sentinels !== undefined || clusterNodesFromConfig(config) !== undefined
+  return config.redisUrl !== undefined || sentinelsFromConfig(config).sentinels !== undefined || clusterNodesFromConfig(config) !== undefined
 }
 
 /**
@@ -87,7 +99,8 @@ export function usesRedis (config: RedisConfig): boolean {
  * - `redis://[user:pass@]host[:port][/db]`;
  * - `rediss://...`: TLS, verifying the server certificate against the host
  *   name, with the CA (and client certificate) given;
- * - `redis.sentinels` + `redis.name`: the master is found through Sentinel;
+ * - `redisSentinels` + `redisSentinelName` (or the file's `redis.sentinels` +
+ *   `redis.name`): the master is found through Sentinel;
  *   credentials, db and TLS (rediss) from redisUrl apply to the master;
  * - a Redis Cluster (`clusterNodesFromConfig`): these are the options of each
  *   node; credentials and TLS from redisUrl, no db.
@@ -95,11 +108,13 @@ export function usesRedis (config: RedisConfig): boolean {
  * which may hold a password.
  */
 export function redisOptionsFromConfig (config: RedisConfig, tlsMaterial: RedisTlsMaterial = {}): RedisOptions {
-  const sentinels = config.redis?.sentinels
-  const name = config.redis?.name
+  const { sentinels, name } = sentinelsFromConfig(config)
   const cluster = clusterNodesFromConfig(config)
-  if (sentinels !== undefined && name === undefined) throw new ConfigError('redis.name', 'required with redis.sentinels')
-  if (name !== undefined && sentinels === undefined) throw new ConfigError('redis.sentinels', 'required with redis.name')
+  // Errors name the form the operator used: the flag/env setting, or the config file's key.
+  const flagForm = config.redisSentinels !== undefined || config.redisSentinelName !== undefined
+  const [sentinelsSetting, nameSetting] = flagForm ? ['redisSentinels', 'redisSentinelName'] : ['redis.sentinels', 'redis.name']
+  if (sentinels !== undefined && name === undefined) throw new ConfigError(nameSetting, `required with ${sentinelsSetting}`)
+  if (name !== undefined && sentinels === undefined) throw new ConfigError(sentinelsSetting, `required with ${nameSetting}`)
   if (cluster !== undefined && sentinels !== undefined) throw new ConfigError('redis.cluster', 'cannot be used with redis.sentinels: a Redis Cluster fails over on its own')
   if (config.redisUrl === undefined && sentinels === undefined && cluster === undefined) throw new ConfigError('redisUrl', 'required for the Redis store')
 

@@ -59,6 +59,17 @@ t.test('Sentinel: master found through the sentinels, credentials and TLS from t
   t.equal(keyPrefixFromConfig(testConfig({ redis })), 'shop:')
 })
 
+t.test('Sentinel from flags or env: redisSentinels and redisSentinelName win over the file', async (t) => {
+  const file = { sentinels: [{ host: 'file-s', port: 26379 }], name: 'file-master', keyPrefix: 'p:' }
+  const o = redisOptionsFromConfig(testConfig({ redisSentinels: ['10.0.0.7:26379', '[::1]:26380'], redisSentinelName: 'mymaster', redis: file }))
+  t.same(o.sentinels, [{ host: '10.0.0.7', port: 26379 }, { host: '::1', port: 26380 }])
+  t.equal(o.name, 'mymaster')
+  t.ok(usesRedis(testConfig({ redisSentinels: ['s:26379'], redisSentinelName: 'm' })), 'sentinels from a flag alone select the Redis store')
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisSentinels: ['s:26379'] })), { name: 'ConfigError', setting: 'redisSentinelName', message: /required with redisSentinels/ })
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisSentinelName: 'm' })), { name: 'ConfigError', setting: 'redisSentinels' })
+  t.throws(() => redisOptionsFromConfig(testConfig({ redisSentinels: ['s:0'], redisSentinelName: 'm' })), { name: 'ConfigError', setting: 'redisSentinels', message: /not host:port/ })
+})
+
 t.test('key prefix defaults to drawbridge:', async (t) => {
   t.equal(keyPrefixFromConfig(testConfig({ redisUrl: 'redis://x' })), 'drawbridge:')
   t.equal(keyPrefixFromConfig(testConfig({ redisUrl: 'redis://x', redis: { keyPrefix: 'app1:' } })), 'app1:')
