@@ -153,10 +153,10 @@ function logLine (line: RunLogLine): string {
 }
 
 function stepLine (step: RunStep): string {
-  const mark = { pending: ' ', running: '…', succeeded: '✓', failed: '✗', skipped: '-', 'rolled-back': '↺' }[step.status]
+  const mark = { pending: ' ', running: '…', succeeded: '✓', failed: '✗', skipped: '-', 'rolled-back': '↺', interrupted: '!' }[step.status]
   const duration = step.durationMs === null ? '' : ` ${step.durationMs} ms`
   const attempts = step.attempts > 1 ? ` (${step.attempts} attempts)` : ''
-  return `  ${mark} ${step.kind.padEnd(11)} ${step.name.padEnd(28)} ${step.status}${duration}${attempts}${step.detail !== null && (step.status === 'failed' || step.status === 'skipped') ? `: ${step.detail}` : ''}`
+  return `  ${mark} ${step.kind.padEnd(11)} ${step.name.padEnd(28)} ${step.status}${duration}${attempts}${step.detail !== null && (step.status === 'failed' || step.status === 'skipped' || step.status === 'interrupted') ? `: ${step.detail}` : ''}`
 }
 
 export function describeRun (run: RunRecord): string {

@@ -46,6 +46,8 @@ export interface Execution {
 
 class RunAborted extends Error {}
 
+const STOPPED = 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction'
+
 function errorInfo (err: Error & { code?: string }): { code: string, message: string } {
   if (isDrawbridgeError(err)) return { code: err.code, message: err.message }
   return { code: 'DRAWBRIDGE_ERR_DATABASE', message: err.message }
@@ -162,12 +164,12 @@ export class RunOrchestrator {
     const rec = execution.recorder
     const run = rec.run
     for (const step of run.steps) {
-      if (step.status === 'running') rec.endStep(run.steps.indexOf(step), 'failed', err.message)
+      if (step.status === 'running') this.endFailedStep(execution, run.steps.indexOf(step), err.message)
     }
     this.skipPending(rec)
     if (execution.aborting) {
-      rec.log('error', 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction')
-      await rec.finish('interrupted', errorInfo(err))
+      rec.log('error', STOPPED)
+      await rec.finish('interrupted', { code: 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED', message: `${STOPPED} (${err.message})` })
       this.publish('migration.failed', run, { reason: 'interrupted' })
       return
     }
@@ -187,6 +189,12 @@ export class RunOrchestrator {
     }
     await rec.finish('failed', errorInfo(err))
     this.publish('migration.failed', run, { error: err.message, migration: run.steps.find((s) => s.kind === 'migration' && s.status === 'failed')?.name ?? null })
+  }
+
+  /** A step that stopped on an error: `interrupted` when the gateway is shutting down (the error is then the cancellation), else `failed`. */
+  private endFailedStep (execution: Execution, step: number, message: string): void {
+    if (execution.aborting) execution.recorder.endStep(step, 'interrupted', `interrupted: ${STOPPED} (${message})`)
+    else execution.recorder.endStep(step, 'failed', message)
   }
 
   /** Whatever had not started when the run stopped. */
@@ -268,7 +276,7 @@ export class RunOrchestrator {
         }
       } catch (err) {
         const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
-        rec.endStep(p.step, 'failed', message)
+        this.endFailedStep(execution, p.step, message)
         rec.log('error', `${p.file.name}: failed${p.file.directives.noTransaction ? ' (no transaction: statements before the failing one stay applied)' : ', rolled back'}`)
         throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
       }
@@ -310,7 +318,7 @@ export class RunOrchestrator {
           await applyDryRun(client, p.file, p.statements, this.executeOptions(rec.run.options), this.hooks(rec, p.step))
         } catch (err) {
           const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
-          rec.endStep(p.step, 'failed', message)
+          this.endFailedStep(execution, p.step, message)
           rec.log('error', `${p.file.name}: would fail: ${message}`)
           throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
         }

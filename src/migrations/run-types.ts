@@ -37,7 +37,8 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
 }
 
 export type StepKind = 'backup' | 'maintenance' | 'pause' | 'migration' | 'flag'
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back'
+/** `interrupted`: the step was running when its runner stopped (process killed, shutdown); `detail` says what to check. */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back' | 'interrupted'
 
 export interface RunStep {
   kind: StepKind
