@@ -1,11 +1,11 @@
-import pg from 'pg'
+import type pg from 'pg'
 import type { AppContext } from '../context.js'
 import { errors, isDrawbridgeError } from '../errors.js'
 import { setFlagEnabled } from '../flags/flag-service.js'
 import type { RunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
 import { takeBackup } from './backup.js'
-import { backendPid, databaseError, recordApplied, type MigrationDb } from './migration-db.js'
+import { backendPid, connectMigrationClient, recordApplied, type MigrationDb } from './migration-db.js'
 import { applyDryRun, applyInTransaction, applyWithoutTransaction, MigrationFailure, type ExecuteHooks, type ExecuteOptions } from './migration-executor.js'
 import type { MigrationFile } from './migration-files.js'
 import type { MigrationPlan } from './migration-status.js'
@@ -126,7 +126,7 @@ export class RunOrchestrator {
       }
 
       this.publish('migration.started', run, { migrations: selected.map((f) => f.name) })
-      client = await this.connectMigrationClient(opts)
+      client = await connectMigrationClient(this.options.databaseUrl, opts, (err) => { this.log.warn({ err }, 'migration connection error') })
       execution.migrationPid = await backendPid(client)
 
       if (opts.dryRun) {
@@ -206,21 +206,6 @@ export class RunOrchestrator {
 
   private publish (event: 'migration.started' | 'migration.succeeded' | 'migration.failed', run: RunRecord, data: Record<string, unknown>): void {
     this.ctx.events.publish(event, run.actor, { runId: run.id, dryRun: run.options.dryRun, status: run.status, ...data })
-  }
-
-  private async connectMigrationClient (opts: RunOptions): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'drawbridge-migration', connectionTimeoutMillis: 5000 })
-    client.on('error', (err) => { this.log.warn({ err }, 'migration connection error') })
-    try {
-      await client.connect()
-      // Session level: this connection runs only this run's migrations.
-      await client.query('SELECT set_config(\'lock_timeout\', $1, false), set_config(\'statement_timeout\', $2, false)',
-        [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`])
-      return client
-    } catch (err) {
-      await client.end().catch(() => {})
-      throw databaseError(err)
-    }
   }
 
   private async backup (rec: RunRecorder, step: number): Promise<void> {
