@@ -55,6 +55,7 @@ export const ConfigSchema = Type.Object({
   redis: Type.Optional(RedisOptionsSchema),
   stateFile: Type.Optional(Type.String({ description: 'Embedded store persisted to this file (atomic writes); survives restarts.' })),
   databaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL URL of the application, for migrations.' })),
+  rehearsalDatabaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL server where migration rehearsals make their scratch databases (a URL to any database there, used for CREATE/DROP DATABASE). Default: the application database\'s server.' })),
   migrationsDir: Type.String({ default: './migrations', description: 'Directory of *.sql migrations, applied in name order.' }),
   backupDir: Type.String({ default: './backups', description: 'Where pg_dump backups taken before migration runs are written.' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'CIDRs whose X-Forwarded-For is believed.' }),

@@ -7,6 +7,8 @@ import { analyzeStatements, type Finding } from './analyzer.js'
 import { databaseError, MigrationDb, type AppliedRow } from './migration-db.js'
 import { readMigrations, type MigrationFile } from './migration-files.js'
 import { describePending, planMigrations, type DriftedMigration, type MigrationPlan, type PendingMigration } from './migration-status.js'
+import { RehearsalService } from './rehearsal-service.js'
+import type { RehearsalBody } from './rehearsal-types.js'
 import { RunOrchestrator, type Execution } from './run-orchestrator.js'
 import { RunRecorder, type RunEvent } from './run-recorder.js'
 import type { RunBody } from './run-schema.js'
@@ -24,6 +26,12 @@ export interface MigrationServiceOptions {
   retryBackoffMs?: number
   /** How long close() lets a run stop cleanly before its connections are cut. */
   closeGraceMs?: number
+  /** Where rehearsals make scratch databases (default: the application database's server). */
+  rehearsalDatabaseUrl?: string | undefined
+  /** pg_restore binary, for rehearsals (default: found on PATH). */
+  pgRestore?: string
+  /** How often a rehearsal polls pg_locks while a statement runs. */
+  lockPollMs?: number
 }
 
 export interface MigrationStatusReport {
@@ -74,18 +82,21 @@ export class MigrationService {
   private readonly orchestrator: RunOrchestrator
   private readonly executions = new Map<string, Execution>()
   private closing = false
+  /** Rehearsals on scratch copies (CONTRACT section 8), held in this process's memory. */
+  readonly rehearsals: RehearsalService
 
   constructor (private readonly ctx: AppContext, readonly options: MigrationServiceOptions) {
     this.db = new MigrationDb(options.databaseUrl)
     this.runs = new RunStore(this.db)
     this.orchestrator = new RunOrchestrator(ctx, options, this.db)
+    this.rehearsals = new RehearsalService(options, ctx.logger)
   }
 
   /** Null when no databaseUrl is configured: the routes then answer 501. */
   static fromContext (ctx: AppContext): MigrationService | null {
-    const { databaseUrl, migrationsDir, backupDir } = ctx.config
+    const { databaseUrl, migrationsDir, backupDir, rehearsalDatabaseUrl } = ctx.config
     if (databaseUrl === undefined || databaseUrl === '') return null
-    return new MigrationService(ctx, { databaseUrl, migrationsDir, backupDir })
+    return new MigrationService(ctx, { databaseUrl, migrationsDir, backupDir, rehearsalDatabaseUrl })
   }
 
   private get log () { return this.ctx.logger }
@@ -207,6 +218,13 @@ export class MigrationService {
     return { id }
   }
 
+  /** Starts a rehearsal once the live database answers; 202 material, the rest happens in the background. */
+  async startRehearsal (body: RehearsalBody, actor: string): Promise<{ id: string }> {
+    if (this.closing) throw new errors.DRAWBRIDGE_ERR_DATABASE('shutting down')
+    await this.db.check()
+    return await this.rehearsals.start(body, actor, async () => await this.db.runLockHeld())
+  }
+
   async getRun (id: string): Promise<RunRecord | null> {
     const live = this.executions.get(id)
     if (live !== undefined) return live.recorder.run
@@ -243,6 +261,7 @@ export class MigrationService {
    */
   async close (): Promise<void> {
     this.closing = true
+    const rehearsals = this.rehearsals.close()
     const running = [...this.executions.values()]
     for (const execution of running) {
       execution.aborting = true
@@ -252,6 +271,7 @@ export class MigrationService {
     }
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeGraceMs ?? 5000).unref())
     await Promise.race([Promise.all(running.map(async (e) => await e.done)), grace])
+    await rehearsals
     await this.db.close().catch(() => {})
   }
 }
