@@ -8,8 +8,9 @@ import { takeBackup } from './backup.js'
 import { backendPid, connectMigrationClient, recordApplied, type MigrationDb } from './migration-db.js'
 import { applyDryRun, applyInTransaction, applyWithoutTransaction, MigrationFailure, type ExecuteHooks, type ExecuteOptions } from './migration-executor.js'
 import type { MigrationFile } from './migration-files.js'
-import type { MigrationPlan } from './migration-status.js'
+import { selectPending, type MigrationPlan } from './migration-status.js'
 import { maintenanceGate, pauseGate, type RunGate } from './run-gate.js'
+import { RunProgress } from './run-progress.js'
 import type { RunRecorder } from './run-recorder.js'
 import type { RunOptions, RunRecord } from './run-types.js'
 import { loadParser, splitStatements, type SqlStatement } from './sql-statements.js'
@@ -65,8 +66,11 @@ export class RunOrchestrator {
 
   private get log () { return this.ctx.logger }
 
-  /** Runs a recorded run to its end (or failure), then releases its lock. Never rejects for a failed run: the outcome is in the record. */
-  async execute (execution: Execution, plan: MigrationPlan, lock: RunLock): Promise<void> {
+  /**
+   * Runs a recorded run to its end (or failure), then releases its lock. Never rejects for a failed run: the outcome is in the record.
+   * `durations`: what a rehearsal of these files measured per migration, for the window's estimate.
+   */
+  async execute (execution: Execution, plan: MigrationPlan, lock: RunLock, durations: ReadonlyMap<string, number> | null = null): Promise<void> {
     const rec = execution.recorder
     const run = rec.run
     const opts = run.options
@@ -74,9 +78,10 @@ export class RunOrchestrator {
     let client: pg.Client | null = null
     const gate: RunGate = opts.pause ? pauseGate(this.ctx, runActor) : maintenanceGate(this.ctx, runActor, opts.message, opts.retryAfter)
     let prepared: Prepared[] = []
+    let progress: RunProgress | null = null
     try {
       rec.setStatus('running')
-      const selected = opts.step === null ? plan.pending : plan.pending.slice(0, opts.step)
+      const selected = selectPending(plan, opts.step)
       if (selected.length === 0) {
         rec.log('info', 'nothing to apply: every migration is applied')
         await rec.finish('succeeded')
@@ -139,10 +144,12 @@ export class RunOrchestrator {
           rec.startStep(step)
           rec.endStep(step, 'succeeded', await gate.close())
           rec.log('info', gate.kind === 'pause' ? 'traffic paused: requests are held while the migrations run' : 'maintenance window opened')
+          if (gate.kind === 'maintenance') progress = this.progress(rec, selected, durations)
         } else if (opts.maintenance !== 'never') {
           rec.log('info', 'no maintenance window needed (no -- drawbridge:maintenance directive, no allowed high-severity finding)')
         }
-        await this.applyAll(execution, client, lock, prepared)
+        await this.applyAll(execution, client, lock, prepared, progress)
+        await progress?.clear()
         if (gate.closed && planned.close !== null) {
           const step = planned.close
           rec.startStep(step)
@@ -153,6 +160,7 @@ export class RunOrchestrator {
       await rec.finish(run.steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded')
       this.publish(run.status === 'succeeded' ? 'migration.succeeded' : 'migration.failed', run, { migrations: selected.map((f) => f.name) })
     } catch (err) {
+      await progress?.clear()
       await this.fail(execution, err as Error, gate)
     } finally {
       await client?.end().catch(() => {})
@@ -238,13 +246,22 @@ export class RunOrchestrator {
     if (lock?.lost === true) throw new errors.DRAWBRIDGE_ERR_DATABASE('lost the run lock (its connection broke); stopped before the next migration')
   }
 
-  private async applyAll (execution: Execution, client: pg.Client, lock: RunLock, prepared: Prepared[]): Promise<void> {
+  /** The page's "step 3 of 5" and, with a rehearsal's durations, its estimate. */
+  private progress (rec: RunRecorder, selected: MigrationFile[], durations: ReadonlyMap<string, number> | null): RunProgress {
+    const progress = new RunProgress(this.ctx, rec.run.id, selected.map((f) => f.name), durations)
+    const ms = progress.remainingMs(0)
+    if (ms !== null) rec.log('info', `a rehearsal of these files took ${Math.round(ms / 100) / 10} s: the page shows that as the estimate`)
+    return progress
+  }
+
+  private async applyAll (execution: Execution, client: pg.Client, lock: RunLock, prepared: Prepared[], progress: RunProgress | null): Promise<void> {
     const rec = execution.recorder
     const run = rec.run
     const tracking = await this.db.trackingTable()
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i] as Prepared
       this.checkAbort(execution, lock)
+      await progress?.at(i)
       rec.startStep(p.step)
       const mode = p.file.directives.noTransaction ? 'without a transaction' : 'in a transaction'
       rec.log('info', `${p.file.name}: applying (${p.statements.length} statement(s), ${mode})`)
