@@ -76,6 +76,7 @@ export class RehearsalService {
       source,
       backup: backupPath === null ? null : body.backup ?? null,
       keep: body.keep ?? false,
+      lockPollMs: this.settings.lockPollMs,
       dropped: false,
       migrations: [],
       pending: null,

@@ -64,6 +64,8 @@ export interface RehearsalRecord {
   /** With source backup: the file name. */
   backup: string | null
   keep: boolean
+  /** How often pg_locks was polled: a lock held for less than this, outside a transaction, can go unseen. */
+  lockPollMs: number
   /** Whether the scratch database was dropped (false while it runs, and with keep). */
   dropped: boolean
   /** The migrations applied to the scratch database, in order, as each ends. */
