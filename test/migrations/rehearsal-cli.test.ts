@@ -63,8 +63,9 @@ t.test('migrate rehearse prints the table; a run requiring it shows its progress
   up.stdout.setEncoding('utf8').on('data', (d: string) => { upOut += d })
   let exited = false
   const upExit = new Promise<number | null>((resolve) => { up.once('close', (code) => { exited = true; resolve(code) }) })
+  const running = (): boolean => !exited
   const waitFor = async (ok: (s: Status) => boolean): Promise<Status> => {
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && !exited;) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && running();) {
       const s = await status()
       if (ok(s)) return s
       await new Promise((resolve) => setTimeout(resolve, 50))
