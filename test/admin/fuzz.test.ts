@@ -46,6 +46,10 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/migrations/runs', body: false },
   { method: 'GET', path: '/v1/migrations/runs/:id', body: false },
   { method: 'GET', path: '/v1/migrations/runs/:id/events', body: false },
+  { method: 'POST', path: '/v1/migrations/rehearsals', body: true },
+  { method: 'GET', path: '/v1/migrations/rehearsals', body: false },
+  { method: 'GET', path: '/v1/migrations/rehearsals/:id', body: false },
+  { method: 'GET', path: '/v1/migrations/rehearsals/:id/events', body: false },
   { method: 'GET', path: '/v1/upstreams', body: false },
   { method: 'PATCH', path: '/v1/routing', body: true }
 ]
@@ -75,7 +79,7 @@ const FIELDS = [
   'in', 'notIn', 'startsWith', 'endsWith', 'contains', 'lt', 'lte', 'gt', 'gte', 'semverLt', 'semverGte', 'semverEq', 'cidr',
   'variant', 'gate', 'status', 'requires', 'createdAt', 'updatedAt', 'lastEvaluatedAt', 'context', 'targetingKey',
   'method', 'path', 'ip', 'headers', 'dryRun', 'step', 'maintenance', 'backup', 'allowDangerous', 'onFailure',
-  'statementTimeoutMs', 'lockTimeoutMs', 'lockRetries', 'active', 'canary', 'upstream', 'paused', 'pauseMaxMs', 'force'
+  'statementTimeoutMs', 'lockTimeoutMs', 'lockRetries', 'requireRehearsal', 'source', 'active', 'canary', 'upstream', 'paused', 'pauseMaxMs', 'force'
 ]
 const HOSTILE_STRINGS = [
   '', ' ', '/x\r\nSet-Cookie: pwn=1', '/€', '/a\u0000b', '/\\evil.test', '/\t/evil.test', '//evil.test', '\\\\evil.test',
@@ -165,4 +169,6 @@ t.test('random and hostile input at every admin route: never a 5xx, and the gate
   await proxied.body.dump()
   t.equal((await request(`http://${gw.admin}/healthz`)).statusCode, 200)
   t.notMatch(gw.logs(), /admin request crashed|uncaught|ERR_INVALID_CHAR/i, 'no crash in the log')
+  // A graceful stop: a rehearsal a fuzzed POST started drops its scratch database.
+  t.equal(await gw.stop(), 0)
 })
