@@ -1,9 +1,8 @@
-import type { RehearsalLogLine, RehearsalMigration, RehearsalRecord } from '../migrations/rehearsal-types.js'
+import type { RehearsalMigration, RehearsalRecord } from '../migrations/rehearsal-types.js'
 import { formatDuration } from '../migrations/rehearsal-verdict.js'
-import { createAdminClient, resolveAdminUrl } from './admin-client.js'
 import { stringOption, type OptionSpec, type ParsedArgs } from './args.js'
-import { followEvents } from './event-stream.js'
-import { columns, printJson, printLine, reportApiError, UsageError } from './output.js'
+import { startAndFollow } from './follow-job.js'
+import { columns, printJson, printLine, UsageError } from './output.js'
 
 export const REHEARSE_OPTIONS: OptionSpec = {
   source: 'string',
@@ -76,36 +75,15 @@ export function describeRehearsal (r: RehearsalRecord): string {
   return lines.join('\n')
 }
 
-function logLine (line: RehearsalLogLine): string {
-  return `${line.at.slice(11, 23)}  ${line.level === 'info' ? '' : `${line.level.toUpperCase()} `}${line.msg}`
-}
-
 /** `drawbridge migrate rehearse`: starts a rehearsal, shows its progress, prints the table; exit 1 when it failed. */
 export async function rehearse (parsed: ParsedArgs, json: boolean): Promise<number> {
-  const body = buildRehearsalBody(parsed)
-  const token = stringOption(parsed, 'admin-token') ?? (process.env.DRAWBRIDGE_ADMIN_TOKEN === '' ? undefined : process.env.DRAWBRIDGE_ADMIN_TOKEN)
-  const client = createAdminClient({ url: stringOption(parsed, 'admin-url'), token })
-  const started = await client.request<{ id: string }>('POST', '/v1/migrations/rehearsals', body)
-  if (started.status !== 202) return reportApiError(started.status, started.body, json)
-  const id = started.body.id
-  if (!json) printLine(`Rehearsal ${id} started`)
-
-  let final: RehearsalRecord | null = null
-  try {
-    await followEvents(`${resolveAdminUrl(stringOption(parsed, 'admin-url'))}/v1/migrations/rehearsals/${id}/events`, token, (e) => {
-      if (e.event === 'end') final = e.data as RehearsalRecord
-      else if (e.event === 'log' && !json) printLine(logLine(e.data as RehearsalLogLine))
-    })
-  } catch (err) {
-    if (!json) printLine(`(lost the progress stream: ${(err as Error).message}; polling)`)
-  }
-  while (final === null) {
-    const res = await client.request<RehearsalRecord>('GET', `/v1/migrations/rehearsals/${id}`)
-    if (res.status !== 200) return reportApiError(res.status, res.body, json)
-    if (res.body.status === 'succeeded' || res.body.status === 'failed') final = res.body
-    else await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-  const record = final as RehearsalRecord
+  const record = await startAndFollow<RehearsalRecord>(parsed, json, {
+    collection: '/v1/migrations/rehearsals',
+    body: buildRehearsalBody(parsed),
+    started: (id) => `Rehearsal ${id} started`,
+    isDone: (status) => status === 'succeeded' || status === 'failed'
+  })
+  if (typeof record === 'number') return record
   if (json) printJson(record)
   else {
     printLine()

@@ -1,9 +1,9 @@
 import type { Finding } from '../migrations/analyzer.js'
 import type { MigrationStatusReport } from '../migrations/migration-service.js'
-import type { RunLogLine, RunRecord, RunStep } from '../migrations/run-types.js'
-import { createAdminClient, resolveAdminUrl } from './admin-client.js'
+import type { RunRecord, RunStep } from '../migrations/run-types.js'
+import { createAdminClient } from './admin-client.js'
 import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
-import { followEvents } from './event-stream.js'
+import { startAndFollow } from './follow-job.js'
 import { rehearse, REHEARSE_OPTIONS } from './migrate-rehearse.js'
 import { printJson, printLine, reportApiError, table, UsageError } from './output.js'
 import { formatBytes } from '../state/budgets.js'
@@ -160,15 +160,6 @@ export function describeFindings (findings: Finding[]): string {
   return out.join('\n')
 }
 
-function time (iso: string): string {
-  return iso.slice(11, 23)
-}
-
-function logLine (line: RunLogLine): string {
-  const level = line.level === 'info' ? '' : `${line.level.toUpperCase()} `
-  return `${time(line.at)}  ${level}${line.msg}`
-}
-
 function stepLine (step: RunStep): string {
   const mark = { pending: ' ', running: '…', succeeded: '✓', failed: '✗', skipped: '-', 'rolled-back': '↺', interrupted: '!' }[step.status]
   const duration = step.durationMs === null ? '' : ` ${step.durationMs} ms`
@@ -186,30 +177,14 @@ export function describeRun (run: RunRecord): string {
 
 async function up (parsed: ParsedArgs, json: boolean): Promise<number> {
   const body = buildRunBody(parsed)
-  const token = stringOption(parsed, 'admin-token') ?? (process.env.DRAWBRIDGE_ADMIN_TOKEN === '' ? undefined : process.env.DRAWBRIDGE_ADMIN_TOKEN)
-  const client = createAdminClient({ url: stringOption(parsed, 'admin-url'), token })
-  const started = await client.request<{ id: string }>('POST', '/v1/migrations/runs', body)
-  if (started.status !== 202) return reportApiError(started.status, started.body, json)
-  const id = started.body.id
-  if (!json) printLine(`Run ${id} started${body.dryRun === true ? ' (dry run)' : ''}`)
-
-  let final: RunRecord | null = null
-  try {
-    await followEvents(`${resolveAdminUrl(stringOption(parsed, 'admin-url'))}/v1/migrations/runs/${id}/events`, token, (e) => {
-      if (e.event === 'end') final = e.data as RunRecord
-      else if (e.event === 'log' && !json) printLine(logLine(e.data as RunLogLine))
-    })
-  } catch (err) {
-    if (!json) printLine(`(lost the progress stream: ${(err as Error).message}; polling)`)
-  }
-  // The stream broke (gateway restarted, proxy timeout): poll until the run ends.
-  while (final === null) {
-    const res = await client.request<RunRecord>('GET', `/v1/migrations/runs/${id}`)
-    if (res.status !== 200) return reportApiError(res.status, res.body, json)
-    if (['succeeded', 'failed', 'interrupted'].includes(res.body.status)) final = res.body
-    else await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-  const run = final as RunRecord
+  const final = await startAndFollow<RunRecord>(parsed, json, {
+    collection: '/v1/migrations/runs',
+    body,
+    started: (id) => `Run ${id} started${body.dryRun === true ? ' (dry run)' : ''}`,
+    isDone: (status) => ['succeeded', 'failed', 'interrupted'].includes(status)
+  })
+  if (typeof final === 'number') return final
+  const run = final
   if (json) printJson(run)
   else {
     printLine()
