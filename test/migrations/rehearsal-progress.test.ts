@@ -1,4 +1,11 @@
 import t from 'tap'
+import type { AppContext } from '../../src/context.js'
+import { DrawbridgeEvents } from '../../src/events.js'
+import { Metrics } from '../../src/metrics.js'
+import { RunProgress } from '../../src/migrations/run-progress.js'
+import { createStore } from '../../src/state/create-store.js'
+import { StateHolder } from '../../src/state/state-holder.js'
+import { rawRedis, REDIS_URL, silentLogger, testConfig, uniquePrefix, waitForState } from '../state/helpers.js'
 import { compileMaintenance } from '../../src/maintenance/compile.js'
 import { parseTemplate, renderTemplate } from '../../src/maintenance/page.js'
 import { coveredMs, formatDuration, verdict } from '../../src/migrations/rehearsal-verdict.js'
@@ -72,4 +79,28 @@ t.test('the gateway shows the estimate as endsAt and Retry-After, and never lets
   const none = compileMaintenance(on, { ...options, progress: progress({ endsAt: null }) })
   t.same([none.etaSeconds(now), none.endsAt, none.retryAfterAt(now)], [null, null, null], 'without a rehearsal: no estimate')
   t.equal(renderTemplate(parseTemplate('{{progress}}'), { message: 'm', retryAfter: null, endsAt: null, progress: '<b>&' }).toString(), '&lt;b&gt;&amp;', 'escaped like every slot')
+})
+
+t.test('a run\'s progress reaches another replica through the shared store (Redis), and is cleared', async (t) => {
+  const prefix = uniquePrefix('progress')
+  await rawRedis(t, REDIS_URL, prefix)
+  const replica = async (): Promise<AppContext> => {
+    const config = testConfig({ upstream: 'http://127.0.0.1:9', redisUrl: REDIS_URL, redis: { keyPrefix: prefix }, resyncIntervalMs: 200 })
+    const store = createStore(config, silentLogger)
+    const holder = new StateHolder(store, silentLogger, 100)
+    await holder.start()
+    t.teardown(async () => { holder.stop(); await store.close() })
+    return { config, logger: silentLogger, store, holder, events: new DrawbridgeEvents(), metrics: new Metrics(), appliedMigrations: null }
+  }
+  const [a, b] = [await replica(), await replica()]
+  const run = new RunProgress(a, 'run-7', ['002_a', '003_b', '004_c'], new Map([['002_a', 1000], ['003_b', 30_000], ['004_c', 9000]]))
+  t.equal(run.remainingMs(1), 39_000, 'the rehearsal\'s durations of what is left')
+  await run.at(1)
+  const seen = await waitForState(b.holder, (s) => s.progress?.step === 2)
+  t.match(seen.progress, { runId: 'run-7', step: 2, of: 3, current: '003_b' })
+  const eta = (Date.parse(seen.progress?.endsAt ?? '') - Date.now()) / 1000
+  t.ok(eta > 30 && eta <= 39, `estimate about 39 s ahead (${eta.toFixed(1)} s)`)
+  t.equal(new RunProgress(a, 'run-7', ['002_a'], null).remainingMs(0), null, 'no rehearsal: no estimate')
+  await run.clear()
+  t.equal((await waitForState(b.holder, (s) => s.progress === null)).progress, null, 'cleared on the other replica too')
 })
