@@ -140,6 +140,23 @@ t.test('one rehearsal at a time, none while a run holds the lock; a run may requ
   t.equal((await h.ctx.store.load()).progress ?? null, null, 'the run cleared its progress')
 })
 
+t.test('shutting down mid-rehearsal cancels the statement and drops the scratch copy', async (t) => {
+  const h = await harness(t, BASE)
+  t.equal((await runToEnd(h)).status, 'succeeded')
+  await writeMigrations(h.dir, { '002_slow.sql': 'CREATE TABLE slow (id int);\nSELECT pg_sleep(60);\n' })
+  const { id } = await h.service.startRehearsal({}, 'test')
+  for (let i = 0; i < 600 && !(h.service.rehearsals.get(id)?.log.some((l) => /002_slow: applying/.test(l.msg)) ?? false); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const started = Date.now()
+  await h.service.close()
+  t.ok(Date.now() - started < 10_000, `did not wait for pg_sleep(60) (${Date.now() - started} ms)`)
+  const r = h.service.rehearsals.get(id)
+  t.match(r, { status: 'failed', dropped: true, error: { code: 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED', message: /gateway shutting down/ } })
+  t.equal(await databaseExists(r?.database ?? ''), false, 'the scratch database is gone')
+  t.same(await tableNames(h.db), ['drawbridge_migration_runs', 'drawbridge_migrations', 'items'])
+})
+
 t.test('over HTTP: 202, the contract\'s shape, the event stream, 404 and 400', async (t) => {
   const h = await harness(t, BASE)
   t.equal((await runToEnd(h)).status, 'succeeded')
