@@ -20,6 +20,8 @@ export interface MeasureContext {
   actor: string
   rehearsalId: string
   log: ExecuteHooks['log']
+  /** Set at shutdown: no further statement starts. */
+  stopped: () => boolean
 }
 
 interface Measured extends RehearsalStatement {
@@ -63,6 +65,7 @@ export async function rehearseMigration (ctx: MeasureContext, file: MigrationFil
       nodes = initial
     },
     statement: async (stmt, execute) => {
+      if (ctx.stopped()) throw new Error('stopped before this statement: the gateway is shutting down')
       let index = measured.findIndex((m) => m.line === stmt.line)
       if (index < 0) index = measured.push({ line: stmt.line, ms: 0, rewrote: false, rewritten: [], locks: [], startedAt: 0 }) - 1
       const entry = measured[index] as Measured

@@ -122,7 +122,8 @@ export async function executeRehearsal (job: RehearsalJob, settings: RehearsalSe
       executeOptions: { lockRetries: DEFAULT_RUN_OPTIONS.lockRetries, backoffMs: 250 },
       actor: `rehearsal:${record.id}`,
       rehearsalId: record.id,
-      log: (level: 'info' | 'warn' | 'error', msg: string) => { rec.log(level, msg) }
+      log: (level: 'info' | 'warn' | 'error', msg: string) => { rec.log(level, msg) },
+      stopped: () => job.abort.signal.aborted
     }
     for (const p of prepared) {
       checkAbort(job)

@@ -15,6 +15,8 @@ const MAX_ACTIVE = 1
 const MAX_FINISHED = 20
 /** A run requiring a rehearsal accepts one at most this old. */
 export const REHEARSAL_MAX_AGE_MS = 24 * 3_600_000
+/** At shutdown, the running statement is cancelled this often until the rehearsal ends. */
+const CANCEL_EVERY_MS = 200
 /** pg_locks is polled this often while a statement runs (see lock-observer.ts). */
 const LOCK_POLL_MS = 10
 
@@ -150,15 +152,20 @@ export class RehearsalService {
     return null
   }
 
-  /** Shutdown: stops what runs (its tools killed, its statement cancelled), then waits for the scratch databases to be dropped. */
+  /**
+   * Shutdown: stops what runs (its tools killed, its statement cancelled),
+   * then waits for the scratch databases to be dropped. The cancel is
+   * repeated until the rehearsal ends: one sent between two statements
+   * would cancel nothing.
+   */
   async close (): Promise<void> {
     this.closing = true
     const running = [...this.jobs.values()].filter((j) => !j.recorder.done)
-    for (const job of running) {
-      job.abort.abort()
-      await job.observer?.cancelWatched().catch(() => {})
+    for (const job of running) job.abort.abort()
+    const deadline = Date.now() + (this.options.closeGraceMs ?? 10_000)
+    while (running.some((j) => !j.recorder.done) && Date.now() < deadline) {
+      for (const job of running) if (!job.recorder.done) await job.observer?.cancelWatched().catch(() => {})
+      await Promise.race([Promise.all(running.map(async (j) => await j.done)), new Promise((resolve) => setTimeout(resolve, CANCEL_EVERY_MS))])
     }
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeGraceMs ?? 10_000).unref())
-    await Promise.race([Promise.all(running.map(async (j) => await j.done)), grace])
   }
 }

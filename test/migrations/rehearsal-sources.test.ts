@@ -140,6 +140,24 @@ t.test('one rehearsal at a time, none while a run holds the lock; a run may requ
   t.equal((await h.ctx.store.load()).progress ?? null, null, 'the run cleared its progress')
 })
 
+t.test('what the lock sampling can and cannot miss, with polling all but off', async (t) => {
+  // One poll a minute: only the look right after each statement sees anything.
+  const h = await harness(t, BASE, { lockPollMs: 60_000 })
+  t.equal((await runToEnd(h)).status, 'succeeded')
+  await writeMigrations(h.dir, {
+    '002_note.sql': 'ALTER TABLE items ADD COLUMN note text;\n',
+    '003_extra.sql': '-- drawbridge:no-transaction\nALTER TABLE items ADD COLUMN extra text;\n'
+  })
+  const r = await rehearse(h)
+  t.equal(r.status, 'succeeded', r.log.map((l) => l.msg).join('\n'))
+  t.equal(r.lockPollMs, 60_000)
+  t.match(r.migrations[0]?.statements[0]?.locks, [{ relation: 'items', mode: 'AccessExclusiveLock' }],
+    'in a transaction the lock is held until COMMIT: never missed, whatever the interval')
+  t.same(r.migrations[1]?.statements[0]?.locks, [],
+    'without a transaction a lock shorter than the interval is released before anyone looks: the documented blind spot')
+  t.equal(r.migrations[1]?.verdict, 'blocks neither reads nor writes')
+})
+
 t.test('shutting down mid-rehearsal cancels the statement and drops the scratch copy', async (t) => {
   const h = await harness(t, BASE)
   t.equal((await runToEnd(h)).status, 'succeeded')
