@@ -31,7 +31,9 @@ export const REDACT_PATHS = [
   'stateUrl',
   '*.databaseUrl',
   '*.redisUrl',
-  '*.stateUrl'
+  '*.stateUrl',
+  'rehearsalDatabaseUrl',
+  '*.rehearsalDatabaseUrl'
 ]
 
 /** pino's error serializer, with connection-string passwords masked in the message and stack. */

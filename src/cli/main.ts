@@ -30,7 +30,8 @@ Commands:
   serve                       run the gateway and the admin API (the default)
   maintenance on|off|status   turn maintenance mode on or off, or show it
   flags ...                   manage feature flags
-  migrate status|analyze|up   database migrations
+  migrate status|analyze|rehearse|up
+                              database migrations (rehearse: on a scratch copy, measured)
   upstreams                   the named upstreams: health, in flight, active, canary, pause
   switch NAME                 send new requests to upstream NAME, then wait for the old one to drain
   canary NAME PERCENT|off     send PERCENT % of identities to NAME, or end the canary

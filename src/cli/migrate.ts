@@ -1,19 +1,30 @@
-import { request } from 'undici'
 import type { Finding } from '../migrations/analyzer.js'
 import type { MigrationStatusReport } from '../migrations/migration-service.js'
-import type { RunLogLine, RunRecord, RunStep } from '../migrations/run-types.js'
-import { createAdminClient, resolveAdminUrl } from './admin-client.js'
+import type { RunRecord, RunStep } from '../migrations/run-types.js'
+import { createAdminClient } from './admin-client.js'
 import { parseArgs, stringOption, type OptionSpec, type ParsedArgs } from './args.js'
-import { CliFailure, printJson, printLine, reportApiError, table, UsageError } from './output.js'
+import { startAndFollow } from './follow-job.js'
+import { rehearse, REHEARSE_OPTIONS } from './migrate-rehearse.js'
+import { printJson, printLine, reportApiError, table, UsageError } from './output.js'
 import { formatBytes } from '../state/budgets.js'
 
-export const MIGRATE_HELP = `Usage: drawbridge migrate status|analyze|up [options]
+export const MIGRATE_HELP = `Usage: drawbridge migrate status|analyze|rehearse|up [options]
 
 PostgreSQL migrations, run by the gateway (it needs DRAWBRIDGE_DATABASE_URL).
 
   status    applied, pending and drifted migrations; the last run and backup
   analyze   findings for the pending migrations (exit 1 if any is high)
+  rehearse  apply the pending migrations to a scratch copy and measure them:
+            per statement its duration, the table locks it held and for how
+            long, whether it rewrote a table (exit 1 if the rehearsal fails)
   up        apply pending migrations, showing progress live (exit 1 if the run fails)
+
+Options for rehearse:
+  --source live|backup      live (default): a read-only pg_dump of the database;
+                            backup: a file in the backup directory (--backup)
+  --backup FILE             rehearse on this backup (implies --source backup)
+  --keep                    keep the scratch database afterwards
+  --lock-timeout MS, --statement-timeout MS   as for up
 
 Options for up:
   --dry-run                 run each pending migration in a transaction that is rolled back
@@ -33,6 +44,9 @@ Options for up:
   --lock-timeout MS         lock_timeout per statement (default 5000)
   --lock-retries N          retries after a lock timeout (default 3)
   --statement-timeout MS    statement_timeout (default 3600000)
+  --require-rehearsal       refuse to run unless a rehearsal of exactly these
+                            files succeeded in the last 24 h (its durations
+                            become the page's estimate in any case)
   --json                    print the API's JSON instead of text
 
 Connection:
@@ -41,6 +55,7 @@ Connection:
 
 Examples:
   drawbridge migrate analyze
+  drawbridge migrate rehearse
   drawbridge migrate up --dry-run
   drawbridge migrate up --backup --message "Upgrading the database" --retry 300
 `
@@ -57,7 +72,8 @@ const UP_OPTIONS: OptionSpec = {
   'on-failure': 'string',
   'lock-timeout': 'string',
   'lock-retries': 'string',
-  'statement-timeout': 'string'
+  'statement-timeout': 'string',
+  'require-rehearsal': 'boolean'
 }
 
 function wholeNumber (parsed: ParsedArgs, option: string, min: number): number | undefined {
@@ -97,6 +113,7 @@ export function buildRunBody (parsed: ParsedArgs): Record<string, unknown> {
   if (lockRetries !== undefined) body.lockRetries = lockRetries
   const statementTimeout = wholeNumber(parsed, 'statement-timeout', 0)
   if (statementTimeout !== undefined) body.statementTimeoutMs = statementTimeout
+  if (parsed.options['require-rehearsal'] === true) body.requireRehearsal = true
   return body
 }
 
@@ -143,20 +160,11 @@ export function describeFindings (findings: Finding[]): string {
   return out.join('\n')
 }
 
-function time (iso: string): string {
-  return iso.slice(11, 23)
-}
-
-function logLine (line: RunLogLine): string {
-  const level = line.level === 'info' ? '' : `${line.level.toUpperCase()} `
-  return `${time(line.at)}  ${level}${line.msg}`
-}
-
 function stepLine (step: RunStep): string {
-  const mark = { pending: ' ', running: '…', succeeded: '✓', failed: '✗', skipped: '-', 'rolled-back': '↺' }[step.status]
+  const mark = { pending: ' ', running: '…', succeeded: '✓', failed: '✗', skipped: '-', 'rolled-back': '↺', interrupted: '!' }[step.status]
   const duration = step.durationMs === null ? '' : ` ${step.durationMs} ms`
   const attempts = step.attempts > 1 ? ` (${step.attempts} attempts)` : ''
-  return `  ${mark} ${step.kind.padEnd(11)} ${step.name.padEnd(28)} ${step.status}${duration}${attempts}${step.detail !== null && (step.status === 'failed' || step.status === 'skipped') ? `: ${step.detail}` : ''}`
+  return `  ${mark} ${step.kind.padEnd(11)} ${step.name.padEnd(28)} ${step.status}${duration}${attempts}${step.detail !== null && (step.status === 'failed' || step.status === 'skipped' || step.status === 'interrupted') ? `: ${step.detail}` : ''}`
 }
 
 export function describeRun (run: RunRecord): string {
@@ -167,62 +175,16 @@ export function describeRun (run: RunRecord): string {
   return lines.join('\n')
 }
 
-interface StreamEvent { event: string, data: unknown }
-
-/** Reads a server-sent events stream, calling `onEvent` per event; resolves when it closes. */
-async function followEvents (url: string, token: string | undefined, onEvent: (e: StreamEvent) => void): Promise<void> {
-  const headers: Record<string, string> = { accept: 'text/event-stream' }
-  if (token !== undefined) headers.authorization = `Bearer ${token}`
-  const res = await request(url, { method: 'GET', headers, headersTimeout: 60_000, bodyTimeout: 0, reset: true })
-  if (res.statusCode !== 200) {
-    await res.body.dump()
-    throw new CliFailure(`cannot follow the run (HTTP ${res.statusCode})`)
-  }
-  let buffer = ''
-  for await (const chunk of res.body) {
-    buffer += (chunk as Buffer).toString('utf8')
-    let cut = buffer.indexOf('\n\n')
-    while (cut >= 0) {
-      const block = buffer.slice(0, cut)
-      buffer = buffer.slice(cut + 2)
-      cut = buffer.indexOf('\n\n')
-      let event = 'message'
-      let data = ''
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim()
-        else if (line.startsWith('data:')) data += line.slice(5).trim()
-      }
-      if (data !== '') onEvent({ event, data: JSON.parse(data) })
-    }
-  }
-}
-
 async function up (parsed: ParsedArgs, json: boolean): Promise<number> {
   const body = buildRunBody(parsed)
-  const token = stringOption(parsed, 'admin-token') ?? (process.env.DRAWBRIDGE_ADMIN_TOKEN === '' ? undefined : process.env.DRAWBRIDGE_ADMIN_TOKEN)
-  const client = createAdminClient({ url: stringOption(parsed, 'admin-url'), token })
-  const started = await client.request<{ id: string }>('POST', '/v1/migrations/runs', body)
-  if (started.status !== 202) return reportApiError(started.status, started.body, json)
-  const id = started.body.id
-  if (!json) printLine(`Run ${id} started${body.dryRun === true ? ' (dry run)' : ''}`)
-
-  let final: RunRecord | null = null
-  try {
-    await followEvents(`${resolveAdminUrl(stringOption(parsed, 'admin-url'))}/v1/migrations/runs/${id}/events`, token, (e) => {
-      if (e.event === 'end') final = e.data as RunRecord
-      else if (e.event === 'log' && !json) printLine(logLine(e.data as RunLogLine))
-    })
-  } catch (err) {
-    if (!json) printLine(`(lost the progress stream: ${(err as Error).message}; polling)`)
-  }
-  // The stream broke (gateway restarted, proxy timeout): poll until the run ends.
-  while (final === null) {
-    const res = await client.request<RunRecord>('GET', `/v1/migrations/runs/${id}`)
-    if (res.status !== 200) return reportApiError(res.status, res.body, json)
-    if (['succeeded', 'failed', 'interrupted'].includes(res.body.status)) final = res.body
-    else await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-  const run = final as RunRecord
+  const final = await startAndFollow<RunRecord>(parsed, json, {
+    collection: '/v1/migrations/runs',
+    body,
+    started: (id) => `Run ${id} started${body.dryRun === true ? ' (dry run)' : ''}`,
+    isDone: (status) => ['succeeded', 'failed', 'interrupted'].includes(status)
+  })
+  if (typeof final === 'number') return final
+  const run = final
   if (json) printJson(run)
   else {
     printLine()
@@ -237,10 +199,10 @@ export async function run (args: string[]): Promise<number> {
     process.stdout.write(MIGRATE_HELP)
     return action === undefined ? 2 : 0
   }
-  if (action !== 'status' && action !== 'analyze' && action !== 'up') {
-    throw new UsageError(`migrate: unknown action "${action}" (expected status, analyze or up)`, 'drawbridge migrate --help')
+  if (action !== 'status' && action !== 'analyze' && action !== 'up' && action !== 'rehearse') {
+    throw new UsageError(`migrate: unknown action "${action}" (expected status, analyze, rehearse or up)`, 'drawbridge migrate --help')
   }
-  const parsed = parseArgs(rest, action === 'up' ? UP_OPTIONS : {})
+  const parsed = parseArgs(rest, action === 'up' ? UP_OPTIONS : action === 'rehearse' ? REHEARSE_OPTIONS : {})
   if (parsed.options.help === true) {
     process.stdout.write(MIGRATE_HELP)
     return 0
@@ -248,6 +210,7 @@ export async function run (args: string[]): Promise<number> {
   if (parsed.positionals.length > 0) throw new UsageError(`migrate ${action}: unexpected argument "${parsed.positionals[0] ?? ''}"`)
   const json = parsed.options.json === true
   if (action === 'up') return await up(parsed, json)
+  if (action === 'rehearse') return await rehearse(parsed, json)
 
   const client = createAdminClient({ url: stringOption(parsed, 'admin-url'), token: stringOption(parsed, 'admin-token') })
   if (action === 'status') {

@@ -136,6 +136,7 @@ export function checkConfig (config: Config, nameOf: (key: string) => string, op
   if (config.redisUrl !== undefined) checkUrl(config.redisUrl, nameOf('redisUrl'), ['redis:', 'rediss:'], 'redis://127.0.0.1:6379')
   checkStateStore(config, nameOf)
   if (config.databaseUrl !== undefined) checkUrl(config.databaseUrl, nameOf('databaseUrl'), ['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/app')
+  if (config.rehearsalDatabaseUrl !== undefined) checkUrl(config.rehearsalDatabaseUrl, nameOf('rehearsalDatabaseUrl'), ['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/postgres')
   if (config.publicUrl !== undefined) checkUrl(config.publicUrl, nameOf('publicUrl'), ['http:', 'https:'], 'https://www.example.com')
   if (config.adminUrl !== undefined) checkUrl(config.adminUrl, nameOf('adminUrl'), ['http:', 'https:'], 'http://127.0.0.1:9090')
 

@@ -76,6 +76,7 @@ export const ConfigSchema = Type.Object({
   stateSchema: Type.String({ default: 'drawbridge', minLength: 1, description: 'PostgreSQL schema of the stateUrl store\'s tables, created at start when missing (lower-case letters, digits and _, at most 48): several gateways share one database with a schema each.' }),
   stateCache: Type.Optional(Type.String({ description: 'Local file with this replica\'s last applied state (Redis or PostgreSQL store): a replica that starts while its store is unreachable serves it instead of failPolicy.' })),
   databaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL URL of the application, for migrations.' })),
+  rehearsalDatabaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL server where migration rehearsals make their scratch databases (a URL to any database there, used for CREATE/DROP DATABASE). Default: the application database\'s server.' })),
   migrationsDir: Type.String({ default: './migrations', description: 'Directory of *.sql migrations, applied in name order.' }),
   backupDir: Type.String({ default: './backups', description: 'Where pg_dump backups taken before migration runs are written.' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'CIDRs whose X-Forwarded-For is believed.' }),

@@ -1,4 +1,4 @@
-import { defaultMaintenance, type MaintenanceState } from '../state/types.js'
+import { defaultMaintenance, type MaintenanceState, type MigrationProgress } from '../state/types.js'
 import { createBypassSigner, createSecretMatcher, createSecretPrefixMatcher, type BypassSigner } from './bypass-cookie.js'
 import { CidrSet, type CidrError } from '../net/cidr-set.js'
 import { DEFAULT_MESSAGE, parseTemplate, renderMaintenance, type AnswerOptions, type Negotiated, type PageTemplate, type PageValues } from './page.js'
@@ -13,7 +13,12 @@ export interface CompileOptions {
   cookieTtlSeconds: number
   /** Invalid allowlist entries are skipped (and reported here) rather than failing the whole state. */
   onInvalidCidr?: (entry: string, error: CidrError) => void
+  /** A migration run's progress (state.progress): shown on the page and the status route while maintenance is on. */
+  progress?: MigrationProgress | null
 }
+
+/** Past a run's estimated end, clients are told to retry this often (seconds): it should be over any moment. */
+const OVERDUE_RETRY_AFTER = 5
 
 /** Block decision and the 503 responses for one Retry-After value. */
 interface Blocked {
@@ -78,8 +83,16 @@ export class CompiledMaintenance {
   readonly signer: BypassSigner | null
   readonly cookieTtlSeconds: number
   readonly message: string
-  /** endsAt as ISO (normalised), or null. */
+  /** endsAt as ISO (normalised); without one, a migration run's estimated end; else null. */
   readonly endsAt: string | null
+  /** The migration run holding this window, while maintenance is on. */
+  readonly progress: MigrationProgress | null
+  /**
+   * A run's estimated end (epoch ms), from a rehearsal: shown as endsAt and
+   * counted down by Retry-After, but never ending the window (`isActive`
+   * reads the operator's endsAt only), since a run may overrun its estimate.
+   */
+  readonly estimatedEndMs: number | null
   private readonly template: PageTemplate
   private readonly answer: AnswerOptions
   private blocked: Blocked
@@ -88,7 +101,11 @@ export class CompiledMaintenance {
     this.enabled = state.enabled
     this.startsAtMs = parseTime(state.startsAt, -Infinity)
     this.endsAtMs = parseTime(state.endsAt, Infinity)
-    this.endsAt = Number.isFinite(this.endsAtMs) ? new Date(this.endsAtMs).toISOString() : null
+    this.progress = state.enabled ? options.progress ?? null : null
+    const estimate = parseTime(this.progress?.endsAt ?? null, NaN)
+    this.estimatedEndMs = Number.isFinite(this.endsAtMs) || Number.isNaN(estimate) ? null : estimate
+    const shownEnd = this.estimatedEndMs ?? this.endsAtMs
+    this.endsAt = Number.isFinite(shownEnd) ? new Date(shownEnd).toISOString() : null
     this.allow = compileAllow(state.allow, options.onInvalidCidr ?? (() => {}))
     // The scope blocks (every spelling of its paths); exceptions let through (the exact path only).
     this.inScope = state.paths === null ? null : compileBlockMatcher(state.paths)
@@ -116,6 +133,7 @@ export class CompiledMaintenance {
   /** Seconds for Retry-After: the fixed `retryAfter`, else the seconds left until endsAt, else null; at most MAX_RETRY_AFTER. */
   retryAfterAt (now: number): number | null {
     if (this.state.retryAfter !== null) return clampRetryAfter(this.state.retryAfter)
+    if (this.estimatedEndMs !== null) return clampRetryAfter(Math.max(OVERDUE_RETRY_AFTER, Math.ceil((this.estimatedEndMs - now) / 1000)))
     if (this.endsAtMs === Infinity) return null
     return clampRetryAfter(Math.max(1, Math.ceil((this.endsAtMs - now) / 1000)))
   }
@@ -148,7 +166,12 @@ export class CompiledMaintenance {
   }
 
   pageValues (retryAfter: number | null): PageValues {
-    return { message: this.message, retryAfter, endsAt: this.endsAt }
+    return { message: this.message, retryAfter, endsAt: this.endsAt, progress: this.progress === null ? null : `Step ${this.progress.step} of ${this.progress.of}` }
+  }
+
+  /** Seconds until the run's estimated end (0 once it is due), or null without an estimate. */
+  etaSeconds (now: number): number | null {
+    return this.estimatedEndMs === null ? null : Math.max(0, Math.ceil((this.estimatedEndMs - now) / 1000))
   }
 }
 

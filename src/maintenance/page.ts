@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js'
  * down to endsAt), never per request.
  */
 
-export type Slot = 'message' | 'retryAfter' | 'endsAt'
+export type Slot = 'message' | 'retryAfter' | 'endsAt' | 'progress'
 
 export interface PageTemplate {
   /** Literal text; parts.length === slots.length + 1. */
@@ -22,6 +22,8 @@ export interface PageValues {
   retryAfter: number | null
   /** ISO timestamp, or null. */
   endsAt: string | null
+  /** "Step 3 of 5" while a migration run holds the window; null (or absent) otherwise. */
+  progress?: string | null
 }
 
 export const DEFAULT_MESSAGE = 'We are performing scheduled maintenance. We will be back shortly.'
@@ -31,7 +33,7 @@ export function defaultPagePath (): string {
   return fileURLToPath(new URL('../../static/maintenance.html', import.meta.url))
 }
 
-const SLOT = /\{\{\s*(message|retryAfter|endsAt)\s*\}\}/g
+const SLOT = /\{\{\s*(message|retryAfter|endsAt|progress)\s*\}\}/g
 
 export function parseTemplate (text: string): PageTemplate {
   const parts: string[] = []
@@ -68,7 +70,8 @@ export function renderTemplate (template: PageTemplate, values: PageValues): Buf
   const slotText: Record<Slot, string> = {
     message: escapeHtml(values.message),
     retryAfter: values.retryAfter === null ? '' : String(values.retryAfter),
-    endsAt: values.endsAt === null ? '' : escapeHtml(values.endsAt)
+    endsAt: values.endsAt === null ? '' : escapeHtml(values.endsAt),
+    progress: escapeHtml(values.progress ?? '')
   }
   let out = template.parts[0] as string
   for (let i = 0; i < template.slots.length; i++) {

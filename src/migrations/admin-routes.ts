@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AdminPluginOptions } from '../admin-plugin.js'
 import { errors } from '../errors.js'
 import type { MigrationService } from './migration-service.js'
+import { rehearsalRoutes } from './rehearsal-routes.js'
 import { streamRunEvents } from './run-events-stream.js'
 import { AnalyzeBodySchema, RunBodySchema, type RunBody } from './run-schema.js'
 
@@ -70,6 +71,8 @@ export async function migrationRoutes (app: FastifyInstance, opts: MigrationRout
     if (run === null) throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No migration run ${id}`)
     return run
   })
+
+  rehearsalRoutes(app, need)
 
   app.get('/v1/migrations/runs/:id/events', { schema: { params: RunParams } }, async (request, reply) => {
     const { id } = request.params as Static<typeof RunParams>

@@ -1,24 +1,11 @@
-import { spawn } from 'node:child_process'
-import { mkdir, rm, stat } from 'node:fs/promises'
-import { join, resolve as resolvePath } from 'node:path'
+import { lstat, mkdir, rm, stat } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path'
+import { errors } from '../errors.js'
+import { connectionArgs, runTool } from './pg-tools.js'
 
 export interface BackupResult {
   file: string
   sizeBytes: number
-}
-
-/**
- * The password goes to pg_dump through PGPASSWORD, never on its command line,
- * where any local user could read it in the process list.
- */
-function connectionArgs (databaseUrl: string): { url: string, env: NodeJS.ProcessEnv } {
-  const url = new URL(databaseUrl)
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  if (url.password !== '') {
-    env.PGPASSWORD = decodeURIComponent(url.password)
-    url.password = ''
-  }
-  return { url: url.toString(), env }
 }
 
 /**
@@ -33,23 +20,38 @@ export async function takeBackup (databaseUrl: string, dir: string, runId: strin
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
   const file = join(target, `${dbName.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}-${runId.slice(0, 8)}.dump`)
   const { url, env } = connectionArgs(databaseUrl)
-  const stderr: Buffer[] = []
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(pgDump, ['--format=custom', '--no-password', `--file=${file}`, `--dbname=${url}`], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-    child.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64) stderr.push(chunk) })
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(new Error(err.code === 'ENOENT' ? `${pgDump} not found: install the PostgreSQL client tools (same major version as the server or newer)` : `${pgDump}: ${err.message}`))
-    })
-    child.on('close', resolve)
-  }).catch(async (err: unknown) => {
+  try {
+    await runTool(pgDump, ['--format=custom', '--no-password', `--file=${file}`, `--dbname=${url}`], env, { stdin: 'ignore', stdout: 'ignore' }).done
+  } catch (err) {
     await rm(file, { force: true })
     throw err
-  })
-  if (code !== 0) {
-    await rm(file, { force: true })
-    const reason = Buffer.concat(stderr).toString('utf8').trim().split('\n').slice(-3).join(' ')
-    throw new Error(`${pgDump} exited with code ${String(code)}${reason === '' ? '' : `: ${reason}`}`)
   }
   const { size } = await stat(file)
   return { file, sizeBytes: size }
+}
+
+/** A backup's file name: what takeBackup writes, no directory part, no leading dot (so never `..`). */
+const BACKUP_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/
+
+/**
+ * The path of a backup named by an API client: a file name in `dir` (or the
+ * full path `migrate status` shows, when it is in `dir`). Anything else is
+ * refused before the file system is touched: no other directory, no `..`, no
+ * symlink out of it. 400 for a bad name, 404 when there is no such file.
+ */
+export async function resolveBackupFile (dir: string, given: string): Promise<string> {
+  const root = resolvePath(dir)
+  const name = isAbsolute(given) && dirname(given) === root ? basename(given) : given
+  if (!BACKUP_FILE_NAME.test(name)) {
+    throw new errors.DRAWBRIDGE_ERR_INVALID(`backup: "${given.slice(0, 200)}" is not the name of a file in the backup directory (letters, digits, _ . - only; no directories)`)
+  }
+  const path = join(root, name)
+  let info
+  try {
+    info = await lstat(path)
+  } catch {
+    throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`No backup ${name} in ${root}`)
+  }
+  if (!info.isFile()) throw new errors.DRAWBRIDGE_ERR_INVALID(`backup: ${name} is not a regular file (symlinks and directories are refused)`)
+  return path
 }

@@ -31,6 +31,25 @@ export async function backendPid (client: pg.Client): Promise<number | null> {
   return rows[0]?.pid ?? null
 }
 
+/**
+ * The connection a run's migrations execute on: its own, with the run's
+ * lock_timeout and statement_timeout at session level (it runs only these
+ * migrations). A rehearsal connects to its scratch database the same way.
+ */
+export async function connectMigrationClient (databaseUrl: string, timeouts: { lockTimeoutMs: number, statementTimeoutMs: number }, onError: (err: Error) => void): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'drawbridge-migration', connectionTimeoutMillis: 5000 })
+  client.on('error', onError)
+  try {
+    await client.connect()
+    await client.query('SELECT set_config(\'lock_timeout\', $1, false), set_config(\'statement_timeout\', $2, false)',
+      [`${timeouts.lockTimeoutMs}ms`, `${timeouts.statementTimeoutMs}ms`])
+    return client
+  } catch (err) {
+    await client.end().catch(() => {})
+    throw databaseError(err)
+  }
+}
+
 /** Records an applied migration on the connection that applied it (inside its transaction, when it has one). */
 export async function recordApplied (client: pg.Client, trackingTable: string, row: { name: string, checksum: string, durationMs: number, actor: string, runId: string }): Promise<void> {
   await client.query(`INSERT INTO ${trackingTable} (name, checksum, applied_at, duration_ms, applied_by, run_id) VALUES ($1, $2, clock_timestamp(), $3, $4, $5)`,

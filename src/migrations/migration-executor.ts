@@ -15,6 +15,17 @@ export interface ExecuteOptions {
 export interface ExecuteHooks {
   log (level: 'info' | 'warn' | 'error', msg: string): void
   attempt (n: number): void
+  /**
+   * Wraps each statement's execution (default: runDirectly). A rehearsal
+   * measures here: the statement's duration, the locks it holds, whether it
+   * rewrote a table. It must call `execute` once and let its error through.
+   */
+  statement?: (stmt: SqlStatement, execute: () => Promise<unknown>) => Promise<void>
+}
+
+/** The default statement hook: nothing around the statement. */
+export async function runDirectly (_stmt: SqlStatement, execute: () => Promise<unknown>): Promise<void> {
+  await execute()
 }
 
 /** Why a migration failed, with the file line of the failing statement. */
@@ -44,10 +55,11 @@ function backoff (attempt: number, baseMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-async function runStatements (client: pg.Client, file: MigrationFile, statements: SqlStatement[]): Promise<void> {
+async function runStatements (client: pg.Client, file: MigrationFile, statements: SqlStatement[], hooks: ExecuteHooks): Promise<void> {
+  const around = hooks.statement ?? runDirectly
   for (const stmt of statements) {
     try {
-      await client.query(stmt.text)
+      await around(stmt, async () => await client.query(stmt.text))
     } catch (err) {
       throw failureAt(err, file, stmt)
     }
@@ -68,7 +80,7 @@ export async function applyInTransaction (
     hooks.attempt(attempt)
     await client.query('BEGIN')
     try {
-      await runStatements(client, file, statements)
+      await runStatements(client, file, statements, hooks)
       await record(client)
       await client.query('COMMIT')
       return
@@ -97,7 +109,7 @@ export async function applyDryRun (
     hooks.attempt(attempt)
     await client.query('SAVEPOINT drawbridge_dry_run')
     try {
-      await runStatements(client, file, statements)
+      await runStatements(client, file, statements, hooks)
       await client.query('RELEASE SAVEPOINT drawbridge_dry_run')
       return
     } catch (err) {
@@ -173,13 +185,14 @@ export async function applyWithoutTransaction (
   record: (client: pg.Client) => Promise<void>, opts: ExecuteOptions, hooks: ExecuteHooks
 ): Promise<string[]> {
   const dropped = await dropInvalidIndexes(client, statements, hooks)
+  const around = hooks.statement ?? runDirectly
   let total = 0
   for (const stmt of statements) {
     for (let attempt = 1; ; attempt++) {
       total++
       hooks.attempt(total)
       try {
-        await client.query(stmt.text)
+        await around(stmt, async () => await client.query(stmt.text))
         break
       } catch (err) {
         dropped.push(...await dropInvalidIndexes(client, statements, hooks).catch(() => []))

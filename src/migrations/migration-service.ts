@@ -6,8 +6,11 @@ import { tryRunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
 import { databaseError, MigrationDb, type AppliedRow } from './migration-db.js'
 import { readMigrations, type MigrationFile } from './migration-files.js'
-import { describePending, planMigrations, type DriftedMigration, type MigrationPlan, type PendingMigration } from './migration-status.js'
+import { describePending, planMigrations, selectPending, type DriftedMigration, type MigrationPlan, type PendingMigration } from './migration-status.js'
+import { RehearsalService } from './rehearsal-service.js'
+import type { RehearsalBody } from './rehearsal-types.js'
 import { RunOrchestrator, type Execution } from './run-orchestrator.js'
+import { clearStaleProgress } from './run-progress.js'
 import { RunRecorder, type RunEvent } from './run-recorder.js'
 import type { RunBody } from './run-schema.js'
 import { RunStore } from './run-store.js'
@@ -24,6 +27,12 @@ export interface MigrationServiceOptions {
   retryBackoffMs?: number
   /** How long close() lets a run stop cleanly before its connections are cut. */
   closeGraceMs?: number
+  /** Where rehearsals make scratch databases (default: the application database's server). */
+  rehearsalDatabaseUrl?: string | undefined
+  /** pg_restore binary, for rehearsals (default: found on PATH). */
+  pgRestore?: string
+  /** How often a rehearsal polls pg_locks while a statement runs. */
+  lockPollMs?: number
 }
 
 export interface MigrationStatusReport {
@@ -74,18 +83,21 @@ export class MigrationService {
   private readonly orchestrator: RunOrchestrator
   private readonly executions = new Map<string, Execution>()
   private closing = false
+  /** Rehearsals on scratch copies (CONTRACT section 8), held in this process's memory. */
+  readonly rehearsals: RehearsalService
 
   constructor (private readonly ctx: AppContext, readonly options: MigrationServiceOptions) {
     this.db = new MigrationDb(options.databaseUrl)
     this.runs = new RunStore(this.db)
     this.orchestrator = new RunOrchestrator(ctx, options, this.db)
+    this.rehearsals = new RehearsalService(options, ctx.logger)
   }
 
   /** Null when no databaseUrl is configured: the routes then answer 501. */
   static fromContext (ctx: AppContext): MigrationService | null {
-    const { databaseUrl, migrationsDir, backupDir } = ctx.config
+    const { databaseUrl, migrationsDir, backupDir, rehearsalDatabaseUrl } = ctx.config
     if (databaseUrl === undefined || databaseUrl === '') return null
-    return new MigrationService(ctx, { databaseUrl, migrationsDir, backupDir })
+    return new MigrationService(ctx, { databaseUrl, migrationsDir, backupDir, rehearsalDatabaseUrl })
   }
 
   private get log () { return this.ctx.logger }
@@ -102,6 +114,8 @@ export class MigrationService {
     try {
       const ids = await this.runs.markInterrupted(this.live())
       for (const id of ids) this.log.warn({ runId: id }, 'migration run was interrupted (its runner died); marked interrupted')
+      // A dead run's "step 3 of 5" must not stay on the page.
+      await clearStaleProgress(this.ctx, ids)
     } catch (err) {
       this.log.warn({ err }, 'migrations: database not reachable at startup')
     }
@@ -164,14 +178,16 @@ export class MigrationService {
     if (lock === null) throw new errors.DRAWBRIDGE_ERR_MIGRATION_LOCKED()
     let recorder: RunRecorder
     let plan: MigrationPlan
+    let durations: Map<string, number> | null
     try {
       plan = planMigrations(files, await this.db.listApplied())
       if (plan.drifted.length > 0) {
         throw new errors.DRAWBRIDGE_ERR_MIGRATION_DRIFT(plan.drifted.map((d) => d.name).join(', ') +
           ' (applied migrations must not change: restore the files as they were applied)')
       }
+      durations = this.rehearsed(plan, options)
       // Anything still "running" now cannot be: we hold the lock.
-      await this.runs.markInterrupted(this.live())
+      await clearStaleProgress(this.ctx, await this.runs.markInterrupted(this.live()))
       const run: RunRecord = {
         id,
         status: 'queued',
@@ -201,10 +217,32 @@ export class MigrationService {
     }
     const execution: Execution = { recorder, done: Promise.resolve(), migrationPid: null, aborting: false }
     this.executions.set(id, execution)
-    execution.done = this.orchestrator.execute(execution, plan, lock)
+    execution.done = this.orchestrator.execute(execution, plan, lock, durations)
       .catch((err: unknown) => { this.log.error({ err, runId: id }, 'migration run crashed') })
       .finally(() => { this.executions.delete(id) })
     return { id }
+  }
+
+  /** Starts a rehearsal once the live database answers; 202 material, the rest happens in the background. */
+  async startRehearsal (body: RehearsalBody, actor: string): Promise<{ id: string }> {
+    if (this.closing) throw new errors.DRAWBRIDGE_ERR_DATABASE('shutting down')
+    await this.db.check()
+    return await this.rehearsals.start(body, actor, async () => await this.db.runLockHeld())
+  }
+
+  /**
+   * What a rehearsal of exactly the files this run applies measured, per
+   * migration (the window's estimate); null when none matches. Throws when
+   * the run requires a rehearsal and none matches.
+   */
+  private rehearsed (plan: MigrationPlan, options: RunOptions): Map<string, number> | null {
+    const selected = selectPending(plan, options.step)
+    const rehearsal = this.rehearsals.matching(selected)
+    if (rehearsal === null && options.requireRehearsal && !options.dryRun && selected.length > 0) {
+      throw new errors.DRAWBRIDGE_ERR_REHEARSAL_REQUIRED(`${selected.map((f) => f.name).join(', ')} ` +
+        '(requireRehearsal: run `drawbridge migrate rehearse` first; it counts when it succeeded on this gateway in the last 24 h with these exact files)')
+    }
+    return rehearsal === null ? null : new Map(rehearsal.migrations.map((m) => [m.name, m.ms]))
   }
 
   async getRun (id: string): Promise<RunRecord | null> {
@@ -243,6 +281,7 @@ export class MigrationService {
    */
   async close (): Promise<void> {
     this.closing = true
+    const rehearsals = this.rehearsals.close()
     const running = [...this.executions.values()]
     for (const execution of running) {
       execution.aborting = true
@@ -252,6 +291,7 @@ export class MigrationService {
     }
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeGraceMs ?? 5000).unref())
     await Promise.race([Promise.all(running.map(async (e) => await e.done)), grace])
+    await rehearsals
     await this.db.close().catch(() => {})
   }
 }

@@ -59,3 +59,8 @@ export function describePending (file: MigrationFile): PendingMigration {
     activates: file.directives.activates
   }
 }
+
+/** What a run applies: every pending migration, or the first `step` of them. */
+export function selectPending (plan: MigrationPlan, step: number | null): MigrationFile[] {
+  return step === null ? plan.pending : plan.pending.slice(0, step)
+}

@@ -1,17 +1,16 @@
 import type { ServerResponse } from 'node:http'
+import { openEventStream } from '../http/sse.js'
 import type { MigrationService } from './migration-service.js'
 import type { RunEvent } from './run-recorder.js'
 import { isTerminal, type RunRecord } from './run-types.js'
 
-const KEEPALIVE_MS = 15_000
 /** How often a run executing on another replica is re-read from the runs table. */
 const POLL_MS = 500
 
-function frame (event: RunEvent): string {
-  const data = event.type === 'log'
+function payload (event: RunEvent): unknown {
+  return event.type === 'log'
     ? event.line
     : event.type === 'step' ? { index: event.index, step: event.step } : event.type === 'status' ? { status: event.status } : event.run
-  return `event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`
 }
 
 /** What a late subscriber missed, as the same events a live one received. */
@@ -30,40 +29,23 @@ function replay (run: RunRecord): RunEvent[] {
  * one executing on another replica is followed by polling its row.
  */
 export async function streamRunEvents (service: MigrationService, run: RunRecord, res: ServerResponse): Promise<void> {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    // Proxies (nginx) must not buffer a stream the operator is watching.
-    'x-accel-buffering': 'no'
-  })
-  let closed = false
-  const keepalive = setInterval(() => { res.write(': keepalive\n\n') }, KEEPALIVE_MS)
-  keepalive.unref()
-  const done = (): void => {
-    if (closed) return
-    closed = true
-    clearInterval(keepalive)
-    res.end()
-  }
-  res.on('close', () => { closed = true; clearInterval(keepalive) })
+  const stream = openEventStream(res)
   const send = (event: RunEvent): void => {
-    if (closed) return
-    res.write(frame(event))
-    if (event.type === 'end') done()
+    stream.send(event.type, payload(event))
+    if (event.type === 'end') stream.end()
   }
 
   // Subscribing and replaying in the same tick: no change can fall in between.
   const watched = service.watch(run.id, send)
   if (watched !== null) {
     for (const event of replay(watched.run)) send(event)
-    res.on('close', watched.unsubscribe)
+    stream.onClose(watched.unsubscribe)
     return
   }
 
   for (const event of replay(run)) send(event)
   let last = run
-  const open = (): boolean => !closed
+  const open = (): boolean => !stream.closed
   while (open() && !isTerminal(last.status)) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS))
     if (!open()) break

@@ -1,15 +1,16 @@
-import pg from 'pg'
+import type pg from 'pg'
 import type { AppContext } from '../context.js'
 import { errors, isDrawbridgeError } from '../errors.js'
 import { setFlagEnabled } from '../flags/flag-service.js'
 import type { RunLock } from './advisory-lock.js'
 import { analyzeStatements, type Finding } from './analyzer.js'
 import { takeBackup } from './backup.js'
-import { backendPid, databaseError, recordApplied, type MigrationDb } from './migration-db.js'
+import { backendPid, connectMigrationClient, recordApplied, type MigrationDb } from './migration-db.js'
 import { applyDryRun, applyInTransaction, applyWithoutTransaction, MigrationFailure, type ExecuteHooks, type ExecuteOptions } from './migration-executor.js'
 import type { MigrationFile } from './migration-files.js'
-import type { MigrationPlan } from './migration-status.js'
+import { selectPending, type MigrationPlan } from './migration-status.js'
 import { maintenanceGate, pauseGate, type RunGate } from './run-gate.js'
+import { RunProgress } from './run-progress.js'
 import type { RunRecorder } from './run-recorder.js'
 import type { RunOptions, RunRecord } from './run-types.js'
 import { loadParser, splitStatements, type SqlStatement } from './sql-statements.js'
@@ -46,6 +47,8 @@ export interface Execution {
 
 class RunAborted extends Error {}
 
+const STOPPED = 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction'
+
 function errorInfo (err: Error & { code?: string }): { code: string, message: string } {
   if (isDrawbridgeError(err)) return { code: err.code, message: err.message }
   return { code: 'DRAWBRIDGE_ERR_DATABASE', message: err.message }
@@ -63,8 +66,11 @@ export class RunOrchestrator {
 
   private get log () { return this.ctx.logger }
 
-  /** Runs a recorded run to its end (or failure), then releases its lock. Never rejects for a failed run: the outcome is in the record. */
-  async execute (execution: Execution, plan: MigrationPlan, lock: RunLock): Promise<void> {
+  /**
+   * Runs a recorded run to its end (or failure), then releases its lock. Never rejects for a failed run: the outcome is in the record.
+   * `durations`: what a rehearsal of these files measured per migration, for the window's estimate.
+   */
+  async execute (execution: Execution, plan: MigrationPlan, lock: RunLock, durations: ReadonlyMap<string, number> | null = null): Promise<void> {
     const rec = execution.recorder
     const run = rec.run
     const opts = run.options
@@ -72,9 +78,10 @@ export class RunOrchestrator {
     let client: pg.Client | null = null
     const gate: RunGate = opts.pause ? pauseGate(this.ctx, runActor) : maintenanceGate(this.ctx, runActor, opts.message, opts.retryAfter)
     let prepared: Prepared[] = []
+    let progress: RunProgress | null = null
     try {
       rec.setStatus('running')
-      const selected = opts.step === null ? plan.pending : plan.pending.slice(0, opts.step)
+      const selected = selectPending(plan, opts.step)
       if (selected.length === 0) {
         rec.log('info', 'nothing to apply: every migration is applied')
         await rec.finish('succeeded')
@@ -124,7 +131,7 @@ export class RunOrchestrator {
       }
 
       this.publish('migration.started', run, { migrations: selected.map((f) => f.name) })
-      client = await this.connectMigrationClient(opts)
+      client = await connectMigrationClient(this.options.databaseUrl, opts, (err) => { this.log.warn({ err }, 'migration connection error') })
       execution.migrationPid = await backendPid(client)
 
       if (opts.dryRun) {
@@ -137,10 +144,12 @@ export class RunOrchestrator {
           rec.startStep(step)
           rec.endStep(step, 'succeeded', await gate.close())
           rec.log('info', gate.kind === 'pause' ? 'traffic paused: requests are held while the migrations run' : 'maintenance window opened')
+          if (gate.kind === 'maintenance') progress = this.progress(rec, selected, durations)
         } else if (opts.maintenance !== 'never') {
           rec.log('info', 'no maintenance window needed (no -- drawbridge:maintenance directive, no allowed high-severity finding)')
         }
-        await this.applyAll(execution, client, lock, prepared)
+        await this.applyAll(execution, client, lock, prepared, progress)
+        await progress?.clear()
         if (gate.closed && planned.close !== null) {
           const step = planned.close
           rec.startStep(step)
@@ -151,6 +160,7 @@ export class RunOrchestrator {
       await rec.finish(run.steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded')
       this.publish(run.status === 'succeeded' ? 'migration.succeeded' : 'migration.failed', run, { migrations: selected.map((f) => f.name) })
     } catch (err) {
+      await progress?.clear()
       await this.fail(execution, err as Error, gate)
     } finally {
       await client?.end().catch(() => {})
@@ -162,12 +172,12 @@ export class RunOrchestrator {
     const rec = execution.recorder
     const run = rec.run
     for (const step of run.steps) {
-      if (step.status === 'running') rec.endStep(run.steps.indexOf(step), 'failed', err.message)
+      if (step.status === 'running') this.endFailedStep(execution, run.steps.indexOf(step), err.message)
     }
     this.skipPending(rec)
     if (execution.aborting) {
-      rec.log('error', 'gateway shutting down: the run was stopped; the migration in progress was rolled back unless it ran without a transaction')
-      await rec.finish('interrupted', errorInfo(err))
+      rec.log('error', STOPPED)
+      await rec.finish('interrupted', { code: 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED', message: `${STOPPED} (${err.message})` })
       this.publish('migration.failed', run, { reason: 'interrupted' })
       return
     }
@@ -189,6 +199,12 @@ export class RunOrchestrator {
     this.publish('migration.failed', run, { error: err.message, migration: run.steps.find((s) => s.kind === 'migration' && s.status === 'failed')?.name ?? null })
   }
 
+  /** A step that stopped on an error: `interrupted` when the gateway is shutting down (the error is then the cancellation), else `failed`. */
+  private endFailedStep (execution: Execution, step: number, message: string): void {
+    if (execution.aborting) execution.recorder.endStep(step, 'interrupted', `interrupted: ${STOPPED} (${message})`)
+    else execution.recorder.endStep(step, 'failed', message)
+  }
+
   /** Whatever had not started when the run stopped. */
   private skipPending (rec: RunRecorder): void {
     rec.run.steps.forEach((step, index) => {
@@ -198,21 +214,6 @@ export class RunOrchestrator {
 
   private publish (event: 'migration.started' | 'migration.succeeded' | 'migration.failed', run: RunRecord, data: Record<string, unknown>): void {
     this.ctx.events.publish(event, run.actor, { runId: run.id, dryRun: run.options.dryRun, status: run.status, ...data })
-  }
-
-  private async connectMigrationClient (opts: RunOptions): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'drawbridge-migration', connectionTimeoutMillis: 5000 })
-    client.on('error', (err) => { this.log.warn({ err }, 'migration connection error') })
-    try {
-      await client.connect()
-      // Session level: this connection runs only this run's migrations.
-      await client.query('SELECT set_config(\'lock_timeout\', $1, false), set_config(\'statement_timeout\', $2, false)',
-        [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`])
-      return client
-    } catch (err) {
-      await client.end().catch(() => {})
-      throw databaseError(err)
-    }
   }
 
   private async backup (rec: RunRecorder, step: number): Promise<void> {
@@ -245,13 +246,22 @@ export class RunOrchestrator {
     if (lock?.lost === true) throw new errors.DRAWBRIDGE_ERR_DATABASE('lost the run lock (its connection broke); stopped before the next migration')
   }
 
-  private async applyAll (execution: Execution, client: pg.Client, lock: RunLock, prepared: Prepared[]): Promise<void> {
+  /** The page's "step 3 of 5" and, with a rehearsal's durations, its estimate. */
+  private progress (rec: RunRecorder, selected: MigrationFile[], durations: ReadonlyMap<string, number> | null): RunProgress {
+    const progress = new RunProgress(this.ctx, rec.run.id, selected.map((f) => f.name), durations)
+    const ms = progress.remainingMs(0)
+    if (ms !== null) rec.log('info', `a rehearsal of these files took ${Math.round(ms / 100) / 10} s: the page shows that as the estimate`)
+    return progress
+  }
+
+  private async applyAll (execution: Execution, client: pg.Client, lock: RunLock, prepared: Prepared[], progress: RunProgress | null): Promise<void> {
     const rec = execution.recorder
     const run = rec.run
     const tracking = await this.db.trackingTable()
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i] as Prepared
       this.checkAbort(execution, lock)
+      await progress?.at(i)
       rec.startStep(p.step)
       const mode = p.file.directives.noTransaction ? 'without a transaction' : 'in a transaction'
       rec.log('info', `${p.file.name}: applying (${p.statements.length} statement(s), ${mode})`)
@@ -268,7 +278,7 @@ export class RunOrchestrator {
         }
       } catch (err) {
         const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
-        rec.endStep(p.step, 'failed', message)
+        this.endFailedStep(execution, p.step, message)
         rec.log('error', `${p.file.name}: failed${p.file.directives.noTransaction ? ' (no transaction: statements before the failing one stay applied)' : ', rolled back'}`)
         throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
       }
@@ -310,7 +320,7 @@ export class RunOrchestrator {
           await applyDryRun(client, p.file, p.statements, this.executeOptions(rec.run.options), this.hooks(rec, p.step))
         } catch (err) {
           const message = err instanceof MigrationFailure ? err.message : `${p.file.name}: ${(err as Error).message}`
-          rec.endStep(p.step, 'failed', message)
+          this.endFailedStep(execution, p.step, message)
           rec.log('error', `${p.file.name}: would fail: ${message}`)
           throw new errors.DRAWBRIDGE_ERR_DATABASE(message)
         }

@@ -18,7 +18,8 @@ export const RunBodySchema = Type.Object({
   lockTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
   lockRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'Retries after a statement hits lock_timeout.' })),
   message: Type.Optional(Type.String({ maxLength: 4000, description: 'Maintenance message while the window is open.' })),
-  retryAfter: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRY_AFTER, description: 'Retry-After seconds while the window is open.' }))
+  retryAfter: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRY_AFTER, description: 'Retry-After seconds while the window is open.' })),
+  requireRehearsal: Type.Optional(Type.Boolean({ description: 'Refuse to start (409) unless a rehearsal of exactly the files this run would apply succeeded in the last 24 h.' }))
 }, { additionalProperties: false })
 
 export type RunBody = Static<typeof RunBodySchema>

@@ -1,8 +1,11 @@
+import type pg from 'pg'
 import { LOCK_CLASS, RUN_LOCK, databaseError, timestamp, type MigrationDb } from './migration-db.js'
 import { DEFAULT_RUN_OPTIONS, type RunRecord, type RunStatus } from './run-types.js'
 
 const INTERRUPTED_MSG = 'The runner stopped before this run finished (process killed or connection lost). ' +
   'The migration in progress was rolled back unless it ran without a transaction; check the database before running again.'
+const INTERRUPTED_STEP = 'interrupted: the runner stopped while this step was running (process killed or connection lost). ' +
+  'A migration in a transaction was rolled back; one without a transaction may be partly applied: check the database before running again.'
 
 /**
  * A run still `queued`/`running` whose lock holder is gone: its runner died
@@ -14,12 +17,31 @@ const ORPHANED = `r.status IN ('queued', 'running') AND NOT (r.id = ANY($3::text
     AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 2
     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`
 
+/**
+ * A run whose runner died, as it is recorded: `interrupted` with an error,
+ * the step that was running marked `interrupted` with what to check, steps
+ * that never started `skipped`. Reads show it so before markInterrupted
+ * writes it, and both use this one function.
+ */
+export function asInterrupted (record: RunRecord, now = new Date().toISOString()): RunRecord {
+  return {
+    ...record,
+    status: 'interrupted',
+    finishedAt: record.finishedAt ?? now,
+    error: record.error ?? { code: 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED', message: INTERRUPTED_MSG },
+    steps: record.steps.map((step) => {
+      if (step.status === 'running') return { ...step, status: 'interrupted', detail: INTERRUPTED_STEP }
+      if (step.status === 'pending') return { ...step, status: 'skipped', detail: 'not run: the run was interrupted' }
+      return step
+    }),
+    log: [...record.log, { at: now, level: 'error', msg: INTERRUPTED_MSG }]
+  }
+}
+
 /** A row as a record; an orphaned one reads as what markInterrupted will record (reads never write). */
 function fromRow (r: Record<string, unknown>): RunRecord {
   const record = decodeRow(r)
-  if (r.orphaned !== true) return record
-  const now = new Date().toISOString()
-  return { ...record, status: 'interrupted', finishedAt: record.finishedAt ?? now, log: [...record.log, { at: now, level: 'error', msg: INTERRUPTED_MSG }] }
+  return r.orphaned === true ? asInterrupted(record) : record
 }
 
 function decodeRow (r: Record<string, unknown>): RunRecord {
@@ -53,9 +75,9 @@ export class RunStore {
         JSON.stringify(run.findings), run.error === null ? null : JSON.stringify(run.error), lockPid, run.createdAt])
   }
 
-  async update (run: RunRecord): Promise<void> {
+  async update (run: RunRecord, on: pg.Pool | pg.PoolClient = this.db.pool): Promise<void> {
     const table = await this.db.runsTable()
-    await this.db.pool.query(
+    await on.query(
       `UPDATE ${table} SET status = $2, steps = $3, log = $4, findings = $5, error = $6, backup_file = $7, backup_size = $8,
          started_at = $9, finished_at = $10, duration_ms = $11 WHERE id = $1`,
       [run.id, run.status, JSON.stringify(run.steps), JSON.stringify(run.log), JSON.stringify(run.findings),
@@ -98,15 +120,23 @@ export class RunStore {
    * A run still `queued`/`running` whose lock holder is gone died mid-way
    * (process killed, connection lost): record it as `interrupted`, never leave
    * it looking alive. `live` lists runs this process is executing right now.
+   * FOR UPDATE: two gateways starting together record each run once (the
+   * second re-reads the row, no longer orphaned, after the first commits).
    */
   async markInterrupted (live: Set<string>): Promise<string[]> {
     const table = await this.db.runsTable()
-    const { rows } = await this.db.pool.query(
-      `UPDATE ${table} r SET status = 'interrupted', finished_at = COALESCE(r.finished_at, now()),
-         log = r.log || jsonb_build_array(jsonb_build_object('at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'level', 'error', 'msg', $4::text))
-       WHERE ${ORPHANED}
-       RETURNING r.id`,
-      [LOCK_CLASS, RUN_LOCK, [...live], INTERRUPTED_MSG])
-    return rows.map((r) => r.id as string)
+    const client = await this.db.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const { rows } = await client.query(`SELECT r.* FROM ${table} r WHERE ${ORPHANED} FOR UPDATE OF r`, [LOCK_CLASS, RUN_LOCK, [...live]])
+      for (const row of rows) await this.update(asInterrupted(decodeRow(row)), client)
+      await client.query('COMMIT')
+      return rows.map((r) => r.id as string)
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
   }
 }

@@ -17,6 +17,8 @@ export interface RunOptions {
   lockRetries: number
   message: string | null
   retryAfter: number | null
+  /** Refuse to start without a successful rehearsal of exactly these files in the last 24 h. */
+  requireRehearsal: boolean
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -33,11 +35,13 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   lockTimeoutMs: 5000,
   lockRetries: 3,
   message: null,
-  retryAfter: null
+  retryAfter: null,
+  requireRehearsal: false
 }
 
 export type StepKind = 'backup' | 'maintenance' | 'pause' | 'migration' | 'flag'
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back'
+/** `interrupted`: the step was running when its runner stopped (process killed, shutdown); `detail` says what to check. */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back' | 'interrupted'
 
 export interface RunStep {
   kind: StepKind

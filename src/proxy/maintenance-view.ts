@@ -36,6 +36,7 @@ export function watchMaintenance (ctx: AppContext, log: Logger, onCompiled: () =
     signingKey: config.signingKey ?? state.signingKey,
     template,
     cookieTtlSeconds,
+    progress: state.progress ?? null,
     onInvalidCidr: (entry, err) => { log.warn({ entry, problem: err.message }, 'ignoring invalid allowlist entry in state') }
   })
 

@@ -8,11 +8,14 @@ export function statusRoute (app: FastifyInstance, view: MaintenanceView): void 
     const compiled = view.compiled
     const active = compiled.isActive(now)
     void reply.header('cache-control', 'no-store')
+    const progress = active ? compiled.progress : null
     return {
       maintenance: active,
       retryAfter: active ? compiled.retryAfterAt(now) : null,
       endsAt: compiled.endsAt,
-      message: compiled.state.message
+      message: compiled.state.message,
+      // While a migration run holds the window (CONTRACT section 8); every replica reads it from the shared state.
+      progress: progress === null ? null : { step: progress.step, of: progress.of, current: progress.current, etaSeconds: compiled.etaSeconds(now) }
     }
   })
 }

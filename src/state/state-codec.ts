@@ -15,10 +15,11 @@ function isRecord (value: unknown): value is Record<string, unknown> {
 /** Throws an Error saying what is wrong; callers add where the document came from. */
 export function decodeState (value: unknown): SharedState {
   if (!isRecord(value)) throw new Error('state is not an object')
-  const { version, maintenance, routing, flags, overrides, signingKey } = value
+  const { version, maintenance, routing, progress, flags, overrides, signingKey } = value
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw new Error('state.version is not a non-negative integer')
   if (!isRecord(maintenance)) throw new Error('state.maintenance is not an object')
   if (routing !== undefined && !isRecord(routing)) throw new Error('state.routing is not an object')
+  if (progress !== undefined && progress !== null && !isRecord(progress)) throw new Error('state.progress is not an object')
   if (!isRecord(flags)) throw new Error('state.flags is not an object')
   if (!isRecord(overrides)) throw new Error('state.overrides is not an object')
   if (typeof signingKey !== 'string' || signingKey.length === 0) throw new Error('state.signingKey is not a string')
@@ -27,6 +28,8 @@ export function decodeState (value: unknown): SharedState {
     // Fields added to MaintenanceState later get their defaults in old documents.
     maintenance: { ...defaultMaintenance(), ...maintenance } as SharedState['maintenance'],
     ...(routing === undefined ? {} : { routing: { ...defaultRouting(), ...routing } as SharedState['routing'] }),
+    // Checked field by field with the rest of the state (state-schema.ts) before anything serves it.
+    ...(progress === undefined ? {} : { progress: progress as SharedState['progress'] }),
     flags: toDict(flags),
     overrides: toDict(overrides, (forFlag) => isRecord(forFlag) ? toDict<FlagOverride>(forFlag) : forFlag as Record<string, FlagOverride>),
     signingKey

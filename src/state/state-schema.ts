@@ -67,6 +67,16 @@ const RoutingSchema = Type.Object({
   updatedBy: Nullable(Type.String())
 })
 
+/** Bounded like the fields it comes from: a run's id and a migration's file name. */
+const ProgressSchema = Type.Object({
+  runId: Type.String({ maxLength: 100 }),
+  step: Type.Integer({ minimum: 1 }),
+  of: Type.Integer({ minimum: 1 }),
+  current: Type.String({ maxLength: 1000 }),
+  endsAt: Nullable(Type.String()),
+  updatedAt: Type.String()
+})
+
 const OverrideSchema = Type.Object({ enabled: Type.Optional(Type.Boolean()), variant: Type.Optional(Type.String()) })
 
 export const SharedStateSchema = Type.Object({
@@ -74,6 +84,8 @@ export const SharedStateSchema = Type.Object({
   maintenance: MaintenanceSchema,
   // Optional: states written before upstreams existed lack it.
   routing: Type.Optional(RoutingSchema),
+  // Optional: states written before runs reported progress lack it.
+  progress: Type.Optional(Nullable(ProgressSchema)),
   flags: Type.Record(Type.String(), FlagSchema),
   overrides: Type.Record(Type.String(), Type.Record(Type.String(), OverrideSchema)),
   signingKey: Type.String({ minLength: 1 })
@@ -98,6 +110,7 @@ function meaningProblem (state: SharedState): string | null {
     if (i >= 0) return `state.maintenance.${name}.${i} contains control characters`
   }
   if (m.secret !== null && !/^[A-Za-z0-9._~-]*$/.test(m.secret)) return 'state.maintenance.secret has characters a URL path cannot carry'
+  if (state.progress !== undefined && state.progress !== null && state.progress.step > state.progress.of) return `state.progress.step ${state.progress.step} is past its last step (${state.progress.of})`
   for (const key of Object.keys(state.flags)) {
     const flag = state.flags[key] as SharedState['flags'][string]
     if (flag.key !== key) return `state.flags.${key}.key is "${flag.key}", not its own key`

@@ -139,12 +139,31 @@ export function defaultRouting (): RoutingState {
   return { active: null, canary: null, paused: false, pauseMaxMs: 30_000, updatedAt: null, updatedBy: null }
 }
 
+/**
+ * Where a migration run stands while it holds the maintenance window (CONTRACT
+ * section 8): written by the run as each migration starts, cleared when it
+ * ends, so every replica's `/__drawbridge/status` and page can show it.
+ */
+export interface MigrationProgress {
+  runId: string
+  /** 1-based: the migration running now. */
+  step: number
+  of: number
+  /** Its name. */
+  current: string
+  /** When the run should end, from a rehearsal's measured durations (ISO); null without one. */
+  endsAt: string | null
+  updatedAt: string
+}
+
 export interface SharedState {
   /** Monotonic; bumped by every write. */
   version: number
   maintenance: MaintenanceState
   /** Absent in states written before upstreams existed: defaultRouting(). */
   routing?: RoutingState
+  /** A migration run's progress while it holds the window; null or absent otherwise (and in older states). */
+  progress?: MigrationProgress | null
   flags: Record<string, Flag>
   /** flag key → user id → override */
   overrides: Record<string, Record<string, FlagOverride>>

@@ -46,6 +46,10 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/migrations/runs', body: false },
   { method: 'GET', path: '/v1/migrations/runs/:id', body: false },
   { method: 'GET', path: '/v1/migrations/runs/:id/events', body: false },
+  { method: 'POST', path: '/v1/migrations/rehearsals', body: true },
+  { method: 'GET', path: '/v1/migrations/rehearsals', body: false },
+  { method: 'GET', path: '/v1/migrations/rehearsals/:id', body: false },
+  { method: 'GET', path: '/v1/migrations/rehearsals/:id/events', body: false },
   { method: 'GET', path: '/v1/upstreams', body: false },
   { method: 'PATCH', path: '/v1/routing', body: true }
 ]
@@ -56,7 +60,7 @@ t.test('the fuzzed route list is every admin route in the source', async (t) => 
   for (const dir of readdirSync(join(ROOT, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'proxy').map((e) => e.name)) {
     for (const file of readdirSync(join(ROOT, 'src', dir)).filter((f) => f.endsWith('.ts'))) {
       const text = readFileSync(join(ROOT, 'src', dir, file), 'utf8')
-      for (const m of text.matchAll(/app\.(get|post|put|patch|delete)\('([^']+)'/g)) declared.push(`${(m[1] as string).toUpperCase()} ${m[2] as string}`)
+      for (const m of text.matchAll(/app\.(get|post|put|patch|delete)(?:<[^(]*>)?\('([^']+)'/g)) declared.push(`${(m[1] as string).toUpperCase()} ${m[2] as string}`)
     }
   }
   t.same([...declared].sort(), ROUTES.map((r) => `${r.method} ${r.path}`).sort())
@@ -75,7 +79,7 @@ const FIELDS = [
   'in', 'notIn', 'startsWith', 'endsWith', 'contains', 'lt', 'lte', 'gt', 'gte', 'semverLt', 'semverGte', 'semverEq', 'cidr',
   'variant', 'gate', 'status', 'requires', 'createdAt', 'updatedAt', 'lastEvaluatedAt', 'context', 'targetingKey',
   'method', 'path', 'ip', 'headers', 'dryRun', 'step', 'maintenance', 'backup', 'allowDangerous', 'onFailure',
-  'statementTimeoutMs', 'lockTimeoutMs', 'lockRetries', 'active', 'canary', 'upstream', 'paused', 'pauseMaxMs', 'force'
+  'statementTimeoutMs', 'lockTimeoutMs', 'lockRetries', 'requireRehearsal', 'source', 'active', 'canary', 'upstream', 'paused', 'pauseMaxMs', 'force'
 ]
 const HOSTILE_STRINGS = [
   '', ' ', '/x\r\nSet-Cookie: pwn=1', '/€', '/a\u0000b', '/\\evil.test', '/\t/evil.test', '//evil.test', '\\\\evil.test',
@@ -165,4 +169,6 @@ t.test('random and hostile input at every admin route: never a 5xx, and the gate
   await proxied.body.dump()
   t.equal((await request(`http://${gw.admin}/healthz`)).statusCode, 200)
   t.notMatch(gw.logs(), /admin request crashed|uncaught|ERR_INVALID_CHAR/i, 'no crash in the log')
+  // A graceful stop: a rehearsal a fuzzed POST started drops its scratch database.
+  t.equal(await gw.stop(), 0)
 })

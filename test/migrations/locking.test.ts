@@ -79,8 +79,11 @@ t.test('a run whose runner died is shown as interrupted, and its lock is free', 
   const { rows } = await runner.query('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok, pg_backend_pid() AS pid', [LOCK_CLASS, RUN_LOCK])
   t.equal(rows[0].ok, true)
   await h.db.query(
-    `INSERT INTO drawbridge_migration_runs (id, status, actor, options, lock_pid, started_at)
-     VALUES ('dead-run', 'running', 'ghost', '{}', $1, now())`, [rows[0].pid])
+    `INSERT INTO drawbridge_migration_runs (id, status, actor, options, lock_pid, started_at, steps)
+     VALUES ('dead-run', 'running', 'ghost', '{}', $1, now(), $2)`, [rows[0].pid, JSON.stringify([
+      { kind: 'migration', name: '001_t', status: 'running', startedAt: new Date().toISOString(), finishedAt: null, durationMs: null, attempts: 1, detail: null },
+      { kind: 'flag', name: 'f', status: 'pending', startedAt: null, finishedAt: null, durationMs: null, attempts: 0, detail: null }
+    ])])
 
   t.equal((await h.service.getRun('dead-run'))?.status, 'running', 'alive while its lock is held')
   await t.rejects(h.service.startRun({}, 'test'), { code: 'DRAWBRIDGE_ERR_MIGRATION_LOCKED' })
@@ -90,6 +93,9 @@ t.test('a run whose runner died is shown as interrupted, and its lock is free', 
   t.equal(dead?.status, 'interrupted')
   t.match(dead?.log.at(-1), { level: 'error', msg: /stopped before this run finished/ })
   t.ok(dead?.finishedAt)
+  t.match(dead?.steps[0], { status: 'interrupted', detail: /runner stopped while this step was running/ }, 'the step it died in reads interrupted, with why')
+  t.match(dead?.steps[1], { status: 'skipped', detail: /interrupted/ })
+  t.match(dead?.error, { code: 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED', message: /stopped before this run finished/ })
   const stored = async (): Promise<string> => (await h.db.query<{ status: string }>('SELECT status FROM drawbridge_migration_runs WHERE id = \'dead-run\''))[0]?.status ?? 'none'
   await h.service.listRuns(10)
   await h.service.status()
@@ -98,6 +104,9 @@ t.test('a run whose runner died is shown as interrupted, and its lock is free', 
   const next = await runToEnd(h)
   t.equal(next.status, 'succeeded', 'a new run can start')
   t.equal(await stored(), 'interrupted', 'starting a run (the lock found free) recorded it')
+  const recorded = (await h.db.query<{ steps: Array<{ status: string }>, error: { code: string } }>('SELECT steps, error FROM drawbridge_migration_runs WHERE id = \'dead-run\''))[0]
+  t.same(recorded?.steps.map((s) => s.status), ['interrupted', 'skipped'], 'recorded with its steps, not only its status')
+  t.equal(recorded?.error.code, 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED')
   t.equal((await h.service.status()).lastRun?.id, next.id)
 })
 
@@ -125,6 +134,8 @@ t.test('closing the service mid-run cancels the statement and records the run as
   t.ok(Date.now() - started < 5000, 'did not wait for pg_sleep(30)')
   const run = await reader.getRun(id)
   t.equal(run?.status, 'interrupted')
+  t.match(run?.steps[0], { status: 'interrupted', detail: /shutting down/ })
+  t.equal(run?.error?.code, 'DRAWBRIDGE_ERR_MIGRATION_INTERRUPTED')
   t.same(await appliedNames(h.db), ['001_t'])
   t.same(await h.db.query("SELECT 1 FROM pg_class WHERE relname = 's'"), [], 'the migration in progress rolled back')
 })

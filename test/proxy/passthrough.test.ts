@@ -112,7 +112,7 @@ t.test('reserved paths are answered by drawbridge, never proxied', async (t) => 
   const gw = await startGateway(t, upstream.url)
   const status = await fetchText(`${gw.url}/__drawbridge/status`)
   t.equal(status.status, 200)
-  t.same(JSON.parse(status.text), { maintenance: false, retryAfter: null, endsAt: null, message: null })
+  t.same(JSON.parse(status.text), { maintenance: false, retryAfter: null, endsAt: null, message: null, progress: null })
   t.equal(status.headers['cache-control'], 'no-store')
   await gw.setMaintenance({ enabled: true, message: 'Upgrading', endsAt: new Date(Date.now() + 120_000).toISOString() })
   const on = JSON.parse((await fetchText(`${gw.url}/__drawbridge/status`)).text) as { maintenance: boolean, retryAfter: number, message: string }
