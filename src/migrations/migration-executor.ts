@@ -2,6 +2,7 @@ import type pg from 'pg'
 import type { MigrationFile } from './migration-files.js'
 import type { SqlStatement } from './sql-statements.js'
 import { quoteIdent } from './migration-db.js'
+import { endsBlock, firstTransactionControl, opensBlock, transactionControlProblem } from './transaction-control.js'
 
 /** SQLSTATE lock_not_available: the statement waited lock_timeout for its lock. */
 export const LOCK_NOT_AVAILABLE = '55P03'
@@ -55,6 +56,12 @@ function backoff (attempt: number, baseMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+/** A file run in a transaction must not open or end one itself (see transaction-control.ts): refused before anything runs. */
+export function assertTransactional (file: MigrationFile, statements: SqlStatement[]): void {
+  const control = firstTransactionControl(statements)
+  if (control !== null) throw new MigrationFailure(transactionControlProblem(file.name, control), null, control.line)
+}
+
 async function runStatements (client: pg.Client, file: MigrationFile, statements: SqlStatement[], hooks: ExecuteHooks): Promise<void> {
   const around = hooks.statement ?? runDirectly
   for (const stmt of statements) {
@@ -76,6 +83,7 @@ export async function applyInTransaction (
   client: pg.Client, file: MigrationFile, statements: SqlStatement[],
   record: (client: pg.Client) => Promise<void>, opts: ExecuteOptions, hooks: ExecuteHooks
 ): Promise<void> {
+  assertTransactional(file, statements)
   for (let attempt = 1; ; attempt++) {
     hooks.attempt(attempt)
     await client.query('BEGIN')
@@ -105,6 +113,7 @@ export async function applyInTransaction (
 export async function applyDryRun (
   client: pg.Client, file: MigrationFile, statements: SqlStatement[], opts: ExecuteOptions, hooks: ExecuteHooks
 ): Promise<void> {
+  assertTransactional(file, statements)
   for (let attempt = 1; ; attempt++) {
     hooks.attempt(attempt)
     await client.query('SAVEPOINT drawbridge_dry_run')
@@ -176,7 +185,9 @@ function isReindexConcurrently (stmt: SqlStatement): boolean {
  * autocommit (one multi-statement query would be an implicit transaction,
  * which CREATE INDEX CONCURRENTLY refuses). Retrying after lock_timeout is done
  * per statement, which is safe: the failed statement committed nothing, and
- * an invalid index it left is dropped first. REINDEX CONCURRENTLY is not
+ * an invalid index it left is dropped first. Inside an explicit BEGIN … COMMIT
+ * block of the file, the failed statement has aborted the whole block, so the
+ * block is rolled back and retried from its BEGIN. REINDEX CONCURRENTLY is not
  * retried (its leftovers have generated names). The tracking row is written
  * once every statement succeeded.
  */
@@ -187,23 +198,39 @@ export async function applyWithoutTransaction (
   const dropped = await dropInvalidIndexes(client, statements, hooks)
   const around = hooks.statement ?? runDirectly
   let total = 0
-  for (const stmt of statements) {
-    for (let attempt = 1; ; attempt++) {
-      total++
-      hooks.attempt(total)
-      try {
-        await around(stmt, async () => await client.query(stmt.text))
-        break
-      } catch (err) {
-        dropped.push(...await dropInvalidIndexes(client, statements, hooks).catch(() => []))
-        if (isLockTimeout(err) && attempt <= opts.lockRetries && !isReindexConcurrently(stmt)) {
-          hooks.log('warn', `${file.name} line ${stmt.line}: lock_timeout hit; retry ${attempt}/${opts.lockRetries}`)
-          await backoff(attempt, opts.backoffMs)
-          continue
-        }
-        throw failureAt(err, file, stmt)
+  /** Index of the BEGIN of the explicit block the file is in, or -1. */
+  let blockStart = -1
+  const attempts = new Map<number, number>()
+  for (let i = 0; i < statements.length; i++) {
+    const stmt = statements[i] as SqlStatement
+    total++
+    hooks.attempt(total)
+    try {
+      await around(stmt, async () => await client.query(stmt.text))
+      if (opensBlock(stmt)) blockStart = i
+      else if (endsBlock(stmt)) blockStart = -1
+    } catch (err) {
+      const retryFrom = blockStart >= 0 ? blockStart : i
+      if (blockStart >= 0) await client.query('ROLLBACK').catch(() => {})
+      blockStart = -1
+      dropped.push(...await dropInvalidIndexes(client, statements, hooks).catch(() => []))
+      const attempt = (attempts.get(retryFrom) ?? 0) + 1
+      attempts.set(retryFrom, attempt)
+      if (isLockTimeout(err) && attempt <= opts.lockRetries && !isReindexConcurrently(stmt)) {
+        const where = retryFrom === i ? '' : ` (inside the block that begins at line ${(statements[retryFrom] as SqlStatement).line}: rolled back, retrying it from there)`
+        hooks.log('warn', `${file.name} line ${stmt.line}: lock_timeout hit${where}; retry ${attempt}/${opts.lockRetries}`)
+        await backoff(attempt, opts.backoffMs)
+        i = retryFrom - 1
+        continue
       }
+      throw failureAt(err, file, stmt)
     }
+  }
+  if (blockStart >= 0) {
+    // A block left open would be committed (or lost) by whatever the connection runs next.
+    await client.query('ROLLBACK').catch(() => {})
+    const open = statements[blockStart] as SqlStatement
+    throw new MigrationFailure(`${file.name} line ${open.line}: the transaction opened here is never committed; rolled back`, null, open.line)
   }
   await record(client)
   return dropped

@@ -14,6 +14,7 @@ import { RunProgress } from './run-progress.js'
 import type { RunRecorder } from './run-recorder.js'
 import type { RunOptions, RunRecord } from './run-types.js'
 import { loadParser, splitStatements, type SqlStatement } from './sql-statements.js'
+import { firstTransactionControl, transactionControlProblem } from './transaction-control.js'
 
 /** What a run needs to know of the service's settings. */
 export interface RunnerOptions {
@@ -113,13 +114,20 @@ export class RunOrchestrator {
       }))
       planned.close = needsWindow ? rec.addStep(gate.kind, gate.kind === 'pause' ? 'release' : 'close') : null
 
+      // Refused before anything runs: a file that would commit inside the run's transaction, then unmarked high findings.
+      const nested = prepared.flatMap((p) => p.file.directives.noTransaction ? [] : [[p.file.name, firstTransactionControl(p.statements)] as const])
+        .flatMap(([name, stmt]) => stmt === null ? [] : [{ name, problem: transactionControlProblem(name, stmt) }])
       const dangerous = prepared.filter((p) => !p.file.directives.maintenance && p.findings.some((f) => f.severity === 'high'))
-      if (dangerous.length > 0 && !opts.allowDangerous) {
-        const err = new errors.DRAWBRIDGE_ERR_MIGRATION_DANGEROUS(dangerous.map((p) => p.file.name).join(', '))
-        rec.log('error', `${err.message}. Nothing was applied.`)
+      const refusal = nested.length > 0
+        ? { reason: 'transaction-control', names: nested.map((n) => n.name), err: new errors.DRAWBRIDGE_ERR_INVALID(nested.map((n) => n.problem).join('; ')) }
+        : dangerous.length > 0 && !opts.allowDangerous
+          ? { reason: 'dangerous', names: dangerous.map((p) => p.file.name), err: new errors.DRAWBRIDGE_ERR_MIGRATION_DANGEROUS(dangerous.map((p) => p.file.name).join(', ')) }
+          : null
+      if (refusal !== null) {
+        rec.log('error', `${refusal.err.message}. Nothing was applied.`)
         this.skipPending(rec)
-        await rec.finish('failed', errorInfo(err))
-        this.publish('migration.failed', run, { reason: 'dangerous', migrations: dangerous.map((p) => p.file.name) })
+        await rec.finish('failed', errorInfo(refusal.err))
+        this.publish('migration.failed', run, { reason: refusal.reason, migrations: refusal.names })
         return
       }
       if (opts.maintenance === 'never' && !opts.dryRun) {
