@@ -1,0 +1,32 @@
+import { useEffect, useState } from 'preact/hooks'
+import { apiUrl } from '../api.js'
+import { Section } from '../ui.js'
+
+/** How long typing pauses before the preview follows it. */
+const DEBOUNCE_MS = 400
+
+/**
+ * The page a blocked customer gets, rendered by the gateway's own template
+ * code from the current state with the draft laid over it (GET /ui/preview),
+ * in a sandboxed frame where its script does not run.
+ */
+export function PreviewSection (props: { message: string, retryAfter: string, endsAt: string | null }): preact.JSX.Element {
+  const query = new URLSearchParams()
+  query.set('message', props.message)
+  if (/^\d+$/.test(props.retryAfter.trim())) query.set('retryAfter', props.retryAfter.trim())
+  query.set('endsAt', props.endsAt ?? '')
+  const wanted = apiUrl(`ui/preview?${query.toString()}`)
+  const [src, setSrc] = useState(wanted)
+  useEffect(() => {
+    const timer = setTimeout(() => { setSrc(wanted) }, DEBOUNCE_MS)
+    return () => { clearTimeout(timer) }
+  }, [wanted])
+  return (
+    <Section title='Preview' id='m-preview'>
+      <p class='hint'>The page as customers will see it, with the message you are typing. It follows the window’s end and Retry-After too.</p>
+      <div class='preview-frame'>
+        <iframe title='Maintenance page as customers see it' src={src} sandbox='' loading='lazy' referrerpolicy='no-referrer' />
+      </div>
+    </Section>
+  )
+}
