@@ -13,6 +13,9 @@ const short = (v: unknown): string => {
 /** The fields an entry changed, as `field: before → after` (whole values when they are not objects). */
 export function changes (before: unknown, after: unknown): string[] {
   const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+  // A creation lists what was set; a deletion says so.
+  if (before == null && isObject(after)) return ['created', ...Object.entries(after).filter(([k, v]) => v !== null && k !== 'key' && k !== 'createdAt' && k !== 'updatedAt').map(([k, v]) => `${k}: ${short(v)}`)]
+  if (isObject(before) && after == null) return ['deleted']
   if (!isObject(before) || !isObject(after)) return [`${short(before)} → ${short(after)}`]
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => k !== 'updatedAt' && k !== 'updatedBy')
   return keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map((k) => `${k}: ${short(before[k])} → ${short(after[k])}`)

@@ -16,7 +16,8 @@ export function PreviewSection (props: { message: string, retryAfter: string, en
   if (/^\d+$/.test(props.retryAfter.trim())) query.set('retryAfter', props.retryAfter.trim())
   query.set('endsAt', props.endsAt ?? '')
   const wanted = apiUrl(`ui/preview?${query.toString()}`)
-  const [src, setSrc] = useState(wanted)
+  // Set only after typing pauses, so the frame loads once per pause (and not for the empty first render).
+  const [src, setSrc] = useState<string | null>(null)
   useEffect(() => {
     const timer = setTimeout(() => { setSrc(wanted) }, DEBOUNCE_MS)
     return () => { clearTimeout(timer) }
@@ -25,7 +26,7 @@ export function PreviewSection (props: { message: string, retryAfter: string, en
     <Section title='Preview' id='m-preview'>
       <p class='hint'>The page as customers will see it, with the message you are typing. It follows the window’s end and Retry-After too.</p>
       <div class='preview-frame'>
-        <iframe title='Maintenance page as customers see it' src={src} sandbox='' loading='lazy' referrerpolicy='no-referrer' />
+        {src !== null && <iframe title='Maintenance page as customers see it' src={src} sandbox='' referrerpolicy='no-referrer' />}
       </div>
     </Section>
   )
