@@ -38,7 +38,7 @@ export function UserFlagsSection (): preact.JSX.Element {
         <Field id='uf-user' label='User to inspect' hint='The targeting key your application sends (a user id).'>
           <input id='uf-user' type='text' spellcheck={false} autoComplete='off' maxLength={256} value={userId} aria-describedby='uf-user-hint' onInput={(e) => { setUserId(e.currentTarget.value) }} />
         </Field>
-        <Field id='uf-context' label='Attributes' hint='Optional, one name=value per line, e.g. plan=pro.'>
+        <Field id='uf-context' label='Context' hint='Optional, one name=value per line, e.g. plan=pro.'>
           <textarea id='uf-context' rows={2} spellcheck={false} value={context} aria-describedby='uf-context-hint' onInput={(e) => { setContext(e.currentTarget.value) }} />
         </Field>
         <button type='submit' class='button' disabled={look.busy || userId.trim() === ''}>Show resolved flags</button>
