@@ -144,21 +144,19 @@ if (!existsSync(CHROMIUM)) {
   t.test('axe: no serious or critical violation on Flags (list, editor, resolved flags), light and dark', async (t) => {
     // Light on a desktop, dark on a phone: both themes and both layouts, in two page loads.
     for (const [colorScheme, viewport] of [['light', { width: 1280, height: 800 }], ['dark', { width: 390, height: 844 }]] as const) {
-      {
-        const what = `${colorScheme} ${viewport.width}px`
-        const tab = await openConsole(browser, admin, ADMIN, { colorScheme, viewport })
-        const { page } = tab
-        await visit(page, 'Flags')
-        await itemOf(page, 'new-checkout').getByRole('button', { name: 'Edit' }).click()
-        await page.getByRole('textbox', { name: 'User to inspect' }).fill('bob')
-        await page.getByRole('button', { name: 'Show resolved flags' }).click()
-        await page.getByRole('table').waitFor()
-        await page.getByRole('button', { name: 'New flag' }).click()
-        t.same(await seriousViolations(page), [], `Flags, ${what}`)
-        const width = await page.evaluate(() => document.documentElement.scrollWidth)
-        t.ok(width <= viewport.width, `${what}: nothing wider than the screen (${width}px)`)
-        await tab.context.close()
-      }
+      const what = `${colorScheme} ${viewport.width}px`
+      const tab = await openConsole(browser, admin, ADMIN, { colorScheme, viewport })
+      const { page } = tab
+      await visit(page, 'Flags')
+      await itemOf(page, 'new-checkout').getByRole('button', { name: 'Edit' }).click()
+      await page.getByRole('textbox', { name: 'User to inspect' }).fill('bob')
+      await page.getByRole('button', { name: 'Show resolved flags' }).click()
+      await page.getByRole('table').waitFor()
+      await page.getByRole('button', { name: 'New flag' }).click()
+      t.same(await seriousViolations(page), [], `Flags, ${what}`)
+      const width = await page.evaluate(() => document.documentElement.scrollWidth)
+      t.ok(width <= viewport.width, `${what}: nothing wider than the screen (${width}px)`)
+      await tab.context.close()
     }
   })
 }

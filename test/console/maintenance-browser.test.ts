@@ -167,19 +167,17 @@ if (!existsSync(CHROMIUM)) {
   t.test('axe: no serious or critical violation on the sign-in and Maintenance pages, light and dark, desktop and phone', async (t) => {
     // Light on a desktop, dark on a phone: both themes and both layouts, in two page loads.
     for (const [colorScheme, viewport] of [['light', { width: 1280, height: 800 }], ['dark', { width: 390, height: 844 }]] as const) {
-      {
-        const what = `${colorScheme} ${viewport.width}px`
-        const tab = await openConsole(browser, admin, null, { colorScheme, viewport })
-        await tab.page.getByRole('textbox', { name: 'Token' }).waitFor()
-        t.same(await seriousViolations(tab.page), [], `sign-in, ${what}`)
-        await signIn(tab.page, ADMIN)
-        await visit(tab.page, 'Maintenance')
-        await tab.page.getByRole('heading', { name: /^Maintenance is/ }).waitFor()
-        t.same(await seriousViolations(tab.page), [], `Maintenance, ${what}`)
-        const width = await tab.page.evaluate(() => document.documentElement.scrollWidth)
-        t.ok(width <= viewport.width, `${what}: nothing wider than the screen (${width}px)`)
-        await tab.context.close()
-      }
+      const what = `${colorScheme} ${viewport.width}px`
+      const tab = await openConsole(browser, admin, null, { colorScheme, viewport })
+      await tab.page.getByRole('textbox', { name: 'Token' }).waitFor()
+      t.same(await seriousViolations(tab.page), [], `sign-in, ${what}`)
+      await signIn(tab.page, ADMIN)
+      await visit(tab.page, 'Maintenance')
+      await tab.page.getByRole('heading', { name: /^Maintenance is/ }).waitFor()
+      t.same(await seriousViolations(tab.page), [], `Maintenance, ${what}`)
+      const width = await tab.page.evaluate(() => document.documentElement.scrollWidth)
+      t.ok(width <= viewport.width, `${what}: nothing wider than the screen (${width}px)`)
+      await tab.context.close()
     }
   })
 }
