@@ -1,4 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -15,6 +17,14 @@ export const MIGRATIONS: Record<string, string> = {
   '003_drop_note.sql': 'ALTER TABLE orders DROP COLUMN note;\n'
 }
 
+async function closedPort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => { resolve() }))
+  return port
+}
+
 export interface World {
   gw: SpawnedGateway
   /** Admin `host:port`. */
@@ -28,11 +38,13 @@ export interface World {
  * real binary with an admin and a read token, two real upstreams (blue,
  * green), and, when asked, a real PostgreSQL database with migrations.
  */
-export async function startWorld (t: Test, options: { database?: boolean } = {}): Promise<World> {
+export async function startWorld (t: Test, options: { database?: boolean, downUpstream?: boolean } = {}): Promise<World> {
   await ensureConsoleBuilt()
   const ok = (body: string) => (_req: unknown, res: import('node:http').ServerResponse): void => { res.writeHead(200, { 'content-type': 'text/plain' }).end(body) }
   const [blue, green] = await Promise.all([startUpstream(t, ok('blue')), startUpstream(t, ok('green'))])
-  const args = ['--upstreams', `blue=${blue.url},green=${green.url}`, '--health-interval-ms', '500', '--admin-token', ADMIN, '--read-token', READ]
+  // `red`: an upstream whose port nothing listens on, for a switch the health check refuses.
+  const red = options.downUpstream === true ? `,red=http://127.0.0.1:${await closedPort()}` : ''
+  const args = ['--upstreams', `blue=${blue.url},green=${green.url}${red}`, '--health-interval-ms', '500', '--admin-token', ADMIN, '--read-token', READ]
   let db: TestDatabase | null = null
   if (options.database === true) {
     db = await createDatabase(t, 'drawbridge_console_')

@@ -44,6 +44,8 @@ export function RunForm (props: { pending: number, onStarted: (id: string) => vo
   const [confirm, setConfirm] = useState(false)
   const start = useAction()
   const set = (patch: Partial<RunDraft>): void => { setD({ ...d, ...patch }) }
+  const step = Number(d.step)
+  const count = Number.isInteger(step) && step > 0 ? Math.min(step, props.pending) : props.pending
   const go = (dryRun: boolean): void => {
     setConfirm(false)
     void start.run(async () => {
@@ -96,7 +98,7 @@ export function RunForm (props: { pending: number, onStarted: (id: string) => vo
           {!confirm && <button type='button' class='button danger-outline' disabled={start.busy || props.pending === 0} onClick={() => { setConfirm(true) }}>Apply migrations…</button>}
           {confirm && (
             <>
-              <button type='button' class='button danger' disabled={start.busy} onClick={() => { go(false) }}>Apply {props.pending} pending for good</button>
+              <button type='button' class='button danger' disabled={start.busy} onClick={() => { go(false) }}>Apply {count} {count === 1 ? 'migration' : 'migrations'} for good</button>
               <button type='button' class='button' onClick={() => { setConfirm(false) }}>Not now</button>
             </>
           )}
