@@ -3,7 +3,8 @@
 // gateway with two upstreams and a PostgreSQL database holding a few
 // migrations. Run: node --import tsx scripts/console-screenshots.ts
 // (needs /usr/bin/chromium and PostgreSQL at DATABASE_URL or 127.0.0.1:5432).
-import { mkdirSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { ADMIN, api, eventually, launch, openConsole, visit } from '../test/console/browser.js'
@@ -52,6 +53,9 @@ try {
       const tab = await openConsole(browser, admin, ADMIN, { viewport, colorScheme })
       for (const link of ['Maintenance', 'Flags', 'Migrations', 'Upstreams', 'Audit'] as const) {
         await visit(tab.page, link)
+        if (link === 'Maintenance') {
+          await tab.page.frameLocator('iframe[title="Maintenance page as customers see it"]').locator('h1').waitFor()
+        }
         if (link === 'Flags') {
           await tab.page.getByRole('button', { name: 'Edit', exact: true }).first().click()
         }
@@ -60,12 +64,26 @@ try {
           await tab.page.getByRole('list', { name: 'Findings' }).waitFor()
         }
         await tab.page.waitForTimeout(400)
-        await tab.page.screenshot({ path: join(out, `${link.toLowerCase()}-${size}-${colorScheme}.png`), fullPage: size === 'desktop' })
+        const path = join(out, `${link.toLowerCase()}-${size}-${colorScheme}.png`)
+        if (size === 'desktop') {
+          // The whole page, through a viewport as tall as it: a fullPage capture leaves the preview frame blank.
+          const height = await tab.page.evaluate(() => document.documentElement.scrollHeight)
+          await tab.page.setViewportSize({ width: viewport.width, height })
+          await tab.page.waitForTimeout(300)
+          await tab.page.screenshot({ path })
+          await tab.page.setViewportSize(viewport)
+        } else {
+          await tab.page.screenshot({ path })
+        }
       }
       if (tab.errors.length > 0) console.error(`${size} ${colorScheme}: page errors`, tab.errors)
       await tab.context.close()
     }
   }
+  // Palette PNGs are a third of the size and look the same for a UI (Debian's pngquant, when installed).
+  const shots = readdirSync(out).filter((f) => f.endsWith('.png')).map((f) => join(out, f))
+  const quant = spawnSync('pngquant', ['--quality=70-95', '--skip-if-larger', '--force', '--ext', '.png', ...shots])
+  if (quant.error !== undefined) console.log('pngquant not installed: screenshots left as captured')
   console.log(`screenshots in ${out}`)
 } finally {
   for (const fn of teardowns) await fn()

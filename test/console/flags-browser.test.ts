@@ -139,6 +139,10 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await toggle.getAttribute('aria-checked'), 'true', 'the change made elsewhere shows without a reload')
     t.comment(`shown ${Date.now() - started} ms after the write`)
     t.equal((await api(admin, 'PATCH', '/v1/flags/beta-banner', READ, { enabled: false })).status, 403)
+
+    await page.getByRole('checkbox', { name: 'Only stale flags' }).check()
+    await page.getByRole('status').filter({ hasText: 'that look stale' }).waitFor()
+    t.equal(await page.getByRole('switch').count(), 0, 'flags changed minutes ago are not stale')
   })
 
   t.test('axe: no serious or critical violation on Flags (list, editor, resolved flags), light and dark', async (t) => {

@@ -54,6 +54,7 @@ if (!existsSync(CHROMIUM)) {
     t.same(status.applied.map((a: { name: string }) => a.name), ['001_orders'], 'one migration applied')
     t.equal((await db.query("SELECT 1 AS found FROM pg_tables WHERE tablename = 'orders'")).length, 1, 'the table exists in the database')
     await page.getByRole('region', { name: 'Applied migrations' }).getByRole('rowheader', { name: '001_orders' }).waitFor()
+    t.equal(await page.getByRole('heading', { name: 'Rehearsals' }).count(), 0, 'this gateway has no rehearsal routes: the section is hidden')
     t.same(tab.errors, [])
   })
 

@@ -80,7 +80,7 @@ export function AuditPage (): preact.JSX.Element {
                   <td>{e.actor}</td>
                   <td><code>{e.action}</code></td>
                   <td><code>{e.target}</code></td>
-                  <td><ul class='plain-list changes'>{changes(e.before, e.after).map((c, i) => <li key={i}><code>{c}</code></li>)}</ul></td>
+                  <td class='wrap'><ul class='plain-list changes'>{changes(e.before, e.after).map((c, i) => <li key={i}><code>{c}</code></li>)}</ul></td>
                 </tr>
               ))}
             </tbody>

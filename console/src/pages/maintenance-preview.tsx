@@ -24,7 +24,7 @@ export function PreviewSection (props: { message: string, retryAfter: string, en
   }, [wanted])
   return (
     <Section title='Preview' id='m-preview'>
-      <p class='hint'>The page as customers will see it, with the message you are typing. It follows the window’s end and Retry-After too.</p>
+      <p class='hint'>The page as customers will see it, with the message you are typing, the window’s end and Retry-After. Its script does not run here: in a customer’s browser the end shows in their time zone, with a countdown.</p>
       <div class='preview-frame'>
         {src !== null && <iframe title='Maintenance page as customers see it' src={src} sandbox='' referrerpolicy='no-referrer' />}
       </div>

@@ -38,7 +38,7 @@ function RehearsalResult (props: { r: Rehearsal }): preact.JSX.Element {
                   <th scope='row'><code>{m.name}</code></th>
                   <td><span class={`tag step-${m.status}`}>{m.status}</span></td>
                   <td>{m.ms} ms</td>
-                  <td>
+                  <td class='wrap'>
                     <ul class='plain-list'>
                       {m.statements.map((s, i) => (
                         <li key={i}>

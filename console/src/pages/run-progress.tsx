@@ -57,7 +57,7 @@ export function RunProgress (props: { id: string, onEnd: () => void }): preact.J
                   <th scope='row'>{s.kind} <code>{s.name}</code></th>
                   <td><span class={`tag step-${s.status}`}>{s.status}</span></td>
                   <td>{s.durationMs === null ? '' : `${s.durationMs} ms`}</td>
-                  <td>{s.detail ?? ''}</td>
+                  <td class='wrap'>{s.detail ?? ''}</td>
                 </tr>
               ))}
             </tbody>

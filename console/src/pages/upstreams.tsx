@@ -108,20 +108,20 @@ export function UpstreamsPage (): preact.JSX.Element {
             {view.problem !== null && <Notice kind='warn'>{view.problem}</Notice>}
             <TableWrap label='Upstreams'>
               <table>
-                <thead><tr><th scope='col'>Name</th><th scope='col'>URL</th><th scope='col'>Health</th><th scope='col'>Checked</th><th scope='col'>In flight</th><th scope='col'>Traffic</th></tr></thead>
+                <thead><tr><th scope='col'>Name</th><th scope='col'>Health</th><th scope='col'>Traffic</th><th scope='col'>In flight</th><th scope='col'>Checked</th><th scope='col'>URL</th></tr></thead>
                 <tbody>
                   {view.upstreams.map((u) => (
                     <tr key={u.name} class={u.name === view.routing.active ? 'active-row' : ''}>
                       <th scope='row'>{u.name}</th>
-                      <td><code>{u.url}</code></td>
                       <td><Health u={u} /></td>
-                      <td><Time iso={u.checkedAt} /></td>
-                      <td>{u.inFlight}</td>
                       <td>
                         {u.name === view.routing.active
                           ? <span class='tag tag-ok'>active</span>
                           : <button type='button' class='button small' disabled={!canWrite || switching.busy} onClick={() => { switchTo(u.name, false) }}>Switch to {u.name}</button>}
                       </td>
+                      <td>{u.inFlight}</td>
+                      <td><Time iso={u.checkedAt} /></td>
+                      <td><code>{u.url}</code></td>
                     </tr>
                   ))}
                 </tbody>

@@ -190,3 +190,18 @@ t.test('with no token configured the console is open (loopback only), as the API
   t.equal(who.statusCode, 200)
   t.match(who.json(), { open: true, role: 'admin', csrf: null })
 })
+
+t.test('the built console is small and works offline: nothing loaded from another origin', async (t) => {
+  const { readFileSync, readdirSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { UI_DIR } = await import('../../src/console/console-routes.js')
+  const manifest = JSON.parse(readFileSync(join(UI_DIR, 'manifest.json'), 'utf8')) as { total: { bytes: number, gzipBytes: number } }
+  t.comment(`console assets: ${manifest.total.bytes} bytes, ${manifest.total.gzipBytes} gzipped`)
+  t.ok(manifest.total.bytes < 200_000, `under 200 kB (${manifest.total.bytes})`)
+  const html = readFileSync(join(UI_DIR, 'index.html'), 'utf8')
+  t.notMatch(html, /(src|href)="(https?:)?\/\//, 'the page references only its own files')
+  for (const file of readdirSync(join(UI_DIR, 'assets'))) {
+    const text = readFileSync(join(UI_DIR, 'assets', file), 'utf8')
+    t.notMatch(text, /url\(\s*['"]?(https?:)?\/\/|@import\s+['"]?(https?:)?\/\/|import\(\s*['"](https?:)?\/\//, `${file} loads nothing from elsewhere`)
+  }
+})
