@@ -72,6 +72,17 @@ export async function seriousViolations (page: Page): Promise<AxeViolation[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
 }
 
+const CONTROL = /^\s*- (button|switch|textbox|searchbox|spinbutton|combobox|checkbox|radio|slider) "([^"]*)"(.*)$/
+
+/** The controls on the page a user can operate now (not disabled), as `role "name"`, from the accessibility tree. */
+export async function enabledControls (page: Page): Promise<string[]> {
+  const tree = await page.locator('body').ariaSnapshot()
+  return tree.split('\n').flatMap((line) => {
+    const m = CONTROL.exec(line)
+    return m === null || (m[3] ?? '').includes('[disabled]') ? [] : [`${m[1] as string} "${m[2] as string}"`]
+  })
+}
+
 /** The admin API, with a bearer token: how the tests check what the console did. */
 export async function api<T = any> (admin: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number, json: T }> {
   const res = await request(`http://${admin}${path}`, {

@@ -164,6 +164,41 @@ if (!existsSync(CHROMIUM)) {
     t.match(await maintenance(), { enabled: false })
   })
 
+  t.test('keyboard only: sign in, skip to the content, move between pages, turn maintenance on and off', async (t) => {
+    const tab = await openConsole(browser, admin, null)
+    t.teardown(async () => { await tab.context.close() })
+    const { page } = tab
+    await page.getByRole('textbox', { name: 'Token' }).waitFor()
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'token', 'the token field has the focus')
+    await page.keyboard.type(ADMIN)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Maintenance is off' }).waitFor()
+    const focused = async (): Promise<string | undefined> => await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent || undefined)
+    await eventually(focused, (f) => f === 'page-title')
+    t.equal(await focused(), 'page-title', 'signed in: the focus is on the page’s heading')
+    for (const stop of ['Sign out', 'Audit', 'Upstreams', 'Migrations', 'Flags', 'Maintenance', 'Skip to content']) {
+      await page.keyboard.press('Shift+Tab')
+      t.equal(await focused(), stop, `back to ${stop}`)
+    }
+    await page.keyboard.press('Enter')
+    t.equal(await focused(), 'main', 'the skip link moves to the content')
+    await page.keyboard.press('Tab')
+    t.equal(await focused(), 'Turn maintenance on', 'whose first control is the main action')
+    await page.keyboard.press('Enter')
+    await page.getByRole('button', { name: 'Turn maintenance off' }).waitFor()
+    t.equal((await maintenance()).enabled, true)
+    await page.getByRole('button', { name: 'Turn maintenance off' }).focus()
+    await page.keyboard.press('Space')
+    await page.getByRole('button', { name: 'Turn maintenance on' }).waitFor()
+    t.equal((await maintenance()).enabled, false)
+
+    await page.getByRole('link', { name: 'Flags' }).focus()
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { level: 1, name: 'Flags' }).waitFor()
+    await eventually(focused, (f) => f === 'page-title')
+    t.equal(await focused(), 'page-title', 'a new page moves the focus to its heading')
+  })
+
   t.test('axe: no serious or critical violation on the sign-in and Maintenance pages, light and dark, desktop and phone', async (t) => {
     // Light on a desktop, dark on a phone: both themes and both layouts, in two page loads.
     for (const [colorScheme, viewport] of [['light', { width: 1280, height: 800 }], ['dark', { width: 390, height: 844 }]] as const) {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import t from 'tap'
 import { request } from 'undici'
-import { ADMIN, CHROMIUM, api, eventually, launch, openConsole, seriousViolations, visit } from './browser.js'
+import { ADMIN, CHROMIUM, READ, api, enabledControls, eventually, launch, openConsole, seriousViolations, visit } from './browser.js'
 import { startWorld } from './world.js'
 
 /*
@@ -123,6 +123,35 @@ if (!existsSync(CHROMIUM)) {
     await api(admin, 'PATCH', '/v1/routing', ADMIN, { pauseMaxMs: 12_345 })
     await eventually(async () => await entries.getByRole('row').count(), (n) => n === expected + 2, 5000)
     t.equal(await entries.getByRole('row').count(), expected + 2, 'the new entry shows without a reload')
+  })
+
+  t.test('a read token: on every page, the only controls it can operate read, search, filter or sign out', async (t) => {
+    await api(admin, 'PUT', '/v1/flags/beta-banner', ADMIN, { enabled: true, variants: [{ name: 'a', weight: 1 }], rules: [{ attribute: 'plan', in: ['pro'], variant: 'a' }] })
+    await api(admin, 'PUT', '/v1/flags/beta-banner/overrides/alice', ADMIN, { enabled: false })
+    await api(admin, 'PATCH', '/v1/maintenance', ADMIN, { secret: true, allow: ['10.0.0.0/8'] })
+    const tab = await openConsole(browser, admin, READ)
+    t.teardown(async () => { await tab.context.close() })
+    const { page } = tab
+    // Controls that change nothing: navigation aside, these are all a read token gets.
+    const reading = new Set([
+      'button "Sign out"', 'button "Details"', 'button "Close"', 'searchbox "Search flags"', 'checkbox "Only stale flags"',
+      'textbox "User to inspect"', 'textbox "Context"', 'button "Analyze pending migrations"',
+      'combobox "Who"', 'combobox "Action"', 'searchbox "Target contains"', 'textbox "Since (your time)"', 'combobox "Newest"'
+    ])
+    const ready: Record<string, () => Promise<void>> = {
+      Maintenance: async () => { await page.getByRole('heading', { name: /^Maintenance is/ }).waitFor() },
+      Flags: async () => { await page.getByRole('button', { name: 'Details' }).first().click(); await page.getByRole('button', { name: 'Save flag' }).waitFor() },
+      Migrations: async () => { await page.getByRole('region', { name: 'Applied migrations' }).waitFor() },
+      Upstreams: async () => { await page.getByRole('region', { name: 'Upstreams' }).waitFor() },
+      Audit: async () => { await page.getByRole('region', { name: 'Audit entries' }).waitFor() }
+    }
+    for (const [link, wait] of Object.entries(ready)) {
+      await visit(page, link as keyof typeof ready & 'Maintenance')
+      await wait()
+      const operable = (await enabledControls(page)).filter((c) => !reading.has(c) && !/^button "Show progress/.test(c))
+      t.same(operable, [], `${link}: no enabled write control`)
+    }
+    t.ok((await enabledControls(page)).length > 0, 'the sweep sees controls at all')
   })
 
   t.test('axe: no serious or critical violation on Migrations, Upstreams and Audit, light and dark', async (t) => {
