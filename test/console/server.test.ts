@@ -205,3 +205,28 @@ t.test('the built console is small and works offline: nothing loaded from anothe
     t.notMatch(text, /url\(\s*['"]?(https?:)?\/\/|@import\s+['"]?(https?:)?\/\/|import\(\s*['"](https?:)?\/\//, `${file} loads nothing from elsewhere`)
   }
 })
+
+t.test('GET /ui/events tells an open console each new state version; closing the port ends the stream', async (t) => {
+  const { app } = await buildTestAdmin(t, ['--admin-token', ADMIN_TOKEN])
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as import('node:net').AddressInfo
+  const { request } = await import('undici')
+  const res = await request(`http://127.0.0.1:${port}/ui/events`, { headers: auth(ADMIN_TOKEN) })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /text\/event-stream/)
+  let text = ''
+  const events = (): Array<{ event: string, data: { version: number } }> => [...text.matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({ event: m[1] as string, data: JSON.parse(m[2] as string) }))
+  const ended = new Promise<void>((resolve) => {
+    res.body.setEncoding('utf8').on('data', (chunk: string) => { text += chunk }).on('end', resolve).on('error', () => { resolve() })
+  })
+  const until = async (ok: () => boolean): Promise<void> => { for (let i = 0; i < 100 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 20)) }
+  await until(() => events().length >= 1)
+  const first = events()[0]
+  t.equal(first?.event, 'state', 'the current version first')
+  await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: auth(ADMIN_TOKEN), payload: { message: 'changed' } })
+  await until(() => events().length >= 2)
+  t.ok((events()[1]?.data.version ?? 0) > (first?.data.version ?? 0), 'then each newer one')
+  await app.close()
+  await ended
+  t.pass('closing the admin port ends the stream instead of waiting on it')
+})
