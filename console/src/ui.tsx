@@ -131,3 +131,38 @@ export function Section (props: { title: string, id: string, children: Component
     </section>
   )
 }
+
+/**
+ * Entries, each with a button that removes it (allowlist addresses,
+ * overrides), and the outcome of the last removal.
+ */
+export function RemovableList<T> (props: {
+  label: string
+  items: T[]
+  keyOf: (item: T) => string
+  render: (item: T) => ComponentChildren
+  /** The remove button's accessible name, e.g. `Remove 10.0.0.0/8`. */
+  removeLabel: (item: T) => string
+  onRemove: (item: T) => Promise<unknown>
+  removedMessage?: (item: T) => string
+}): preact.JSX.Element {
+  const canWrite = useCanWrite()
+  const remove = useAction()
+  return (
+    <>
+      <ul class='chips' aria-label={props.label}>
+        {props.items.map((item) => (
+          <li key={props.keyOf(item)} class='chip'>
+            {props.render(item)}
+            <button
+              type='button' class='chip-remove' aria-label={props.removeLabel(item)} disabled={!canWrite || remove.busy}
+              onClick={() => { void remove.run(async () => await props.onRemove(item), props.removedMessage?.(item)) }}
+            >×
+            </button>
+          </li>
+        ))}
+      </ul>
+      <ActionResult action={remove} />
+    </>
+  )
+}

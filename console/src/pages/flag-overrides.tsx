@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks'
 import { call, get } from '../api.js'
 import { useLive } from '../live.js'
 import type { Flag, Override } from '../types.js'
-import { ActionResult, Field, Notice, useAction, useCanWrite } from '../ui.js'
+import { ActionResult, Field, Notice, RemovableList, useAction, useCanWrite } from '../ui.js'
 
 function describe (o: Override): string {
   if (o.variant !== undefined) return `variant ${o.variant}`
@@ -18,7 +18,6 @@ export function OverridesPanel (props: { flag: Flag }): preact.JSX.Element {
   const [userId, setUserId] = useState('')
   const [value, setValue] = useState('on')
   const set = useAction()
-  const remove = useAction()
   const id = `f-${key}-override`
   const variants = props.flag.variants?.map((v) => v.name) ?? []
   return (
@@ -28,20 +27,13 @@ export function OverridesPanel (props: { flag: Flag }): preact.JSX.Element {
       {live.error !== null && <Notice kind='error'>{live.error}</Notice>}
       {live.data !== null && live.data.length === 0 && <p class='muted'>No overrides.</p>}
       {live.data !== null && live.data.length > 0 && (
-        <ul class='chips' aria-label={`Overrides of ${key}`}>
-          {live.data.map((o) => (
-            <li key={o.userId} class='chip'>
-              <span><code>{o.userId}</code> gets {describe(o)}</span>
-              <button
-                type='button' class='chip-remove' aria-label={`Remove override for ${o.userId}`} disabled={!canWrite || remove.busy}
-                onClick={() => { void remove.run(async () => { await call('DELETE', `${path}/${encodeURIComponent(o.userId)}`); await live.reload() }) }}
-              >×
-              </button>
-            </li>
-          ))}
-        </ul>
+        <RemovableList
+          label={`Overrides of ${key}`} items={live.data} keyOf={(o) => o.userId}
+          render={(o) => <span><code>{o.userId}</code> gets {describe(o)}</span>}
+          removeLabel={(o) => `Remove override for ${o.userId}`}
+          onRemove={async (o) => { await call('DELETE', `${path}/${encodeURIComponent(o.userId)}`); await live.reload() }}
+        />
       )}
-      <ActionResult action={remove} />
       <form
         class='inline-form'
         onSubmit={(e) => {

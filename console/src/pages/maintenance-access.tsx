@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { call } from '../api.js'
 import type { Maintenance } from '../types.js'
-import { ActionResult, Field, Notice, Section, useAction, useCanWrite } from '../ui.js'
+import { ActionResult, Field, Notice, RemovableList, Section, useAction, useCanWrite } from '../ui.js'
 
 /** Entries typed or pasted: separated by spaces, commas or new lines. */
 function entries (text: string): string[] {
@@ -18,7 +18,6 @@ export function AllowlistSection (props: { m: Maintenance, onChanged: () => Prom
   const canWrite = useCanWrite()
   const [text, setText] = useState('')
   const add = useAction()
-  const remove = useAction()
   const patch = async (body: Record<string, unknown>): Promise<void> => {
     await call('PATCH', 'v1/maintenance', { body })
     await props.onChanged()
@@ -30,16 +29,12 @@ export function AllowlistSection (props: { m: Maintenance, onChanged: () => Prom
       {allow.length === 0
         ? <p class='muted'>Nobody is let through.</p>
         : (
-          <ul class='chips' aria-label='Allowed addresses'>
-            {allow.map((entry) => (
-              <li key={entry} class='chip'>
-                <code>{entry}</code>
-                <button type='button' class='chip-remove' aria-label={`Remove ${entry}`} disabled={!canWrite || remove.busy} onClick={() => { void remove.run(async () => { await patch({ allowRemove: [entry] }) }, `Removed ${entry}.`) }}>×</button>
-              </li>
-            ))}
-          </ul>
+          <RemovableList
+            label='Allowed addresses' items={allow} keyOf={(entry) => entry} render={(entry) => <code>{entry}</code>}
+            removeLabel={(entry) => `Remove ${entry}`} removedMessage={(entry) => `Removed ${entry}.`}
+            onRemove={async (entry) => { await patch({ allowRemove: [entry] }) }}
+          />
           )}
-      <ActionResult action={remove} />
       <form
         class='inline-form'
         onSubmit={(e) => {
