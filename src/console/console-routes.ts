@@ -26,33 +26,33 @@ export const UI_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url))
  */
 export async function consoleRoutes (app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
   const sessions = consoleSessions(opts.ctx.config)
-  await app.register(async (ui) => {
-    await ui.register(fastifyCookie, { secret: sessions.signer, parseOptions: {} })
-    // Every answer under /ui/, errors (a 401 from the auth hook) and not-found included, carries the CSP.
-    ui.addHook('onSend', async (_request, reply, payload) => {
-      if (!reply.hasHeader('content-security-policy')) secureConsoleReply(reply)
-      return payload
-    })
-    ui.setNotFoundHandler((request) => {
+  await app.register(fastifyCookie, { secret: sessions.signer, parseOptions: {} })
+  // Every answer from here, errors (a 401 from the auth hook) and not-found under /ui/ included, carries the CSP.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('content-security-policy')) secureConsoleReply(reply)
+    return payload
+  })
+  await app.register(async (app) => {
+    app.setNotFoundHandler((request) => {
       throw new errors.DRAWBRIDGE_ERR_NOT_FOUND(`Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`)
     })
-
-    await ui.register(async (assets) => {
-      // The page is the sign-in form too, so it and its assets need no session.
-      assets.addHook('onRoute', (route) => { route.config = { ...route.config, public: true } })
-      assets.get('', async (request, reply) => await reply.redirect(`${request.url.split('?')[0] ?? '/ui'}/`, 308))
-      assets.get('/', { prefixTrailingSlash: 'slash' }, async (_request, reply) => {
-        const html = await readFile(`${UI_DIR}index.html`).catch(() => null)
-        if (html === null) throw new errors.DRAWBRIDGE_ERR_NOT_CONFIGURED('The console (its assets are not built: run `npm run build`)')
-        return await reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(html)
-      })
-      if (existsSync(`${UI_DIR}assets`)) {
-        // Built file names carry their content hash: a name never changes content.
-        await assets.register(fastifyStatic, { root: `${UI_DIR}assets`, prefix: '/assets/', index: false, dotfiles: 'deny', decorateReply: false, maxAge: '365d', immutable: true })
-      }
-    })
-    await ui.register(sessionRoutes, { ...opts, sessions })
-    await ui.register(previewRoutes, opts)
-    await ui.register(stateEventRoutes, opts)
   }, { prefix: '/ui' })
+
+  await app.register(async (app) => {
+    // The page is the sign-in form too, so it and its assets need no session.
+    app.addHook('onRoute', (route) => { route.config = { ...route.config, public: true } })
+    app.get('/ui', async (_request, reply) => await reply.redirect('/ui/', 308))
+    app.get('/ui/', async (_request, reply) => {
+      const html = await readFile(`${UI_DIR}index.html`).catch(() => null)
+      if (html === null) throw new errors.DRAWBRIDGE_ERR_NOT_CONFIGURED('The console (its assets are not built: run `npm run build`)')
+      return await reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(html)
+    })
+    if (existsSync(`${UI_DIR}assets`)) {
+      // Built file names carry their content hash: a name never changes content.
+      await app.register(fastifyStatic, { root: `${UI_DIR}assets`, prefix: '/ui/assets/', index: false, dotfiles: 'deny', decorateReply: false, maxAge: '365d', immutable: true })
+    }
+  })
+  await app.register(sessionRoutes, { ...opts, sessions })
+  await app.register(previewRoutes, opts)
+  await app.register(stateEventRoutes, opts)
 }

@@ -31,7 +31,7 @@ export async function previewRoutes (app: FastifyInstance, { ctx }: AdminPluginO
     return cached.template
   }
 
-  app.get('/preview', {
+  app.get('/ui/preview', {
     schema: { querystring: PreviewQuery }
   }, async (request, reply) => {
     const state = ctx.holder.current

@@ -40,7 +40,7 @@ export async function sessionRoutes (app: FastifyInstance, { ctx, sessions }: Ad
   const sessionOf = (headers: { authorization?: string, cookie?: string }): ConsoleSession | null =>
     headers.authorization === undefined ? sessions.fromCookieHeader(headers.cookie) : null
 
-  app.post('/session', {
+  app.post('/ui/session', {
     config: { public: true },
     schema: { body: SignInBody, response: { 200: SessionView } }
   }, async (request, reply: FastifyReply) => {
@@ -58,11 +58,11 @@ export async function sessionRoutes (app: FastifyInstance, { ctx, sessions }: Ad
     return view(token.actor, token.role, session)
   })
 
-  app.get('/session', {
+  app.get('/ui/session', {
     schema: { response: { 200: SessionView } }
   }, async (request) => view(request.actor, request.role, sessionOf(request.headers)))
 
-  app.delete('/session', {
+  app.delete('/ui/session', {
     // Anyone signed in may sign out, whatever their role.
     config: { role: 'read' }
   }, async (request, reply) => {

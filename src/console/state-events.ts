@@ -20,7 +20,7 @@ export async function stateEventRoutes (app: FastifyInstance, { ctx }: AdminPlug
   // Streams never end by themselves: close them when the port closes, or the close would wait on them.
   app.addHook('preClose', async () => { for (const res of open) res.end() })
 
-  app.get('/events', async (request, reply) => {
+  app.get('/ui/events', async (request, reply) => {
     if (open.size >= MAX_STREAMS) throw new errors.DRAWBRIDGE_ERR_CONFLICT(`too many open console streams (${MAX_STREAMS}); close a console tab`)
     reply.hijack()
     const res = reply.raw
