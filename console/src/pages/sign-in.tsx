@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { call, problem } from '../api.js'
+import { ApiError, call, problem } from '../api.js'
 import type { SessionInfo } from '../types.js'
 import { Notice } from '../ui.js'
 
@@ -27,7 +27,10 @@ export function SignIn (props: { notice: string | null, onSignedIn: (s: SessionI
           setError(null)
           call<SessionInfo>('POST', 'ui/session', { body: { token: token.trim() }, signIn: true })
             .then((res) => { setToken(''); if (res.data !== null) props.onSignedIn(res.data) })
-            .catch((err: unknown) => { setError(problem(err)); input.current?.focus() })
+            .catch((err: unknown) => {
+              setError(err instanceof ApiError && err.status === 401 ? 'This token is not one this gateway knows. Check it and try again.' : problem(err))
+              input.current?.focus()
+            })
             .finally(() => { setBusy(false) })
         }}
       >
