@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../errors.js'
 import type { AdminPluginOptions } from '../admin-plugin.js'
+import { CONSOLE_CSP } from './security-headers.js'
 
 /** Open console streams at once, across every operator: each holds a connection and a listener. */
 const MAX_STREAMS = 64
@@ -29,7 +30,9 @@ export async function stateEventRoutes (app: FastifyInstance, { ctx }: AdminPlug
       'cache-control': 'no-store',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
-      'x-content-type-options': 'nosniff'
+      'x-content-type-options': 'nosniff',
+      // Written past Fastify (hijacked), so the console's headers are set here.
+      'content-security-policy': CONSOLE_CSP
     })
     open.add(res)
     // A browser reconnects by itself after a drop; tell it not to wait long.

@@ -214,6 +214,7 @@ t.test('GET /ui/events tells an open console each new state version; closing the
   const res = await request(`http://127.0.0.1:${port}/ui/events`, { headers: auth(ADMIN_TOKEN) })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /text\/event-stream/)
+  t.match(String(res.headers['content-security-policy']), /default-src 'none'/)
   let text = ''
   const events = (): Array<{ event: string, data: { version: number } }> => [...text.matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({ event: m[1] as string, data: JSON.parse(m[2] as string) }))
   const ended = new Promise<void>((resolve) => {
