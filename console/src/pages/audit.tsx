@@ -18,7 +18,8 @@ export function changes (before: unknown, after: unknown): string[] {
   if (isObject(before) && after == null) return ['deleted']
   if (!isObject(before) || !isObject(after)) return [`${short(before)} → ${short(after)}`]
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => k !== 'updatedAt' && k !== 'updatedBy')
-  return keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map((k) => `${k}: ${short(before[k])} → ${short(after[k])}`)
+  // A field absent on one side and null on the other did not change.
+  return keys.filter((k) => JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null)).map((k) => `${k}: ${short(before[k])} → ${short(after[k])}`)
 }
 
 const distinct = (values: string[]): string[] => [...new Set(values)].sort()
