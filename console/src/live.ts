@@ -68,7 +68,11 @@ export function useLive<T> (load: () => Promise<T | undefined>, everyMs: number,
     }
   }, [])
 
+  const mounted = useRef(false)
   useEffect(() => {
+    // Other deps: what is shown belongs to the old ones (another filter); show nothing until the new answer.
+    if (mounted.current) setData(null)
+    mounted.current = true
     void reload()
     const onChange = (): void => { void reload() }
     window.addEventListener(CHANGE, onChange)
