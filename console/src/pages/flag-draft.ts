@@ -68,9 +68,10 @@ function ruleDraft (r: Rule): RuleDraft | null {
   return { attribute: r.attribute, op, values: Array.isArray(value) ? value.join(', ') : String(value), caseInsensitive: r.caseInsensitive === true, serves: servesOf(r) }
 }
 
+/** A variant's value as the form shows it: text as itself, unless it would read back as JSON (`"42"`), then quoted. */
 function valueText (v: unknown): string {
   if (v === undefined) return ''
-  return typeof v === 'string' ? v : JSON.stringify(v)
+  return typeof v === 'string' && parseValue(v) === v ? v : JSON.stringify(v)
 }
 
 export function toFlagDraft (f: Flag): FlagDraft {
@@ -109,8 +110,28 @@ function ruleBody (r: RuleDraft): Rule {
   }
 }
 
-/** The PATCH body; throws an Error naming the field a text cannot be read from. */
-export function flagPatch (d: FlagDraft): Record<string, unknown> {
+/**
+ * The PATCH body: only the fields whose form differs from `base` (a merge),
+ * so a save never rewrites what was not touched. Throws an Error naming the
+ * field a text cannot be read from.
+ */
+export function flagPatch (d: FlagDraft, base: FlagDraft): Record<string, unknown> {
+  const body = fullBody(d)
+  const changed = (a: unknown, b: unknown): boolean => JSON.stringify(a) !== JSON.stringify(b)
+  const fields: Record<string, Array<keyof FlagDraft>> = {
+    description: ['description'],
+    rollout: ['rollout', 'groupId'],
+    variants: ['variants'],
+    rules: ['rules', 'rulesJson'],
+    gate: ['gatePaths', 'gateStatus'],
+    requires: ['requires'],
+    prerequisites: ['prerequisites']
+  }
+  for (const [field, from] of Object.entries(fields)) if (!from.some((f) => changed(d[f], base[f]))) delete body[field]
+  return body
+}
+
+function fullBody (d: FlagDraft): Record<string, unknown> {
   let rules: Rule[]
   if (d.rules === null) {
     try {

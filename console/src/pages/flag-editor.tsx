@@ -40,7 +40,7 @@ export function FlagEditor (props: { flag: Flag, allFlags: Flag[], onChanged: ()
         onSubmit={(e) => {
           e.preventDefault()
           void save.run(async () => {
-            await call('PATCH', path, { body: flagPatch(d), ifMatch: etag.current })
+            await call('PATCH', path, { body: flagPatch(d, toFlagDraft(flag)), ifMatch: etag.current })
             draft.reset()
             await Promise.all([live.reload(), props.onChanged()])
           }, 'Saved.')

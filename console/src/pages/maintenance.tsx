@@ -33,11 +33,15 @@ function toDraft (m: Maintenance): WindowDraft {
   }
 }
 
-/** The PATCH body for the whole window form; the API validates it and names a bad field. */
-function windowPatch (d: WindowDraft): Record<string, unknown> {
+/**
+ * The PATCH body: only the fields the operator changed (a merge), so a save
+ * never rewrites what was not touched (the form shows times to the minute).
+ * The API validates it and names a bad field.
+ */
+function windowPatch (d: WindowDraft, base: WindowDraft): Record<string, unknown> {
   const retry = d.retryAfter.trim()
   const paths = lines(d.paths)
-  return {
+  const body: Record<string, unknown> = {
     message: d.message.trim() === '' ? null : d.message,
     retryAfter: retry === '' ? null : Number(retry),
     startsAt: fromLocalInput(d.startsAt),
@@ -47,6 +51,8 @@ function windowPatch (d: WindowDraft): Record<string, unknown> {
     exceptPaths: lines(d.exceptPaths),
     redirect: d.redirect.trim() === '' ? null : d.redirect.trim()
   }
+  for (const field of Object.keys(body) as Array<keyof WindowDraft>) if (d[field] === base[field]) delete body[field]
+  return body
 }
 
 type Phase = 'off' | 'on' | 'scheduled' | 'ended'
@@ -100,9 +106,10 @@ export function MaintenancePage (): preact.JSX.Element {
   const toggle = useAction()
   const save = useAction()
 
-  const patch = async (body: Record<string, unknown>, ifMatch: string | null = null): Promise<void> => {
+  /** `settled`: the draft is saved by this patch (or was not edited), so it follows the server again. */
+  const patch = async (body: Record<string, unknown>, ifMatch: string | null = null, settled = true): Promise<void> => {
     await call('PATCH', 'v1/maintenance', { body, ifMatch })
-    draft.reset()
+    if (settled) draft.reset()
     await live.reload()
   }
   const d = draft.value
@@ -118,13 +125,13 @@ export function MaintenancePage (): preact.JSX.Element {
             <StatusCard m={m} />
             <form
               class='card' aria-labelledby='window-title'
-              onSubmit={(e) => { e.preventDefault(); void save.run(async () => { await patch(windowPatch(d), etag.current) }, 'Saved.') }}
+              onSubmit={(e) => { e.preventDefault(); void save.run(async () => { await patch(windowPatch(d, toDraft(m)), etag.current) }, 'Saved.') }}
             >
               <div class='card-head'>
                 <h2 id='window-title'>Window</h2>
                 {on
-                  ? <button type='button' class='button danger-outline' disabled={!canWrite || toggle.busy} onClick={() => { void toggle.run(async () => { await patch({ enabled: false }) }, 'Maintenance is off.') }}>Turn maintenance off</button>
-                  : <button type='button' class='button danger' disabled={!canWrite || toggle.busy} onClick={() => { void toggle.run(async () => { await patch({ enabled: true, message: d.message.trim() === '' ? null : d.message }) }, 'Maintenance is on.') }}>Turn maintenance on</button>}
+                  ? <button type='button' class='button danger-outline' disabled={!canWrite || toggle.busy} onClick={() => { void toggle.run(async () => { await patch({ enabled: false }, null, !draft.dirty) }, 'Maintenance is off.') }}>Turn maintenance off</button>
+                  : <button type='button' class='button danger' disabled={!canWrite || toggle.busy} onClick={() => { void toggle.run(async () => { await patch({ ...windowPatch(d, toDraft(m)), enabled: true }) }, 'Maintenance is on.') }}>Turn maintenance on</button>}
               </div>
               <ActionResult action={toggle} />
               {draft.stale && (
