@@ -10,18 +10,45 @@ import { apiUrl, problem } from './api.js'
  */
 const CHANGE = 'drawbridge:change'
 let source: EventSource | null = null
+let wanted = false
 
-export function startChangeStream (): void {
+const changed = (): void => { window.dispatchEvent(new Event(CHANGE)) }
+
+function open (): void {
   if (source !== null) return
   source = new EventSource(apiUrl('ui/events'), { withCredentials: true })
-  const changed = (): void => { window.dispatchEvent(new Event(CHANGE)) }
   source.addEventListener('state', changed)
   source.addEventListener('activity', changed)
 }
 
-export function stopChangeStream (): void {
+function close (): void {
   source?.close()
   source = null
+}
+
+/*
+ * A browser keeps at most six HTTP/1.1 connections per host, and each open
+ * stream holds one: a console tab in the background lets its stream go and
+ * catches up (re-reads) when it is shown again.
+ */
+document.addEventListener('visibilitychange', () => {
+  if (!wanted) return
+  if (document.visibilityState === 'hidden') {
+    close()
+    return
+  }
+  open()
+  changed()
+})
+
+export function startChangeStream (): void {
+  wanted = true
+  if (document.visibilityState !== 'hidden') open()
+}
+
+export function stopChangeStream (): void {
+  wanted = false
+  close()
 }
 
 export interface Live<T> {
