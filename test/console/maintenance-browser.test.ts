@@ -130,6 +130,15 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('heading', { name: 'Maintenance is off' }).waitFor({ timeout: 5000 })
   })
 
+  t.test('a scheduled window shows as scheduled, then as on once its start passes, with no change to the state', async (t) => {
+    await api(admin, 'PATCH', '/v1/maintenance', ADMIN, { enabled: true, startsAt: new Date(Date.now() + 2500).toISOString() })
+    const tab = await openConsole(browser, admin, READ)
+    t.teardown(async () => { await tab.context.close() })
+    await tab.page.getByRole('heading', { name: 'Maintenance is scheduled' }).waitFor()
+    await tab.page.getByRole('heading', { name: 'Maintenance is on' }).waitFor({ timeout: 10_000 })
+    t.pass('the card follows the clock')
+  })
+
   t.test('a read token sees everything and no enabled write control; its writes get 403 anyway', async (t) => {
     await api(admin, 'PATCH', '/v1/maintenance', ADMIN, { secret: true })
     const tab = await openConsole(browser, admin, READ)

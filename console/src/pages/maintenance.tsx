@@ -1,4 +1,4 @@
-import { useRef } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { call } from '../api.js'
 import { fromLocalInput, toLocalInput, useDraft } from '../draft.js'
 import { useLive } from '../live.js'
@@ -67,13 +67,20 @@ function phaseOf (m: Maintenance, now: number): Phase {
 const PHASE_TEXT: Record<Phase, string> = {
   off: 'Off: every request reaches the application',
   on: 'On: customers get the maintenance page',
-  scheduled: 'Scheduled: maintenance starts at the window’s start',
+  scheduled: 'Scheduled: customers get the page from the start below',
   ended: 'Over: the scheduled window has ended'
 }
 
 function StatusCard (props: { m: Maintenance }): preact.JSX.Element {
   const { m } = props
-  const phase = phaseOf(m, Date.now())
+  // A scheduled window starts and ends without any change to the state: the clock moves the card.
+  const [now, setNow] = useState(Date.now())
+  useEffect(() => {
+    if (m.startsAt === null && m.endsAt === null) return
+    const timer = setInterval(() => { setNow(Date.now()) }, 1000)
+    return () => { clearInterval(timer) }
+  }, [m.startsAt, m.endsAt])
+  const phase = phaseOf(m, now)
   return (
     <section class={`status status-${phase}`} aria-labelledby='maintenance-status'>
       <h2 id='maintenance-status' class='status-title'>
