@@ -8,6 +8,7 @@ import { maskCredentials } from './input/mask-credentials.js'
 export const errors = {
   DRAWBRIDGE_ERR_UNAUTHORIZED: createError('DRAWBRIDGE_ERR_UNAUTHORIZED', 'Missing or invalid bearer token', 401),
   DRAWBRIDGE_ERR_FORBIDDEN: createError('DRAWBRIDGE_ERR_FORBIDDEN', 'This token may not %s', 403),
+  DRAWBRIDGE_ERR_CROSS_SITE: createError('DRAWBRIDGE_ERR_CROSS_SITE', 'Cross-site request refused: %s', 403),
   DRAWBRIDGE_ERR_INVALID: createError('DRAWBRIDGE_ERR_INVALID', '%s', 400),
   DRAWBRIDGE_ERR_NOT_FOUND: createError('DRAWBRIDGE_ERR_NOT_FOUND', '%s', 404),
   DRAWBRIDGE_ERR_CONFLICT: createError('DRAWBRIDGE_ERR_CONFLICT', '%s', 409),

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js'
 import { errors } from '../errors.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../input/json-depth.js'
 import { bearerMatcher, createAuthHook, isOpen } from './auth.js'
+import { consoleSessions } from '../console/session.js'
 import { adminErrorHandler } from './error-handler.js'
 import { healthRoutes } from './health-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
@@ -85,7 +86,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
 
   app.decorateRequest('actor', 'anonymous')
   app.decorateRequest('role', 'read')
-  app.addHook('onRequest', createAuthHook(ctx.config))
+  app.addHook('onRequest', createAuthHook(ctx.config, consoleSessions(ctx.config)))
   app.addHook('onResponse', (request, reply, done) => {
     const entry = { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], statusCode: reply.statusCode, actor: request.actor, ms: Math.round(reply.elapsedTime) }
     if (request.method === 'GET' || request.method === 'HEAD') request.log.debug(entry, 'admin request')
@@ -98,10 +99,10 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
   await app.register(metricsRoutes, opts)
   if (options.scope === 'probes') return app
   // The products' routes load here, not at import: a probes-only port never loads them (idle memory, lazy-admin.ts).
-  const [maintenance, audit, explain, flags, ofrep, unleash, migrations, routing] = await Promise.all([
+  const [maintenance, audit, explain, flags, ofrep, unleash, migrations, routing, ui] = await Promise.all([
     import('../maintenance/admin-routes.js'), import('./audit-routes.js'), import('./explain-routes.js'),
     import('../flags/admin-routes.js'), import('../flags/ofrep-routes.js'), import('../flags/unleash-routes.js'), import('../migrations/admin-routes.js'),
-    import('../upstreams/routing-routes.js')
+    import('../upstreams/routing-routes.js'), import('../console/console-routes.js')
   ])
   // Importing evaluated the products' modules in one go; the gateway gets a turn before they register.
   await yieldToEventLoop()
@@ -114,6 +115,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
   await app.register(unleash.unleashRoutes, opts)
   await app.register(migrations.migrationRoutes, opts)
   await app.register(routing.routingRoutes, opts)
+  await app.register(ui.consoleRoutes, opts)
 
   return app
 }

@@ -1,57 +1,23 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Config } from '../config/schema.js'
+import { isOpen, tokenMatcher, type KnownToken, type TokenSettings } from '../config/tokens.js'
+import { crossSiteRefusal } from '../console/cross-site.js'
+import type { ConsoleSessions } from '../console/session.js'
 import { errors } from '../errors.js'
 import type { Role } from '../admin-plugin.js'
 
-interface KnownToken {
-  actor: string
-  role: Role
-  digest: Buffer
-}
-
-function digest (token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest()
-}
-
-/** Every token the config grants, under the name the audit log records. */
-function knownTokens (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): KnownToken[] {
-  const known: KnownToken[] = []
-  if (config.adminToken !== undefined) known.push({ actor: 'admin', role: 'admin', digest: digest(config.adminToken) })
-  if (config.readToken !== undefined) known.push({ actor: 'read', role: 'read', digest: digest(config.readToken) })
-  for (const t of config.tokens) known.push({ actor: t.name, role: t.role, digest: digest(t.token) })
-  return known
-}
+export { isOpen }
 
 /**
  * The token a bearer `Authorization` header presents, or null. Every known
  * token is compared (see createAuthHook) so timing says nothing about which.
  */
-export function bearerMatcher (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): (header: string | undefined) => KnownToken | null {
+export function bearerMatcher (config: TokenSettings): (header: string | undefined) => KnownToken | null {
   const match = tokenMatcher(config)
   return (header) => {
     const bearer = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header ?? '')
     return bearer === null ? null : match(bearer[1] as string)
   }
-}
-
-/** The known token `presented` is, or null; every known token is compared. */
-function tokenMatcher (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): (presented: string | undefined) => KnownToken | null {
-  const known = knownTokens(config)
-  return (presented) => {
-    if (presented === undefined || presented === '') return null
-    const candidate = digest(presented.trim())
-    let found: KnownToken | null = null
-    for (const token of known) {
-      if (timingSafeEqual(token.digest, candidate) && found === null) found = token
-    }
-    return found
-  }
-}
-
-/** True when no token is configured at all (the API is open, on loopback only). */
-export function isOpen (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): boolean {
-  return knownTokens(config).length === 0
 }
 
 function requiredRole (request: FastifyRequest): Role {
@@ -67,8 +33,13 @@ function requiredRole (request: FastifyRequest): Role {
  * and every known token is compared so the position of a match does not either.
  * With no token configured at all the API is open (config only allows that on
  * a loopback address) and the caller is recorded as "anonymous".
+ *
+ * A request with no Authorization header may instead carry the operator
+ * console's session cookie (`sessions`): it then acts as the token the
+ * operator signed in with (its role, and its name in the audit log), and a
+ * change must also pass the console's cross-site checks (console/cross-site.ts).
  */
-export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>): onRequestHookHandler {
+export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' | 'tokens'>, sessions?: ConsoleSessions): onRequestHookHandler {
   const match = bearerMatcher(config)
   const matchApiKey = tokenMatcher(config)
   const open = isOpen(config)
@@ -88,6 +59,15 @@ export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' 
     return match(authorization)
   }
 
+  /** The console session standing in for a token, an Error when the request looks forged, or null. */
+  const fromSession = (request: FastifyRequest): Pick<KnownToken, 'actor' | 'role'> | Error | null => {
+    if (sessions === undefined || request.headers.authorization !== undefined) return null
+    const session = sessions.fromCookieHeader(request.headers.cookie)
+    if (session === null) return null
+    const refusal = crossSiteRefusal(request.method, request.headers, session.csrf)
+    return refusal === null ? session : new errors.DRAWBRIDGE_ERR_CROSS_SITE(refusal)
+  }
+
   return function authenticate (request, _reply, done) {
     if (request.routeOptions.config.public === true) {
       request.actor = 'anonymous'
@@ -98,7 +78,11 @@ export function createAuthHook (config: Pick<Config, 'adminToken' | 'readToken' 
     let actor = 'anonymous'
     let role: Role = 'admin'
     if (!open) {
-      const found = presentedToken(request)
+      const found = presentedToken(request) ?? fromSession(request)
+      if (found instanceof Error) {
+        done(found)
+        return
+      }
       if (found === null) {
         done(new errors.DRAWBRIDGE_ERR_UNAUTHORIZED())
         return

@@ -9,8 +9,10 @@ const NotReady = Type.Object({ ready: Type.Literal(false), reason: Type.String()
  * state is served, from the store or from the state cache, even while the
  * store is unreachable. For a startup probe: a container restarted during a
  * store outage then serves its cached state instead of waiting it out.
+ * Other parameters are ignored, as probes and monitors add their own
+ * (cache busters, `?verbose`); an `exclude` other than `store` is a 400.
  */
-const ReadyQuery = Type.Object({ exclude: Type.Optional(Type.Literal('store')) }, { additionalProperties: false })
+const ReadyQuery = Type.Object({ exclude: Type.Optional(Type.Literal('store')) }, { additionalProperties: true })
 
 /**
  * Liveness and readiness, open without a token so orchestrators can probe them.

@@ -51,7 +51,14 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/migrations/rehearsals/:id', body: false },
   { method: 'GET', path: '/v1/migrations/rehearsals/:id/events', body: false },
   { method: 'GET', path: '/v1/upstreams', body: false },
-  { method: 'PATCH', path: '/v1/routing', body: true }
+  { method: 'PATCH', path: '/v1/routing', body: true },
+  { method: 'GET', path: '/ui', body: false },
+  { method: 'GET', path: '/ui/', body: false },
+  { method: 'POST', path: '/ui/session', body: true },
+  { method: 'GET', path: '/ui/session', body: false },
+  { method: 'DELETE', path: '/ui/session', body: false },
+  { method: 'GET', path: '/ui/preview', body: false },
+  { method: 'GET', path: '/ui/events', body: false }
 ]
 
 t.test('the fuzzed route list is every admin route in the source', async (t) => {

@@ -8,7 +8,7 @@ import t from 'tap'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GUIDES = [
   'README.md', 'runbook-maintenance-window.md', 'runbook-blue-green.md', 'zero-downtime-deploys-with-flags.md', 'kubernetes.md',
-  'configuration.md', 'metrics.md', 'security.md', 'webhooks.md'
+  'configuration.md', 'metrics.md', 'security.md', 'webhooks.md', 'console.md'
 ]
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */

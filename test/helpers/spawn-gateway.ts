@@ -25,25 +25,34 @@ async function runTsc (): Promise<void> {
   })
 }
 
-/** Builds dist/ once if it is missing; parallel test files wait for whichever one builds. */
-export async function ensureBuilt (): Promise<void> {
-  if (existsSync(ENTRY)) return
+/**
+ * Runs `build` once if `output` is missing; parallel test files wait for
+ * whichever one builds (a lock directory; one older than two minutes is from
+ * a build that died).
+ */
+export async function buildOnce (output: string, lock: string, build: () => Promise<void>): Promise<void> {
+  if (existsSync(output)) return
   try {
-    mkdirSync(BUILD_LOCK)
+    mkdirSync(lock)
   } catch {
-    // Someone else is building. A lock older than two minutes is from a build that died.
-    for (let i = 0; i < 1200 && !existsSync(ENTRY); i++) {
-      if (i % 50 === 0 && existsSync(BUILD_LOCK) && Date.now() - statSync(BUILD_LOCK).mtimeMs > 120_000) break
+    // Someone else is building.
+    for (let i = 0; i < 1200 && !existsSync(output); i++) {
+      if (i % 50 === 0 && existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) break
       await sleep(100)
     }
-    if (existsSync(ENTRY)) return
+    if (existsSync(output)) return
   }
   try {
-    await runTsc()
+    await build()
   } finally {
-    rmSync(BUILD_LOCK, { recursive: true, force: true })
+    rmSync(lock, { recursive: true, force: true })
   }
-  if (!existsSync(ENTRY)) throw new Error(`building dist/ did not produce ${ENTRY}`)
+  if (!existsSync(output)) throw new Error(`building did not produce ${output}`)
+}
+
+/** Builds dist/ once if it is missing (`npm test` builds it in pretest). */
+export async function ensureBuilt (): Promise<void> {
+  await buildOnce(ENTRY, BUILD_LOCK, runTsc)
 }
 
 /** The parent's environment without any DRAWBRIDGE_* setting, plus `env`: tests never inherit a developer's config. */

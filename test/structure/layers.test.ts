@@ -21,6 +21,7 @@ const LAYERS: string[][] = [
   ['upstreams'],
   ['migrations'],
   ['proxy', 'cluster'],
+  ['console'],
   ['admin'],
   ['server.ts'],
   ['cli']
