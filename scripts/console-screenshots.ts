@@ -41,6 +41,10 @@ try {
   await call('POST', '/v1/migrations/runs', { dryRun: true, step: 2 })
   await call('PATCH', '/v1/routing', { canary: { upstream: 'green', percentage: 10 } })
   await eventually(async () => await api(admin, 'GET', '/v1/migrations/runs?limit=1', ADMIN), (r) => r.json.runs?.[0]?.status === 'succeeded')
+  // A rehearsal of the pending migrations, so the Migrations page shows its measured statements and locks.
+  const rehearsal = await api(admin, 'POST', '/v1/migrations/rehearsals', ADMIN, { source: 'live' })
+  const rehearsalId = (rehearsal.json as { id: string }).id
+  await eventually(async () => await api(admin, 'GET', `/v1/migrations/rehearsals/${rehearsalId}`, ADMIN), (r) => r.json.status === 'succeeded' || r.json.status === 'failed')
 
   const browser = await launch(t)
   const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } }
@@ -60,8 +64,12 @@ try {
           await tab.page.getByRole('button', { name: 'Edit', exact: true }).first().click()
         }
         if (link === 'Migrations') {
+          await tab.page.evaluate((id) => { sessionStorage.setItem('drawbridge.rehearsal', id) }, rehearsalId)
+          await tab.page.reload()
+          await visit(tab.page, link)
+          await tab.page.getByRole('region', { name: 'Rehearsed migrations' }).waitFor()
           await tab.page.getByRole('button', { name: 'Analyze pending migrations' }).click()
-          await tab.page.getByRole('list', { name: 'Findings' }).waitFor()
+          await tab.page.getByRole('list', { name: 'Findings' }).first().waitFor()
         }
         await tab.page.waitForTimeout(400)
         const path = join(out, `${link.toLowerCase()}-${size}-${colorScheme}.png`)

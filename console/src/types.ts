@@ -147,6 +147,8 @@ export interface Rehearsal {
     name: string
     status: 'applied' | 'failed'
     ms: number
+    /** What the measured locks mean for traffic ("blocks writes to orders for 4.2 s"); absent from older gateways. */
+    verdict?: string
     statements: Array<{ line: number, ms: number, rewrote: boolean, locks: Array<{ relation: string, mode: string, ms: number }> }>
   }>
   findings: Finding[]

@@ -31,13 +31,14 @@ function RehearsalResult (props: { r: Rehearsal }): preact.JSX.Element {
       {r.migrations.length > 0 && (
         <TableWrap label='Rehearsed migrations'>
           <table>
-            <thead><tr><th scope='col'>Migration</th><th scope='col'>Status</th><th scope='col'>Time</th><th scope='col'>Statements: rewrites and locks</th></tr></thead>
+            <thead><tr><th scope='col'>Migration</th><th scope='col'>Status</th><th scope='col'>Time</th><th scope='col'>Verdict</th><th scope='col'>Statements: rewrites and locks</th></tr></thead>
             <tbody>
               {r.migrations.map((m) => (
                 <tr key={m.name}>
                   <th scope='row'><code>{m.name}</code></th>
                   <td><span class={`tag step-${m.status}`}>{m.status}</span></td>
                   <td>{m.ms} ms</td>
+                  <td class='wrap'>{m.verdict ?? ''}</td>
                   <td class='wrap'>
                     <ul class='plain-list'>
                       {m.statements.map((s, i) => (
