@@ -50,7 +50,8 @@ const flagFields = {
   variantStickiness: Type.Optional(Nullable(StickinessSchema)),
   rules: Type.Optional(Nullable(Type.Array(RuleSchema, { maxItems: 1000 }))),
   gate: Type.Optional(Nullable(GateSchema)),
-  requires: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+  // A migration's name (its file name without .sql), looked up in PostgreSQL, which cannot hold a control character (NUL) in text.
+  requires: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }))),
   prerequisites: Type.Optional(Nullable(Type.Array(PrerequisiteSchema, { maxItems: 20 }))),
   schedule: Type.Optional(Nullable(Type.Array(ScheduleStepSchema, { maxItems: 50 }))),
   // Read-only fields a client may echo back from a GET (GET → edit → PUT); ignored.

@@ -12,7 +12,8 @@ export interface MigrationRoutesOptions extends AdminPluginOptions {
   service?: MigrationService | null
 }
 
-const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false })
+// Ids are UUIDs; a control character (NUL) could not even be sent to PostgreSQL as text: a 400, not a database error.
+const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }) }, { additionalProperties: false })
 const RunsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false })
 
 /**

@@ -5,7 +5,8 @@ import { openEventStream } from '../http/sse.js'
 import type { MigrationService } from './migration-service.js'
 import { RehearsalBodySchema, type RehearsalBody, type RehearsalEvent, type RehearsalRecord } from './rehearsal-types.js'
 
-const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false })
+// Ids are UUIDs; a control character (NUL) could not even be sent to PostgreSQL as text: a 400, not a database error.
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }) }, { additionalProperties: false })
 
 function payload (event: RehearsalEvent): unknown {
   switch (event.type) {

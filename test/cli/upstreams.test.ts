@@ -64,7 +64,7 @@ t.test('switch: says when the old side drained; new requests go to the new side'
   t.equal(again.stdout, 'green is already active; nothing to switch\n')
 
   // Not drained within --drain-timeout: said so, and the switch stands.
-  const long = hit(gw, '/slow/2500', { timeoutMs: 10_000 })
+  const long = hit(gw, '/slow/4000', { timeoutMs: 10_000 })
   t.ok(await waitFor(async () => await inFlight('green') === 1, 5000))
   const json = await cli('switch', 'blue', '--drain-timeout', '300ms', '--json')
   t.equal(json.code, 0, json.stderr)
@@ -73,7 +73,8 @@ t.test('switch: says when the old side drained; new requests go to the new side'
   t.ok(body.drainMs >= 300 && body.drainMs < 2000, `gave up after --drain-timeout (${body.drainMs} ms)`)
   t.equal((await long).upstream, 'green', 'and the slow request still finished on green')
 
-  const text = hit(gw, '/slow/1500', { timeoutMs: 10_000 })
+  // As above: still in flight when a CLI process started on a loaded machine polls.
+  const text = hit(gw, '/slow/4000', { timeoutMs: 10_000 })
   t.ok(await waitFor(async () => await inFlight('blue') === 1, 5000))
   const timedOut = await cli('switch', 'green', '--drain-timeout', '200ms')
   t.match(timedOut.stdout, /^switched to green \(was blue\); blue still has 1 request in flight after 0\.2 s/)

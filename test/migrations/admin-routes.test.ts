@@ -94,6 +94,12 @@ t.test('status, analyze, a run answered 202 at once, followed to the end', async
 
   t.equal((await app.inject({ method: 'GET', url: '/v1/migrations/runs/no-such-run', headers: auth(READ) })).statusCode, 404)
   t.equal((await app.inject({ method: 'GET', url: '/v1/migrations/runs/no-such-run/events', headers: auth(READ) })).statusCode, 404)
+  // Found by the fuzz test: a NUL in the id reached PostgreSQL, which cannot hold it in text, and came back as a 503.
+  for (const url of ['/v1/migrations/runs/%00', '/v1/migrations/runs/a%00b/events', '/v1/migrations/rehearsals/%00', '/v1/migrations/runs/%0A']) {
+    const res = await app.inject({ method: 'GET', url, headers: auth(READ) })
+    t.equal(res.statusCode, 400, `${url}: ${res.body}`)
+    t.match(res.json(), { code: 'DRAWBRIDGE_ERR_INVALID', message: /id/ })
+  }
 })
 
 t.test('409 while another runner holds the lock; the events stream follows a live run', async (t) => {

@@ -14,9 +14,10 @@ t.test('-- drawbridge:activates enables the flag after its migration commits, au
     '003_more.sql': 'CREATE TABLE more (id int);\n'
   })
   await putFlag(h.ctx, 'test', 'new-checkout', flagBody('002_orders_customer'))
-  const seenAt: string[][] = []
+  // What the database holds when the flag changes: read at that moment, awaited before the assertion.
+  const seenAt: Array<Promise<string[]>> = []
   h.ctx.events.onEvent((e) => {
-    if (e.event === 'flag.changed') void appliedNames(h.db).then((names) => seenAt.push(names))
+    if (e.event === 'flag.changed') seenAt.push(appliedNames(h.db))
   })
 
   const run = await runToEnd(h)
@@ -33,7 +34,8 @@ t.test('-- drawbridge:activates enables the flag after its migration commits, au
   t.equal(flag?.enabled, true)
   const audit = await h.ctx.store.listAudit(10)
   t.match(audit.find((a) => a.action === 'flag.enable'), { actor: `migration-run:${run.id}`, target: 'new-checkout' })
-  t.ok(seenAt[0]?.includes('002_orders_customer'), 'the migration was committed when the flag changed')
+  t.equal(seenAt.length, 1, 'one flag change')
+  t.ok((await seenAt[0])?.includes('002_orders_customer'), 'the migration was committed when the flag changed')
 })
 
 t.test('a failing migration does not activate its flag', async (t) => {
