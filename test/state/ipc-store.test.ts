@@ -7,11 +7,11 @@ import { IpcStore } from '../../src/state/ipc-store.js'
 import { eventually, silentLogger } from './helpers.js'
 import { storeContract } from './store-contract.js'
 
-const CHILD = fileURLToPath(new URL('./fixtures/ipc-primary-child.ts', import.meta.url))
+const CHILD = fileURLToPath(new URL('./fixtures/ipc-primary-child.js', import.meta.url))
 
 /** A real child process holding a MemoryStore behind the primary's relay, as `--workers N` runs it. */
 async function startPrimary (t: Test, budgets: Partial<StoreBudgets> = {}): Promise<ChildProcess> {
-  const child = fork(CHILD, [JSON.stringify(budgets)], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(CHILD, [JSON.stringify(budgets)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { if (child.connected) child.disconnect() })
   await new Promise<void>((resolve, reject) => {
     // Loading the child through tsx takes a while on a busy machine: wait until it serves.
