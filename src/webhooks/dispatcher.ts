@@ -124,13 +124,21 @@ export class WebhookDispatcher {
   private async attempt (job: Job): Promise<void> {
     job.attempt++
     const { delivery } = job
+    // An attempt's own controller and timer, not AbortSignal.any([close, AbortSignal.timeout()]):
+    // on Node 20 a timeout signal held only by AbortSignal.any can be garbage
+    // collected before it fires (nodejs/node#57736), and the attempt then
+    // hangs on a silent receiver for good (seen once in the test suite).
+    const stop = new AbortController()
+    const timer = setTimeout(() => { stop.abort(new DOMException(`timed out after ${this.timeoutMs} ms`, 'TimeoutError')) }, this.timeoutMs)
+    const onClose = (): void => { stop.abort(this.abort.signal.reason) }
+    this.abort.signal.addEventListener('abort', onClose, { once: true })
     try {
       const res = await request(delivery.url, {
         method: 'POST',
         headers: { ...delivery.headers, 'x-drawbridge-attempt': String(job.attempt) },
         body: delivery.body,
         dispatcher: this.agent,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.timeoutMs)])
+        signal: stop.signal
       })
       await res.body.dump()
       job.lastStatus = res.statusCode
@@ -147,7 +155,10 @@ export class WebhookDispatcher {
     } catch (err) {
       job.lastStatus = null
       const e = err as Error
-      job.lastError = e.name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : e.message
+      job.lastError = e.name === 'TimeoutError' || stop.signal.reason?.name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : e.message
+    } finally {
+      clearTimeout(timer)
+      this.abort.signal.removeEventListener('abort', onClose)
     }
     if (this.closed) {
       this.finish(job, false)

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { verifySignature } from '../../src/webhooks/signature.js'
 import { startWebhooks } from '../../src/webhooks/start-webhooks.js'
@@ -106,6 +108,27 @@ t.test('a hanging receiver blocks neither the publisher nor the other webhooks',
   const failed = (await ctx.store.listAudit(100)).filter((e) => e.action === 'webhook.failed')
   t.equal(failed.length, 20)
   t.match(failed[0]?.after, { attempts: 2, status: null, error: /timed out after 250 ms/ })
+})
+
+t.test('an attempt times out even while the garbage collector runs (a timeout signal GC\'d inside AbortSignal.any hung it)', async (t) => {
+  // nodejs/node#57736: on Node 20 a timeout signal held only by AbortSignal.any
+  // can be collected before it fires. Force collections while every attempt
+  // waits on a receiver that never answers: each must still time out.
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const collecting = setInterval(gc, 5)
+  t.teardown(() => { clearInterval(collecting) })
+  const hang = await startReceiver(t, () => null)
+  const ctx = await webhookContext(t, [{ url: hang.url, events: ['*'] }])
+  const hooks = startWebhooks(ctx, { timeoutMs: 200, maxAttempts: 1, concurrency: 20 })
+  t.teardown(() => hooks.close())
+  for (let i = 0; i < 20; i++) ctx.events.publish('maintenance.enabled', 'a', {})
+  const started = performance.now()
+  const drained = await Promise.race([hooks.drained().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => { resolve(false) }, 10_000))])
+  t.ok(drained, `every attempt ended (${Math.round(performance.now() - started)} ms), none hung`)
+  const failed = (await ctx.store.listAudit(100)).filter((e) => e.action === 'webhook.failed')
+  t.equal(failed.length, 20)
+  t.match(failed[0]?.after, { attempts: 1, status: null, error: /timed out after 200 ms/ })
 })
 
 t.test('only subscribed events are sent', async (t) => {
