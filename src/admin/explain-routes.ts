@@ -5,7 +5,10 @@ import { errors } from '../errors.js'
 import { isValidIp } from '../net/cidr-set.js'
 import { explain, isExcepted } from '../maintenance/explain.js'
 import { namedUpstreams } from '../config/upstream-list.js'
+import { explainFlags } from '../flags/explain-flags.js'
+import { flagRuntime } from '../flags/flag-runtime.js'
 import { identityReader } from '../flags/request-flags.js'
+import { normalizeTarget } from '../http/paths.js'
 import { compileRouting, pickUpstream } from '../upstreams/routing.js'
 import type { AdminPluginOptions } from '../admin-plugin.js'
 
@@ -26,6 +29,13 @@ const Explanation = Type.Object({
   upstream: Type.Union([Type.String(), Type.Null()]),
   /** True when a pause would hold it first. */
   held: Type.Boolean(),
+  /** For a request the maintenance rules let through: each flag for its identity, the gate that answers, the header the upstream gets. */
+  flags: Type.Union([Type.Object({
+    identity: Type.Union([Type.String(), Type.Null()]),
+    header: Type.String(),
+    gate: Type.Union([Type.Object({ flag: Type.String(), status: Type.Integer() }), Type.Null()]),
+    flags: Type.Array(Type.Object({ key: Type.String(), value: Type.Boolean(), variant: Type.Union([Type.String(), Type.Null()]), reason: Type.String() }))
+  }), Type.Null()]),
   stateVersion: Type.Union([Type.Integer(), Type.Null()])
 })
 
@@ -44,17 +54,32 @@ export async function explainRoutes (app: FastifyInstance, { ctx }: AdminPluginO
     if (!body.path.startsWith('/')) throw new errors.DRAWBRIDGE_ERR_INVALID('body/path must start with \'/\'')
     const state = ctx.holder.current
     const headers = body.headers ?? {}
-    const result = explain({ method: body.method, path: body.path, ip: body.ip, headers }, state, ctx.config, Date.now())
+    const now = Date.now()
+    const result = explain({ method: body.method, path: body.path, ip: body.ip, headers }, state, ctx.config, now)
     const names = ctx.upstreams?.names ?? namedUpstreams(ctx.config).map((u) => u.name)
     const routing = compileRouting(state?.routing, names)
-    const proxied = result.action === 'pass' && result.rule !== 'reserved'
-    // The canary's key as the gateway reads it: the flags identity from these headers, else the address.
+    const passed = result.action === 'pass' && result.rule !== 'reserved'
+    // The flags identity (and the canary's key) as the gateway reads it from these headers; else the address.
     const rawHeaders = Object.entries(headers).flat()
-    const key = identityReader(ctx.config.flagsIdentity)({ rawHeaders } as unknown as IncomingMessage) ?? body.ip
+    const identity = identityReader(ctx.config.flagsIdentity)({ rawHeaders } as unknown as IncomingMessage)
+    // What the gateway asks of flags for a request it is about to proxy: a gate may still answer instead.
+    const flags = passed
+      ? explainFlags(flagRuntime(ctx).table(), {
+        identity,
+        path: normalizeTarget(body.path) ?? body.path,
+        method: body.method.toUpperCase(),
+        ip: body.ip,
+        host: Object.entries(headers).find(([name]) => name.toLowerCase() === 'host')?.[1]
+      }, now)
+      : null
+    if (flags?.gate != null) {
+      return { action: 'block', rule: `flag-gate:${flags.gate.flag}`, status: flags.gate.status, retryAfter: null, location: null, upstream: null, held: false, flags, stateVersion: state?.version ?? null }
+    }
     return {
       ...result,
-      upstream: proxied ? names[pickUpstream(routing, key)] ?? null : null,
-      held: proxied && routing.paused && !isExcepted(body.path, state, ctx.config),
+      upstream: passed ? names[pickUpstream(routing, identity ?? body.ip)] ?? null : null,
+      held: passed && routing.paused && !isExcepted(body.path, state, ctx.config),
+      flags,
       stateVersion: state?.version ?? null
     }
   })

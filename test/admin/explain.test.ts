@@ -1,4 +1,7 @@
 import t from 'tap'
+import { request } from 'undici'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
+import { startUpstream } from '../helpers/upstream.js'
 import { ADMIN_TOKEN, READ_TOKEN, auth, buildTestAdmin } from './helpers.js'
 
 t.test('explain: the decision the gateway would take now, and the rule', async (t) => {
@@ -51,4 +54,47 @@ t.test('explain names the upstream a passed request goes to, and whether a pause
   t.match(await ask({ method: 'GET', path: '/health', ip: '203.0.113.9' }), { upstream: 'blue', held: false }, 'exceptPaths are never held, maintenance off or on')
   await app.inject({ method: 'PATCH', url: '/v1/maintenance', headers: auth(ADMIN_TOKEN), payload: { enabled: true } })
   t.match(await ask({ method: 'GET', path: '/shop', ip: '203.0.113.9' }), { action: 'block', upstream: null, held: false }, 'blocked: no upstream')
+})
+
+t.test('explain and the gateway agree on flags: a gate answers, a prerequisite decides, the header the upstream gets', async (t) => {
+  const upstream = await startUpstream(t)
+  const gw = await spawnGateway(t, ['--upstream', upstream.url, '--admin-token', ADMIN_TOKEN, '--flags-identity', 'header:x-user'])
+  const admin = async (method: string, path: string, body?: unknown): Promise<{ status: number, json: Record<string, unknown> }> => {
+    const res = await request(`http://${gw.admin}${path}`, { method: method as 'PUT', headers: { ...auth(ADMIN_TOKEN), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    return { status: res.statusCode, json: await res.body.json() as Record<string, unknown> }
+  }
+  const created = await admin('PUT', '/v1/flags/new-api', { enabled: false, gate: { paths: ['/v2/'], status: 404 } })
+  t.equal(created.status, 201, JSON.stringify(created.json))
+  t.equal((await admin('PUT', '/v1/flags/beta', { enabled: true })).status, 201)
+  t.equal((await admin('PUT', '/v1/flags/checkout', { enabled: true, prerequisites: [{ flag: 'new-api', enabled: true }] })).status, 201)
+
+  const cases: Array<{ path: string, gateway: number, explained: Record<string, unknown> }> = [
+    { path: '/v2/orders', gateway: 404, explained: { action: 'block', rule: 'flag-gate:new-api', status: 404, upstream: null } },
+    // Every spelling an upstream could read as the gated path is gated, here and at the gateway.
+    { path: '/V2/orders;jsessionid=1', gateway: 404, explained: { action: 'block', rule: 'flag-gate:new-api', status: 404 } },
+    { path: '/shop', gateway: 200, explained: { action: 'pass', rule: 'maintenance-off', status: 200, upstream: 'default' } }
+  ]
+  for (const c of cases) {
+    const res = await request(`http://${gw.gateway}${c.path}`, { headers: { 'x-user': 'alice' } })
+    const sent = res.statusCode === 200 ? await res.body.json() as { headers: Record<string, string> } : (await res.body.dump(), null)
+    t.equal(res.statusCode, c.gateway, `${c.path}: the gateway answers ${c.gateway}`)
+    const explained = await admin('POST', '/v1/explain', { method: 'GET', path: c.path, ip: '203.0.113.9', headers: { 'X-User': 'alice' } })
+    t.match(explained.json, c.explained, `${c.path}: explain says the same`)
+    const flags = explained.json.flags as { identity: string, header: string, flags: Array<{ key: string, reason: string }> }
+    t.equal(flags.identity, 'alice')
+    if (sent !== null) t.equal(sent.headers['x-drawbridge-flags'], flags.header, `${c.path}: the header the upstream got is the one explained (${flags.header})`)
+  }
+  const shop = (await admin('POST', '/v1/explain', { method: 'GET', path: '/shop', ip: '203.0.113.9', headers: { 'x-user': 'alice' } })).json
+  t.match(shop.flags, {
+    header: 'beta',
+    gate: null,
+    flags: [
+      { key: 'beta', value: true, variant: null, reason: 'STATIC' },
+      { key: 'checkout', value: false, reason: 'PREREQUISITE_FAILED' },
+      { key: 'new-api', value: false, reason: 'DISABLED' }
+    ]
+  }, 'each flag with its reason: the prerequisite decided checkout')
+  // Maintenance on: a blocked request never reaches flags.
+  t.equal((await admin('PATCH', '/v1/maintenance', { enabled: true })).status, 200)
+  t.match((await admin('POST', '/v1/explain', { method: 'GET', path: '/v2/orders', ip: '203.0.113.9' })).json, { action: 'block', rule: 'maintenance', status: 503, flags: null })
 })
