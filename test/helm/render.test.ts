@@ -139,6 +139,24 @@ function run (helmBin: string): void {
     t.ok(find(objs, 'NetworkPolicy'))
   })
 
+  t.test('Redis over TLS with a private CA: the Secret mounted read-only, the CA (and client certificate) files set', async (t) => {
+    const tlsArgs = [...BASE, '--set', 'replicaCount=2', '--set', 'redis.url=rediss://redis:6380', '--set', 'redisTls.existingSecret=redis-client-tls']
+    const pod = find(objects(helmTemplate(helmBin, 'gate', CHART_DIR, tlsArgs)), 'Deployment').spec.template.spec
+    const c = pod.containers[0]
+    const env = envOf(c)
+    t.equal(env.DRAWBRIDGE_REDIS_CA_FILE, '/etc/drawbridge/redis-tls/ca.crt')
+    t.equal(env.DRAWBRIDGE_REDIS_CERT_FILE, undefined, 'no client certificate unless asked')
+    const mount = (c.volumeMounts as Array<{ name: string, mountPath: string, readOnly?: boolean }>).find((m) => m.mountPath === '/etc/drawbridge/redis-tls')
+    t.equal(mount?.readOnly, true)
+    const volume = (pod.volumes as Array<{ name: string, secret?: { secretName: string, defaultMode: number } }>).find((v) => v.name === mount?.name)
+    t.same(volume?.secret, { secretName: 'redis-client-tls', defaultMode: 0o400 })
+    const mtls = envOf(find(objects(helmTemplate(helmBin, 'gate', CHART_DIR, [...tlsArgs, '--set', 'redisTls.clientCertificate=true'])), 'Deployment').spec.template.spec.containers[0])
+    t.equal(mtls.DRAWBRIDGE_REDIS_CERT_FILE, '/etc/drawbridge/redis-tls/tls.crt')
+    t.equal(mtls.DRAWBRIDGE_REDIS_KEY_FILE, '/etc/drawbridge/redis-tls/tls.key')
+    const plain = envOf(find(objects(helmTemplate(helmBin, 'gate', CHART_DIR, [...BASE, '--set', 'redisTls.existingSecret=redis-client-tls'])), 'Deployment').spec.template.spec.containers[0])
+    t.equal(plain.DRAWBRIDGE_REDIS_CA_FILE, undefined, 'without Redis the Secret is not used')
+  })
+
   t.test('PostgreSQL store: the URL from the Secret, the schema, the state cache in an emptyDir; one shared store at a time', async (t) => {
     const pgArgs = [...BASE, '--set', 'replicaCount=3', '--set', 'state.url=postgres://gate:pw@db:5432/shop', '--set', 'state.schema=gate']
     const objs = objects(helmTemplate(helmBin, 'gate', CHART_DIR, pgArgs))

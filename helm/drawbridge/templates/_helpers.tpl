@@ -195,6 +195,16 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
         secretKeyRef:
           name: {{ include "drawbridge.redisSecretName" . }}
           key: {{ include "drawbridge.redisSecretKey" . }}
+    {{- if .Values.redisTls.existingSecret }}
+    - name: DRAWBRIDGE_REDIS_CA_FILE
+      value: /etc/drawbridge/redis-tls/ca.crt
+    {{- if .Values.redisTls.clientCertificate }}
+    - name: DRAWBRIDGE_REDIS_CERT_FILE
+      value: /etc/drawbridge/redis-tls/tls.crt
+    - name: DRAWBRIDGE_REDIS_KEY_FILE
+      value: /etc/drawbridge/redis-tls/tls.key
+    {{- end }}
+    {{- end }}
     {{- else if eq $store "postgres" }}
     - name: DRAWBRIDGE_STATE_URL
       valueFrom:
@@ -280,6 +290,11 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
     - name: drawbridge-cache
       mountPath: /var/cache/drawbridge
     {{- end }}
+    {{- if and (eq (include "drawbridge.sharedStore" .) "redis") .Values.redisTls.existingSecret }}
+    - name: drawbridge-redis-tls
+      mountPath: /etc/drawbridge/redis-tls
+      readOnly: true
+    {{- end }}
     {{- if .Values.migrations.configMap }}
     - name: drawbridge-migrations
       mountPath: /app/migrations
@@ -311,6 +326,13 @@ include. Takes (dict "Values" v "Release" r "upstream" url).
     {{- with .Values.stateCache.sizeLimit }}
     sizeLimit: {{ . }}
     {{- end }}
+{{- end }}
+{{- if and (eq (include "drawbridge.sharedStore" .) "redis") .Values.redisTls.existingSecret }}
+- name: drawbridge-redis-tls
+  secret:
+    secretName: {{ .Values.redisTls.existingSecret }}
+    # 0400 (octal) in decimal: YAML 1.2 parsers read a leading zero as decimal
+    defaultMode: 256
 {{- end }}
 {{- if .Values.migrations.configMap }}
 - name: drawbridge-migrations
