@@ -34,7 +34,8 @@ export interface Maintenance {
 export interface Variant { name: string, weight: number, value?: unknown }
 
 export interface Rule {
-  attribute: string
+  /** Absent on a rule that only has `conditions` (several attributes). */
+  attribute?: string
   in?: string[]
   notIn?: string[]
   startsWith?: string[]

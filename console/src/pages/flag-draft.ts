@@ -60,9 +60,13 @@ function servesBody (serves: string): { enabled: boolean } | { variant: string }
   return { enabled: serves !== 'off' }
 }
 
+/** What a rule row can show; any other field (conditions, inverted, its own rollout or variants) keeps the rules in JSON, so nothing is dropped on save. */
+const ROW_KEYS = new Set(['attribute', 'caseInsensitive', 'enabled', 'variant'])
+
 function ruleDraft (r: Rule): RuleDraft | null {
   const ops = Object.keys(r).filter((k) => OPERATOR_KEYS.has(k))
-  if (ops.length !== 1) return null
+  if (ops.length !== 1 || typeof r.attribute !== 'string') return null
+  if (Object.keys(r).some((k) => !OPERATOR_KEYS.has(k) && !ROW_KEYS.has(k))) return null
   const op = ops[0] as keyof Rule
   const value = r[op]
   return { attribute: r.attribute, op, values: Array.isArray(value) ? value.join(', ') : String(value), caseInsensitive: r.caseInsensitive === true, serves: servesOf(r) }
