@@ -103,10 +103,6 @@ export function ActionResult (props: { action: Action }): preact.JSX.Element | n
 }
 
 /** Lines of a textarea as a list: trimmed, blanks dropped. */
-export function lines (text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
-}
-
 export function Page (props: { title: string, intro?: ComponentChildren, children: ComponentChildren, actions?: ComponentChildren }): preact.JSX.Element {
   return (
     <>

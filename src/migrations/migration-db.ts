@@ -157,8 +157,26 @@ export class MigrationDb {
   async trackingTable (): Promise<string> { return `${await this.ensureTables()}.drawbridge_migrations` }
   async runsTable (): Promise<string> { return `${await this.ensureTables()}.drawbridge_migration_runs` }
 
+  /**
+   * The table if it exists, without creating it: reads (status, runs, a
+   * rehearsal) never write to the application's database; only a run creates
+   * the tables. Null before the first run.
+   */
+  async existingTable (table: 'drawbridge_migrations' | 'drawbridge_migration_runs'): Promise<string | null> {
+    if (this.tablesReady !== null) return `${await this.tablesReady}.${table}`
+    try {
+      const { rows } = await this.pool.query<{ schema: string | null, found: boolean }>(
+        'SELECT current_schema() AS schema, to_regclass(format(\'%I.%I\', current_schema(), $1::text)) IS NOT NULL AS found', [table])
+      const row = rows[0]
+      return row?.found === true && row.schema !== null ? `${quoteIdent(row.schema)}.${table}` : null
+    } catch (err) {
+      throw databaseError(err)
+    }
+  }
+
   async listApplied (): Promise<AppliedRow[]> {
-    const table = await this.trackingTable()
+    const table = await this.existingTable('drawbridge_migrations')
+    if (table === null) return []
     try {
       const { rows } = await this.pool.query(`SELECT name, checksum, applied_at, duration_ms, applied_by, run_id FROM ${table} ORDER BY name`)
       return rows.map((r) => ({

@@ -123,7 +123,6 @@ export class MigrationService {
 
   private async plan (): Promise<{ files: MigrationFile[], applied: AppliedRow[], plan: MigrationPlan }> {
     await this.db.check()
-    await this.db.ensureTables()
     const files = await readMigrations(this.options.migrationsDir)
     const applied = await this.db.listApplied()
     return { files, applied, plan: planMigrations(files, applied) }

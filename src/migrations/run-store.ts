@@ -87,7 +87,8 @@ export class RunStore {
 
   /** `live`: runs this process is executing (never orphaned). */
   async get (id: string, live: Set<string>): Promise<RunRecord | null> {
-    const table = await this.db.runsTable()
+    const table = await this.db.existingTable('drawbridge_migration_runs')
+    if (table === null) return null
     try {
       const { rows } = await this.db.pool.query(`SELECT r.*, (${ORPHANED}) AS orphaned FROM ${table} r WHERE r.id = $4`, [LOCK_CLASS, RUN_LOCK, [...live], id])
       return rows[0] === undefined ? null : fromRow(rows[0])
@@ -97,7 +98,8 @@ export class RunStore {
   }
 
   async list (limit: number, live: Set<string>): Promise<RunRecord[]> {
-    const table = await this.db.runsTable()
+    const table = await this.db.existingTable('drawbridge_migration_runs')
+    if (table === null) return []
     try {
       const { rows } = await this.db.pool.query(`SELECT r.*, (${ORPHANED}) AS orphaned FROM ${table} r ORDER BY r.created_at DESC LIMIT $4`, [LOCK_CLASS, RUN_LOCK, [...live], limit])
       return rows.map(fromRow)
@@ -108,7 +110,8 @@ export class RunStore {
 
   /** Newest run that wrote a backup: what to restore from when a migration went wrong. */
   async lastBackup (): Promise<{ runId: string, file: string, sizeBytes: number, createdAt: string } | null> {
-    const table = await this.db.runsTable()
+    const table = await this.db.existingTable('drawbridge_migration_runs')
+    if (table === null) return null
     const { rows } = await this.db.pool.query(
       `SELECT id, backup_file, backup_size, started_at FROM ${table} WHERE backup_file IS NOT NULL ORDER BY created_at DESC LIMIT 1`)
     const r = rows[0]
@@ -124,7 +127,8 @@ export class RunStore {
    * second re-reads the row, no longer orphaned, after the first commits).
    */
   async markInterrupted (live: Set<string>): Promise<string[]> {
-    const table = await this.db.runsTable()
+    const table = await this.db.existingTable('drawbridge_migration_runs')
+    if (table === null) return []
     const client = await this.db.pool.connect()
     try {
       await client.query('BEGIN')

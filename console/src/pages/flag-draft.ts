@@ -1,5 +1,5 @@
 import type { Flag, Prerequisite, Rule, Variant } from '../types.js'
-import { lines } from '../ui.js'
+import { lines } from '../text.js'
 
 /**
  * A flag as its edit form holds it (every field text, as typed) and back to
