@@ -78,7 +78,7 @@ http {
   const child = launch('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir])
   await waitFor(proxyPort, child, 'nginx')
   await waitFor(staticPort, child, 'nginx')
-  return { child, pid: child.pid, proxy: `127.0.0.1:${proxyPort}`, static: `127.0.0.1:${staticPort}` }
+  return { child, pid: child.pid, stopSignal: 'SIGTERM', proxy: `127.0.0.1:${proxyPort}`, static: `127.0.0.1:${staticPort}` }
 }
 
 /** HAProxy in http mode with server-side keep-alive, one thread. */

@@ -27,7 +27,8 @@ async function runWrk ({ url, duration, connections, headers }) {
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '')
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '')
   const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? null
-  return { rps, p50, p99, errors }
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1])
+  return { rps, p50, p99, errors, requests }
 }
 
 async function runAutocannon ({ url, duration, connections, headers }) {
@@ -36,7 +37,8 @@ async function runAutocannon ({ url, duration, connections, headers }) {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    errors: result.errors + result.timeouts > 0 ? `${result.errors} errors, ${result.timeouts} timeouts` : null
+    errors: result.errors + result.timeouts > 0 ? `${result.errors} errors, ${result.timeouts} timeouts` : null,
+    requests: result.requests.total
   }
 }
 
@@ -65,7 +67,7 @@ export async function runHead ({ url, duration, connections, headers }) {
   await pool.close()
   latencies.sort((a, b) => a - b)
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN
-  return { rps: latencies.length / duration, p50: at(0.5), p99: at(0.99), errors: errors > 0 ? `${errors} errors` : null }
+  return { rps: latencies.length / duration, p50: at(0.5), p99: at(0.99), errors: errors > 0 ? `${errors} errors` : null, requests: latencies.length }
 }
 
 /** Drives one URL for `duration` seconds: wrk when installed (it costs less CPU), else autocannon. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
 
@@ -48,8 +48,30 @@ export function stop (proc) {
     if (proc.child.exitCode !== null) return resolve()
     proc.child.removeAllListeners('exit')
     proc.child.once('exit', () => resolve())
-    proc.child.kill('SIGKILL')
+    // nginx's master must be asked (SIGTERM): killed outright, it leaves its worker running, still bound to the port.
+    proc.child.kill(proc.stopSignal ?? 'SIGKILL')
   })
+}
+
+/**
+ * CPU time a process has used, in nanoseconds: every thread's
+ * /proc/<pid>/task/<tid>/schedstat (V8's GC helpers and libuv's pool count),
+ * plus the same for its direct children (nginx's worker under its master).
+ * Time on the CPU, not wall time: a neighbour stealing the core does not
+ * inflate it, so CPU per request is steadier than req/s on a shared machine.
+ */
+export function cpuNsOf (pid, withChildren = true) {
+  let total = 0
+  let tids = []
+  try { tids = readdirSync(`/proc/${pid}/task`) } catch { return NaN }
+  for (const tid of tids) {
+    try { total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) } catch {}
+    if (!withChildren) continue
+    let children = ''
+    try { children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim() } catch {}
+    for (const child of children.split(' ').filter(Boolean)) total += cpuNsOf(Number(child), false) || 0
+  }
+  return total
 }
 
 /** Resident set size of a process in bytes, from /proc (Linux). */
