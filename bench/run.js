@@ -46,6 +46,8 @@ async function startDrawbridge (upstream, extra = []) {
   const gw = nodeArgs === undefined
     ? await startNode(args, { command: bin })
     : await startNode([...nodeArgs.split(' ').filter(Boolean), bin, ...args])
+  // Asked to stop (it drains, then exits): a --cpu-prof given through BENCH_DRAWBRIDGE_NODE_ARGS is written on exit.
+  gw.stopSignal = 'SIGTERM'
   processes.push(gw)
   return gw
 }
