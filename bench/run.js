@@ -60,9 +60,12 @@ async function main () {
     (pinning ? 'servers pinned to core 0, load to core 1' : 'unpinned'))
 
   const upstream = await startNode([join(root, 'bench/servers/upstream.js')])
-  const bare = await startNode([join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`])
-  const fixed = await startNode([join(root, 'bench/servers/bare-fastify.js'), join(root, 'static/maintenance.html')])
-  const floor = await startNode([join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`])
+  // The baselines run as their users run them (`node app.js`); BENCH_BASELINE_NODE_ARGS
+  // gives them V8 flags too, e.g. the binary's own, to compare like with like.
+  const baselineArgs = (process.env.BENCH_BASELINE_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const bare = await startNode([...baselineArgs, join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`])
+  const fixed = await startNode([...baselineArgs, join(root, 'bench/servers/bare-fastify.js'), join(root, 'static/maintenance.html')])
+  const floor = await startNode([...baselineArgs, join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`])
   processes.push(upstream, bare, fixed, floor)
   const page = readFileSync(join(root, 'static/maintenance.html'))
   const nginx = hasNginx ? await startNginx(upstream.address, page) : null
@@ -201,7 +204,7 @@ async function main () {
 
   const out = join(root, 'bench/results')
   mkdirSync(out, { recursive: true })
-  const report = { at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', pinned: pinning, duration, rounds, connections, table, paired, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20, bareProxyIdleRssMB: bareIdleRss / 2 ** 20 }
+  const report = { at: new Date().toISOString(), baselineNodeArgs: baselineArgs, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', pinned: pinning, duration, rounds, connections, table, paired, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20, bareProxyIdleRssMB: bareIdleRss / 2 ** 20 }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2))
   console.log(`\nwrote ${join(out, 'latest.json')}`)
 }
