@@ -70,7 +70,7 @@ export async function explainRoutes (app: FastifyInstance, { ctx }: AdminPluginO
         method: body.method.toUpperCase(),
         ip: body.ip,
         host: Object.entries(headers).find(([name]) => name.toLowerCase() === 'host')?.[1]
-      }, now)
+      }, now, ctx.config.flagsHeaderMaxBytes)
       : null
     if (flags?.gate != null) {
       return { action: 'block', rule: `flag-gate:${flags.gate.flag}`, status: flags.gate.status, retryAfter: null, location: null, upstream: null, held: false, flags, stateVersion: state?.version ?? null }

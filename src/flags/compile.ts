@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { compileBlockMatcher, type PathMatcher } from '../http/paths.js'
 import { getOwn } from '../state/dict.js'
 import type { Flag, FlagCondition, FlagOverride, FlagRule, FlagVariant, SharedState } from '../state/types.js'
 import { compilePick, compileStickiness, stickinessReads, type CompiledPick, type CompiledRollout } from './buckets.js'
@@ -76,7 +77,11 @@ export interface CompiledFlag {
   readonly pick: CompiledPick
   readonly rules: readonly CompiledRule[]
   readonly overrides: ReadonlyMap<string, FlagOverride> | null
-  readonly gate: { readonly status: number, readonly paths: readonly string[] } | null
+  /**
+   * A gate blocks, so its matcher takes every spelling of its paths (case,
+   * `;params`: paths.ts compileBlockMatcher); compiled here, once per state change.
+   */
+  readonly gate: { readonly status: number, readonly paths: readonly string[], readonly matches: PathMatcher } | null
   /** The ramp in time order; empty for most flags. */
   readonly steps: readonly CompiledStep[]
   /** Instants (epoch ms, ascending) at which date conditions on currentTime change their answer; empty for most flags. */
@@ -234,7 +239,7 @@ export function compileFlag (flag: Flag, overrides: Record<string, FlagOverride>
     pick,
     rules,
     overrides: overrideEntries.length === 0 ? null : new Map(overrideEntries),
-    gate: flag.gate === null || flag.gate.paths.length === 0 ? null : { status: flag.gate.status, paths: flag.gate.paths.slice() },
+    gate: flag.gate === null || flag.gate.paths.length === 0 ? null : { status: flag.gate.status, paths: flag.gate.paths.slice(), matches: compileBlockMatcher(flag.gate.paths) },
     steps: compileSchedule(flag),
     instants,
     reads,

@@ -1,6 +1,5 @@
-import { compileBlockMatcher } from '../http/paths.js'
-import type { CompiledFlags, Reason } from './compile.js'
-import { evaluateFlag } from './evaluate.js'
+import type { CompiledFlags, Evaluation, Reason } from './compile.js'
+import { answeringGate, evaluateAll, gatesOf } from './request-flags.js'
 
 /** One flag as the gateway would evaluate it for a described request. */
 export interface FlagExplanation {
@@ -14,7 +13,7 @@ export interface FlagExplanation {
 export interface FlagsExplanation {
   /** The targeting key read from the request, as the gateway reads it (flagsIdentity). */
   identity: string | null
-  /** What X-Drawbridge-Flags would carry (before its byte budget). */
+  /** What X-Drawbridge-Flags would carry ('' when a gate answers). */
   header: string
   /** The first gate that answers for this path, in key order, as the gateway checks them. */
   gate: { flag: string, status: number } | null
@@ -33,21 +32,25 @@ export interface FlagsRequest {
 /**
  * The flags part of `POST /v1/explain`: every flag evaluated for the request's
  * identity and attributes at `now`, the gate that would answer (a flag off on
- * its gated paths) and the header the upstream would get. The same evaluation
- * and gate matchers as the gateway (request-flags.ts); unlike the gateway it
- * marks no usage: a question is not a served answer.
+ * its gated paths) and the header the upstream would get, within
+ * `flagsHeaderMaxBytes`. The gateway's own functions (request-flags.ts), so the
+ * two agree by construction; unlike the gateway it marks no usage: a question
+ * is not a served answer.
  */
-export function explainFlags (table: CompiledFlags | null, request: FlagsRequest, now: number): FlagsExplanation {
-  const out: FlagsExplanation = { identity: request.identity ?? null, header: '', gate: null, flags: [] }
-  if (table === null) return out
+export function explainFlags (table: CompiledFlags | null, request: FlagsRequest, now: number, headerMaxBytes: number): FlagsExplanation {
+  const identity = request.identity ?? null
+  if (table === null) return { identity, header: '', gate: null, flags: [] }
   const attributes = { ip: request.ip, path: request.path, method: request.method, host: request.host }
-  const on: string[] = []
-  for (const cf of table.list) {
-    const ev = evaluateFlag(cf, { targetingKey: request.identity, attributes, now })
-    out.flags.push({ key: cf.key, value: ev.value, variant: ev.variant, reason: ev.reason })
-    if (ev.value) on.push(ev.variant === null ? cf.key : `${cf.key}=${ev.variant}`)
-    else if (out.gate === null && cf.gate !== null && compileBlockMatcher(cf.gate.paths)(request.path)) out.gate = { flag: cf.key, status: cf.gate.status }
+  const answer = evaluateAll(table.list, { targetingKey: request.identity, attributes, now }, now, headerMaxBytes, () => {}, false)
+  const gate = answeringGate(gatesOf(table), answer.results, request.path)
+  return {
+    identity,
+    // A gate answers instead of the upstream: no header is sent.
+    header: gate === null ? answer.header : '',
+    gate: gate === null ? null : { flag: gate.key, status: gate.status },
+    flags: table.list.map((cf, i) => {
+      const ev = answer.results[i] as Evaluation
+      return { key: cf.key, value: ev.value, variant: ev.variant, reason: ev.reason }
+    })
   }
-  out.header = on.join(',')
-  return out
 }

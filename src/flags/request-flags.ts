@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../context.js'
 import { readCookie } from '../http/cookies.js'
-import { compileBlockMatcher, type PathMatcher } from '../http/paths.js'
+import type { PathMatcher } from '../http/paths.js'
 import { readRawHeader } from '../http/request-headers.js'
 import { randomDraws } from './buckets.js'
 import { nextStepAt, type CompiledFlags, type Evaluation } from './compile.js'
@@ -26,7 +26,8 @@ export interface RequestFlagsResolver {
  * normalised path), `method` and `host`.
  *
  * A gate blocks, so it matches every spelling of its paths (case, `;params`:
- * see paths.ts compileBlockMatcher).
+ * see compile.ts). `POST /v1/explain` answers with the same functions
+ * (explain-flags.ts), so it agrees with the gateway by construction.
  *
  * Everything that depends only on the flags (gate matchers, the per-identity
  * answer cache) is prepared once per state change; with no flags a request
@@ -63,10 +64,27 @@ export function identityReader (spec: string | undefined): Identity {
   }
 }
 
+/** The gated flags: index into `table.list`, key, and the gate (its matcher compiled with the table). Most tables have none or a few. */
+export interface GateEntry { index: number, key: string, status: number, matches: PathMatcher }
+
+export function gatesOf (table: CompiledFlags): GateEntry[] {
+  const gates: GateEntry[] = []
+  table.list.forEach((cf, index) => { if (cf.gate !== null) gates.push({ index, key: cf.key, status: cf.gate.status, matches: cf.gate.matches }) })
+  return gates
+}
+
+/** The first gate (in key order) whose flag is off for this user and which covers the path; null: none answers. */
+export function answeringGate (gates: readonly GateEntry[], results: readonly Evaluation[], normalizedPath: string): GateEntry | null {
+  for (let g = 0; g < gates.length; g++) {
+    const gate = gates[g] as GateEntry
+    if (!(results[gate.index] as Evaluation).value && gate.matches(normalizedPath)) return gate
+  }
+  return null
+}
+
 interface Plan {
   table: CompiledFlags
-  /** Index into table.list and the matcher of its gate paths. */
-  gates: Array<{ index: number, status: number, matches: PathMatcher }>
+  gates: GateEntry[]
   /**
    * Per-identity answers, when no rule looks at a per-request attribute: the
    * same user then always gets the same evaluations until the flags change
@@ -74,13 +92,14 @@ interface Plan {
    * or a date condition's instant passes. Null when rules do. Answers that
    * drew at random are never cached.
    */
-  byIdentity: Map<string, CachedAnswer> | null
+  byIdentity: Map<string, FlagsAnswer> | null
   /** When a scheduled step begins (or a date threshold passes) and the cached answers stop holding (Infinity: never). */
   validUntil: number
 }
 
-interface CachedAnswer {
+export interface FlagsAnswer {
   results: Evaluation[]
+  /** X-Drawbridge-Flags, within its byte budget. */
   header: string
   /** Last time usage was marked from this answer; remarked at most once a second. */
   markedAt: number
@@ -93,13 +112,8 @@ const MAX_CACHED_IDENTITIES = 10_000
 const ANONYMOUS = '\u0000anonymous'
 
 function planFor (table: CompiledFlags, now: number): Plan {
-  const gates: Plan['gates'] = []
-  let perRequest = false
-  table.list.forEach((cf, index) => {
-    if (cf.gate !== null) gates.push({ index, status: cf.gate.status, matches: compileBlockMatcher(cf.gate.paths) })
-    for (const attribute of cf.reads) if (PER_REQUEST_ATTRIBUTES.has(attribute)) perRequest = true
-  })
-  return { table, gates, byIdentity: perRequest ? null : new Map(), validUntil: nextStepAt(table, now) }
+  const perRequest = table.list.some((cf) => cf.reads.some((attribute) => PER_REQUEST_ATTRIBUTES.has(attribute)))
+  return { table, gates: gatesOf(table), byIdentity: perRequest ? null : new Map(), validUntil: nextStepAt(table, now) }
 }
 
 /**
@@ -108,8 +122,9 @@ function planFor (table: CompiledFlags, now: number): Plan {
  * outgrows its limit. Keys and variant names are ASCII (flag-validate.ts), so
  * string length is byte length. Listing stops at the first enabled flag that
  * would not fit, so what is left out is always the tail in key order.
+ * `mark`: count the answers as served (the gateway does; explain does not).
  */
-function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, now: number, maxBytes: number, onOverflow: () => void): CachedAnswer {
+export function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, now: number, maxBytes: number, onOverflow: () => void, mark = true): FlagsAnswer {
   const results = new Array<Evaluation>(list.length)
   let header = ''
   let full = false
@@ -117,7 +132,7 @@ function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, n
     const cf = list[i] as CompiledFlags['list'][number]
     const ev = evaluateFlag(cf, evalCtx)
     results[i] = ev
-    markServed(cf, ev, now)
+    if (mark) markServed(cf, ev, now)
     if (!ev.value || full) continue
     const item = ev.variant === null ? cf.key : cf.key + '=' + ev.variant
     const next = header === '' ? item : header + ',' + item
@@ -131,7 +146,7 @@ function evaluateAll (list: CompiledFlags['list'], evalCtx: EvaluationContext, n
   return { results, header, markedAt: now }
 }
 
-function markAll (list: CompiledFlags['list'], answer: CachedAnswer, now: number): void {
+function markAll (list: CompiledFlags['list'], answer: FlagsAnswer, now: number): void {
   answer.markedAt = now
   for (let i = 0; i < list.length; i++) markServed(list[i] as CompiledFlags['list'][number], answer.results[i] as Evaluation, now)
 }
@@ -156,7 +171,7 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
       if (plan === null || plan.table !== table || now >= plan.validUntil) plan = planFor(table, now)
       const list = table.list
       const targetingKey = identity(req)
-      let answer: CachedAnswer | undefined
+      let answer: FlagsAnswer | undefined
       const cache = plan.byIdentity
       if (cache !== null) {
         answer = cache.get(targetingKey ?? ANONYMOUS)
@@ -171,11 +186,8 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
           cache.set(targetingKey ?? ANONYMOUS, answer)
         }
       }
-      const gates = plan.gates
-      for (let g = 0; g < gates.length; g++) {
-        const gate = gates[g] as Plan['gates'][number]
-        if (!(answer.results[gate.index] as Evaluation).value && gate.matches(normalizedPath)) return { header: '', gateStatus: gate.status }
-      }
+      const gate = plan.gates.length === 0 ? null : answeringGate(plan.gates, answer.results, normalizedPath)
+      if (gate !== null) return { header: '', gateStatus: gate.status }
       return answer.header === '' ? NONE : { header: answer.header, gateStatus: 0 }
     }
   }

@@ -32,6 +32,8 @@ t.test('X-Drawbridge-Flags stays within flagsHeaderMaxBytes: whole entries, in k
   const listed = header.split(',')
   t.same(listed, keys.slice(0, listed.length), 'a prefix of the enabled flags in key order, whole keys only')
   t.equal(listed.length, 31, '31 keys of 128 bytes and their commas fit in 4096')
+  const explained = await request(`http://${gw.admin}/v1/explain`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', path: '/x', ip: '203.0.113.9' }) })
+  t.equal((await explained.body.json() as { flags: { header: string } }).flags.header, header, 'explain shows the header as the upstream gets it, budget applied')
   t.match(gw.logs(), /exceed flagsHeaderMaxBytes/, 'the operator is told once')
   t.equal(gw.logs().split('exceed flagsHeaderMaxBytes').length - 1, 1, 'once per flags change, not per request')
 })
