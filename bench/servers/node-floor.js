@@ -23,3 +23,5 @@ server.keepAliveTimeout = 72_000
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ ready: true, address: `127.0.0.1:${server.address().port}` }) + '\n')
 })
+// Stopped with SIGTERM by bench/pair.js: exit normally so a --cpu-prof is written.
+process.on('SIGTERM', () => { server.close(); pool.close().finally(() => process.exit(0)) })
