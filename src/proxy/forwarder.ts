@@ -184,6 +184,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (res.destroyed) { this.finish(0); return }
     if (res.headersSent) {
       this.finish(this.status)
+      if (this.status === 304 && (err as NodeJS.ErrnoException).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+        // RFC 9110 section 8.6 lets a 304 carry the Content-Length its 200 would have had; undici 7
+        // counts the missing body as a mismatch (client-h1.js onMessageComplete) and drops the
+        // upstream connection. The response was complete: the client gets it and keeps its connection.
+        res.end()
+        return
+      }
       // Mid-body failure: the status is gone; cutting the connection is the only honest signal.
       res.destroy(err)
       return

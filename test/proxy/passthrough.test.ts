@@ -198,3 +198,63 @@ t.test('IPv6 listener: bracketed address, unmapped IPv4 peers in X-Forwarded-For
   const echo = JSON.parse((await fetchText(`http://127.0.0.1:${port}/`)).text) as Echo
   t.equal(echo.headers['x-forwarded-for'], '127.0.0.1', 'dual-stack peer ::ffff:127.0.0.1 written as 127.0.0.1')
 })
+
+t.test('response bodies end where the upstream declared: chunked, multi-chunk with a length, 204, 304 with a Content-Length and HEAD, on one connection', async (t) => {
+  const { createServer } = await import('node:http')
+  const piece = 'x'.repeat(20_000)
+  const upstream = createServer((req, res) => {
+    const kind = (req.url ?? '').slice(1)
+    if (kind === 'pieces') {
+      // Three writes a tick apart: the declared length arrives in several chunks.
+      res.writeHead(200, { 'content-length': String(piece.length * 3) })
+      res.write(piece)
+      setTimeout(() => { res.write(piece); setTimeout(() => { res.end(piece) }, 5) }, 5)
+    } else if (kind === 'chunked') {
+      res.write('a')
+      setTimeout(() => { res.end('b') }, 5)
+    } else if (kind === 'not-modified') {
+      res.writeHead(304, { 'content-length': '10', etag: '"v1"' })
+      res.end()
+    } else if (kind === 'no-content') {
+      res.writeHead(204)
+      res.end()
+    } else {
+      res.writeHead(200, { 'content-length': '5' })
+      res.end(req.method === 'HEAD' ? undefined : 'hello')
+    }
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { upstream.closeAllConnections(); upstream.close() })
+  const address = upstream.address() as { port: number }
+  const gw = await startGateway(t, `http://127.0.0.1:${address.port}`)
+  // node:http as the client, as browsers do: undici's own client refuses a 304 that carries a Content-Length.
+  const { Agent } = await import('node:http')
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => { agent.destroy() })
+  let connects = 0
+  const cases: Array<[string, 'GET' | 'HEAD', number, string]> = [
+    ['/pieces', 'GET', 200, piece.repeat(3)], ['/chunked', 'GET', 200, 'ab'], ['/not-modified', 'GET', 304, ''],
+    ['/no-content', 'GET', 204, ''], ['/short', 'HEAD', 200, ''], ['/short', 'GET', 200, 'hello'], ['/pieces', 'GET', 200, piece.repeat(3)]
+  ]
+  for (const [path, method, status, body] of cases) {
+    const res = await new Promise<{ status: number, text: string }>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}${path}`, { agent, method }, (res) => {
+        let text = ''
+        res.setEncoding('latin1')
+        res.on('data', (d: string) => { text += d })
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, text }) })
+        res.on('error', reject)
+      })
+      req.on('socket', (socket) => {
+        const seen = socket as unknown as { counted?: boolean }
+        if (seen.counted !== true) { connects++; seen.counted = true }
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    t.equal(res.status, status, `${method} ${path}: status`)
+    t.equal(res.text.length, body.length, `${method} ${path}: ${body.length} body bytes`)
+    t.equal(res.text, body, `${method} ${path}: body intact`)
+  }
+  t.equal(connects, 1, 'every response ended cleanly: the client kept its one connection')
+})
