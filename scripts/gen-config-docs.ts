@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { TSchema } from '@sinclair/typebox'
+import type { TSchema } from '../src/input/typebox.js'
 import { ConfigSchema } from '../src/config/schema.js'
 import { SETTINGS, type Setting } from '../src/config/settings.js'
 

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { FastifyInstance } from 'fastify'
 import { redactSecrets } from '../state/redact.js'
 import { storeCall } from '../state/store-call.js'

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../errors.js'
 import { isValidIp } from '../net/cidr-set.js'

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { TSchema } from '@sinclair/typebox'
+import type { TSchema } from '../input/typebox.js'
 import { loadConfig } from '../config/load.js'
 import { ConfigSchema, type Config } from '../config/schema.js'
 import { SETTINGS } from '../config/settings.js'

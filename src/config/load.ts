@@ -1,7 +1,4 @@
-import { FormatRegistry, type TSchema } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { Value } from '@sinclair/typebox/value'
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
+import { FormatRegistry, TypeCompiler, Value, ValueErrorType, type TSchema, type ValueError } from '../input/typebox.js'
 import { ConfigError } from '../errors.js'
 import { checkConfig } from './check.js'
 import { readConfigFile } from './read-file.js'

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 
 /**
  * The one source of truth for settings: the loader validates against it, the

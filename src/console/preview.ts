@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../errors.js'
 import { compileMaintenance } from '../maintenance/compile.js'

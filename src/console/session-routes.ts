@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { isOpen, tokenMatcher } from '../config/tokens.js'
 import { errors } from '../errors.js'

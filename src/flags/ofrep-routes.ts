@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type } from '../input/typebox.js'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AdminPluginOptions } from '../admin-plugin.js'
 import type { CompiledFlag, Evaluation } from './compile.js'

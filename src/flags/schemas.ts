@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '../input/typebox.js'
 import { flagParts, MAX_VARIANTS } from '../state/rule-schema.js'
 
 /**

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type } from '../input/typebox.js'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'

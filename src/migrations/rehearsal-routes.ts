@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../errors.js'
 import { openEventStream } from '../http/sse.js'

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { Finding } from './analyzer.js'
 
 /** Body of `POST /v1/migrations/rehearsals` (CONTRACT section 8). */

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import { MAX_RETRY_AFTER } from '../maintenance/maintenance-patch.js'
 
 /** Body of `POST /v1/migrations/runs` (the run options, plus message/retryAfter/lockRetries). */

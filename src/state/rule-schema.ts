@@ -1,4 +1,4 @@
-import { Type, type Static, type TString } from '@sinclair/typebox'
+import { Type, type Static, type TString } from '../input/typebox.js'
 
 /**
  * The targeting parts of a flag (conditions, rules, rollouts, variants),

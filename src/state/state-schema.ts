@@ -1,5 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Type, TypeCompiler, type TSchema } from '../input/typebox.js'
 import { errors } from '../errors.js'
 import { redirectProblem } from '../input/redirect-target.js'
 import { hasControlChars } from '../input/safe-text.js'

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static } from '../input/typebox.js'
 import type { FastifyInstance } from 'fastify'
 import type { AdminPluginOptions } from '../admin-plugin.js'
 import type { UpstreamsHandle } from '../context.js'

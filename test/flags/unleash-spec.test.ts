@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { TypeCompiler } from '../../src/input/typebox.js'
 import t from 'tap'
 import { compileFlags } from '../../src/flags/compile.js'
 import { evaluateKey, type EvaluationContext } from '../../src/flags/evaluate.js'

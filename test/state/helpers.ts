@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
-import { Value } from '@sinclair/typebox/value'
+import { Value } from '../../src/input/typebox.js'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { ConfigSchema, type Config } from '../../src/config/schema.js'
