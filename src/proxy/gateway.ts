@@ -121,14 +121,24 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
   interface Routed { rule: Outcome, ip: string, peer: string, flags: string, answer: Rendered | null }
   const routed: Routed = { rule: 'maintenance-off', ip: '', peer: '', flags: '', answer: null }
 
+  /** The socket's peer and the client address resolved from it (a getpeername() on a connection's first read). */
+  function resolveAddress (req: IncomingMessage): void {
+    const peer = req.socket.remoteAddress ?? ''
+    routed.peer = peer
+    routed.ip = clientAddress.resolve(peer, headers.forwardedFor)
+  }
+
   /** `again`: a held request decided anew on release (already counted and logged once). */
   function route (req: IncomingMessage, rawPath: string, path: string, now: number, again = false): Routed {
     readRequestHeaders(req.rawHeaders, headers)
-    const peer = req.socket.remoteAddress ?? ''
-    const ip = clientAddress.resolve(peer, headers.forwardedFor)
-    const decision = decideFor(req, rawPath, path, ip, now)
-    routed.ip = ip
-    routed.peer = peer
+    // The decision reads the address only through an allowlist: without one, a refusal never
+    // needs it (a 503 on a new connection costs no getpeername). What passes or is logged gets it.
+    const addressFirst = !view.compiled.allow.isEmpty
+    if (addressFirst) resolveAddress(req)
+    else routed.ip = routed.peer = ''
+    const decision = decideFor(req, rawPath, path, routed.ip, now)
+    if (!addressFirst && (decision.action === 'pass' || decision.action === 'set-bypass' || accessLog !== null)) resolveAddress(req)
+    const { ip, peer } = routed
     routed.flags = ''
     routed.answer = null
     routed.rule = decision.rule

@@ -135,3 +135,40 @@ t.test('fail policy before any state has loaded', async (t) => {
   await closed.ctx.holder.start()
   t.equal((await fetchText(`${closed.url}/`)).text, 'app', 'loaded state (maintenance off) replaces the policy')
 })
+
+t.test('the client address is read only when something needs it: an allowlist, a request let through, the access log', async (t) => {
+  const { Socket } = await import('node:net')
+  const { Writable } = await import('node:stream')
+  const { createLogger } = await import('../../src/logger.js')
+  const { buildGateway } = await import('../../src/proxy/gateway.js')
+  // Counts getpeername() on the gateway's accepted sockets (they have a server); clients' sockets are not counted.
+  const proto = Socket.prototype as unknown as { _getpeername: (this: Socket & { server?: unknown }) => unknown }
+  const original = proto._getpeername
+  let reads = 0
+  proto._getpeername = function (this: Socket & { server?: unknown }) {
+    if (this.server != null) reads++
+    return original.call(this)
+  }
+  t.teardown(() => { proto._getpeername = original })
+  const upstream = await startUpstream(t)
+  const gw = await startGateway(t, upstream.url)
+  await gw.setMaintenance({ enabled: true })
+  for (let i = 0; i < 5; i++) t.equal((await rawRequest(gw.url, `/blocked/${i}`)).status, 503)
+  t.equal(reads, 0, 'five refusals on five new connections: the kernel was not asked for the peer')
+  await gw.setMaintenance({ allow: ['10.0.0.0/8'] })
+  t.equal((await rawRequest(gw.url, '/blocked')).status, 503)
+  t.ok(reads > 0, 'with an allowlist the decision reads the address')
+  await gw.setMaintenance({ allow: ['127.0.0.0/8'] })
+  const echo = JSON.parse((await rawRequest(gw.url, '/allowed')).text) as { headers: Record<string, string> }
+  t.equal(echo.headers['x-forwarded-for'], '127.0.0.1', 'let through: the upstream is told the client address')
+  await gw.setMaintenance({ allow: [] })
+  // The access log names the client of a refused request too.
+  const lines: string[] = []
+  const logger = createLogger('info', new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } }))
+  const capture = await buildGateway({ ...gw.ctx, logger, config: { ...gw.ctx.config, accessLogSample: 1 } })
+  const address = await capture.listen('127.0.0.1', 0)
+  t.teardown(async () => { await capture.close(0) })
+  t.equal((await rawRequest(`http://${address}`, '/logged')).status, 503)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.match(lines.join(''), /"path":"\/logged","status":503,.*"ip":"127\.0\.0\.1","rule":"maintenance"/, 'logged with its address')
+})
