@@ -3,7 +3,9 @@
 // against Node's floor given the binary's V8 flags, back to back, alternating
 // which goes first; prints req/s and CPU per request for each run and the
 // ratios over all. BENCH_PLAIN=1 measures Drawbridge with no allowlist and no
-// flags as well, to split the cost of the features from the core's.
+// flags as well, to split the cost of the features from the core's, and
+// BENCH_FLOOR_HEADERS=1 a floor that sends the upstream the same extra headers
+// Drawbridge does (X-Forwarded-*, and the flags header as explain reports it).
 // BENCH_DRAWBRIDGE_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) is passed
 // to the gateways, BENCH_BASELINE_NODE_ARGS to the floor.
 import { mkdtempSync, readFileSync } from 'node:fs'
@@ -59,6 +61,20 @@ try {
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
   await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
   const contenders = [{ id: 'pass', gw: pass }, { id: 'floor', gw: floor }]
+  if (process.env.BENCH_FLOOR_HEADERS === '1') {
+    const explained = await request(`http://${pass.admin}/v1/explain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'GET', path: '/', ip: '127.0.0.1', headers })
+    })
+    const flags = (await explained.body.json()).flags.header
+    const extra = [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', pass.address], ['x-drawbridge-flags', flags]]
+    const floorHeaders = await startNode([...baselineArgs, join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`], { env: { FLOOR_EXTRA_HEADERS: JSON.stringify(extra) } })
+    floorHeaders.stopSignal = 'SIGTERM'
+    processes.push(floorHeaders)
+    contenders.push({ id: 'floorH', gw: floorHeaders })
+    console.log(`floorH: Node's floor sending the same ${flags.length}-byte flags header and X-Forwarded-*`)
+  }
   if (process.env.BENCH_PLAIN === '1') {
     const plain = await startGateway(upstream.address, [])
     processes.push(plain)

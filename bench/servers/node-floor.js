@@ -6,11 +6,15 @@ import { Pool } from 'undici'
 
 const pool = new Pool(process.argv[2], { connections: 128, pipelining: 1, keepAliveTimeout: 4000 })
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host'])
+// FLOOR_EXTRA_HEADERS (a JSON list of [name, value]): headers added to every upstream request, so
+// bench/pair.js can tell the cost of what Drawbridge sends upstream from the cost of deciding it.
+const extra = JSON.parse(process.env.FLOOR_EXTRA_HEADERS ?? '[]').flat()
 
 const server = createServer((req, res) => {
   const headers = []
   const raw = req.rawHeaders
   for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i].toLowerCase())) headers.push(raw[i], raw[i + 1])
+  for (let i = 0; i < extra.length; i++) headers.push(extra[i])
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
   pool.request({ path: req.url, method: req.method, headers, body: hasBody ? req : null }).then((up) => {
     const out = {}
