@@ -1,5 +1,9 @@
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 import { ConfigError } from '../errors.js'
+import { firstValue } from '../http/request-headers.js'
 import { CidrSet, isValidIp, unmapIp } from '../net/cidr-set.js'
+import type { ForwardContext } from './headers.js'
 
 /**
  * Who the client is. The socket peer, unless the peer is a trusted proxy: then
@@ -65,4 +69,18 @@ export function clientAddressFor (trustedProxies: readonly string[]): ClientAddr
     throw new ConfigError('trustedProxies', (err as Error).message)
   }
   return createClientAddress(trusted)
+}
+
+function encrypted (req: IncomingMessage): boolean {
+  return (req.socket as Partial<TLSSocket>).encrypted === true
+}
+
+/** Whether the client used https: TLS to the gateway, or a trusted proxy's X-Forwarded-Proto says so. */
+export function isHttps (req: IncomingMessage, peer: string, clients: ClientAddress, forwardedProto: string | undefined): boolean {
+  return encrypted(req) || (clients.isTrusted(peer) && firstValue(forwardedProto)?.toLowerCase() === 'https')
+}
+
+/** What the upstream is told about the client (headers.ts writes it into X-Forwarded-*). */
+export function forwardContext (req: IncomingMessage, peer: string, clients: ClientAddress, flags: string): ForwardContext {
+  return { peer: unmapIp(peer), trustedPeer: clients.isTrusted(peer), encrypted: encrypted(req), flags, upgrade: false }
 }

@@ -1,22 +1,19 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify'
 import type { AppContext } from '../context.js'
 import { readCookieValues } from '../http/cookies.js'
 import { identityReader, type RequestFlagsResolver } from '../flags/request-flags.js'
 import { BYPASS_COOKIE } from '../maintenance/bypass-cookie.js'
-import { unmapIp } from '../net/cidr-set.js'
 import { decide } from '../maintenance/decide.js'
 import { prefersJson, type Rendered } from '../maintenance/page.js'
 import { emptyTarget, isReservedPath, normalizeTarget, parseTarget } from '../http/paths.js'
 import type { Decision, RequestFacts } from '../maintenance/types.js'
 import { createAccessLog } from './access-log.js'
 import { bypassAnswer, createStatusAnswers, redirectAnswer } from './answers.js'
-import { clientAddressFor } from './client-address.js'
+import { clientAddressFor, forwardContext, isHttps } from './client-address.js'
 import { writeRendered, type Forwarder } from './forwarder.js'
-import type { ForwardContext } from './headers.js'
-import { emptyRequestHeaders, firstValue, hasRepeatedHost, readRequestHeaders } from '../http/request-headers.js'
+import { emptyRequestHeaders, hasRepeatedHost, readRequestHeaders } from '../http/request-headers.js'
 import { createGatewayServer, drainServer } from './gateway-server.js'
 import { createBodyWatch } from './body-timeout.js'
 import { statusRoute } from './status-route.js'
@@ -92,21 +89,6 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     return decide(facts, view.compiled, now)
   }
 
-  function isHttps (req: IncomingMessage, peer: string): boolean {
-    if ((req.socket as Socket & { encrypted?: boolean }).encrypted === true) return true
-    return clientAddress.isTrusted(peer) && firstValue(headers.forwardedProto)?.toLowerCase() === 'https'
-  }
-
-  function forwardContext (req: IncomingMessage, peer: string, flags: string): ForwardContext {
-    return {
-      peer: unmapIp(peer),
-      trustedPeer: clientAddress.isTrusted(peer),
-      encrypted: (req.socket as Socket & { encrypted?: boolean }).encrypted === true,
-      flags,
-      upgrade: false
-    }
-  }
-
   const statusAnswer = createStatusAnswers()
   function gateResponse (status: number): Rendered {
     return statusAnswer(status, prefersJson(headers.accept))
@@ -153,7 +135,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
         }
         break
       }
-      case 'set-bypass': routed.answer = bypassAnswer(view.compiled.signer?.issue(now, cookieTtl) ?? '', cookieTtl, isHttps(req, peer)); break
+      case 'set-bypass': routed.answer = bypassAnswer(view.compiled.signer?.issue(now, cookieTtl) ?? '', cookieTtl, isHttps(req, peer, clientAddress, headers.forwardedProto)); break
       case 'redirect': routed.answer = redirectAnswer(decision.location); break
       case 'reject': routed.answer = gateResponse(decision.status); break
       case 'block': routed.answer = prefersJson(headers.accept) ? view.compiled.responses(now).json : view.compiled.responses(now).html
@@ -188,7 +170,6 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
 
   const watchBody = createBodyWatch(bodyTimeoutMs)
 
-  /** Writer for plain requests. `expectsContinue`: the client waits for `100 Continue` before sending its body. */
   /**
    * Parses the target strictly (paths.ts). Refused: false, the caller answers
    * 400. Else the upstream is sent the normalised target (`req.url` is what
@@ -251,7 +232,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     if (expectsContinue) res.writeContinue()
     if (hasBody && bodyTimeoutMs > 0) watchBody(req)
     const forwarder = forwarders[upstreamFor(req, r.ip)] as Forwarder
-    forwarder.forward(req, res, forwardContext(req, r.peer, r.flags), hasBody, headers.accept, responses[r.rule], started)
+    forwarder.forward(req, res, forwardContext(req, r.peer, clientAddress, r.flags), hasBody, headers.accept, responses[r.rule], started)
   }
 
   /** Writer for upgrades: the same answers as bytes on the socket, or a tunnel once the upstream says 101. */
@@ -287,7 +268,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
       return
     }
     const proxy = upgradeProxies[upstreamFor(req, r.ip)] as UpgradeProxy
-    proxy.proxy(req, socket, head, forwardContext(req, r.peer, r.flags), headers.accept)
+    proxy.proxy(req, socket, head, forwardContext(req, r.peer, clientAddress, r.flags), headers.accept)
   }
 
   /**

@@ -142,10 +142,11 @@ t.test('the client address is read only when something needs it: an allowlist, a
   const { createLogger } = await import('../../src/logger.js')
   const { buildGateway } = await import('../../src/proxy/gateway.js')
   // Counts getpeername() on the gateway's accepted sockets (they have a server); clients' sockets are not counted.
-  const proto = Socket.prototype as unknown as { _getpeername: (this: Socket & { server?: unknown }) => unknown }
+  type ServerSide = InstanceType<typeof Socket> & { server?: unknown }
+  const proto = Socket.prototype as unknown as { _getpeername: (this: ServerSide) => unknown }
   const original = proto._getpeername
   let reads = 0
-  proto._getpeername = function (this: Socket & { server?: unknown }) {
+  proto._getpeername = function (this: ServerSide) {
     if (this.server != null) reads++
     return original.call(this)
   }
