@@ -12,6 +12,7 @@ import { hasHaproxy, hasNginx, startHaproxy, startNginx } from './lib/c-proxies.
 import { readFileSync } from 'node:fs'
 import { allowlist, benchFlags } from './lib/fixtures.js'
 import { measurePropagation } from './lib/propagation.js'
+import { idleRss } from './lib/idle-rss.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const duration = Number(process.env.BENCH_DURATION ?? 6)
@@ -35,7 +36,7 @@ async function admin (gw, method, path, body) {
   return JSON.parse(text)
 }
 
-async function startDrawbridge (upstream, extra = []) {
+async function startDrawbridge (upstream, extra = [], { keep = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))
   // Run the bin as users do (npx, the Docker entrypoint): through its shebang and its V8 flags.
   // BENCH_DRAWBRIDGE_NODE_ARGS runs it under `node <args>` instead, to compare flags.
@@ -48,7 +49,7 @@ async function startDrawbridge (upstream, extra = []) {
     : await startNode([...nodeArgs.split(' ').filter(Boolean), bin, ...args])
   // Asked to stop (it drains, then exits): a --cpu-prof given through BENCH_DRAWBRIDGE_NODE_ARGS is written on exit.
   gw.stopSignal = 'SIGTERM'
-  processes.push(gw)
+  if (keep) processes.push(gw)
   return gw
 }
 
@@ -72,9 +73,12 @@ async function main () {
   const haproxy = hasHaproxy ? await startHaproxy(upstream.address) : null
   for (const p of [nginx, haproxy]) if (p !== null) processes.push(p)
 
+  // Idle RSS first, while nothing else runs: fresh processes of each, medians of three starts.
+  const idle = await idleRss([
+    { id: 'drawbridge', start: () => startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'], { keep: false }) },
+    { id: 'bareProxy', start: () => startNode([...baselineArgs, join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`]) }
+  ])
   const pass = await startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'])
-  const idleRss = rssOf(pass.pid)
-  const bareIdleRss = rssOf(bare.pid)
   const maint = await startDrawbridge(upstream.address)
 
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
@@ -200,11 +204,12 @@ async function main () {
   if (propagation.skipped) console.log(`| toggle propagation p99 | skipped: ${propagation.skipped} |`)
   else console.log(`| toggle propagation between replicas (${propagation.count} toggles), goal p99 < 50 ms | p50 ${fmt(propagation.p50, 1)} ms, p99 ${fmt(propagation.p99, 1)} ms |`)
   console.log(`| streaming ${fmt(stream.bytes / 2 ** 20)} MiB: gateway RSS growth, goal < 50 MB | ${fmt(stream.rssGrowthMB, 1)} MB (${fmt(stream.bytes / 2 ** 20 / stream.seconds)} MiB/s) |`)
-  console.log(`| idle RSS, goal <= bare @fastify/http-proxy's ${fmt(bareIdleRss / 2 ** 20, 1)} MB | ${fmt(idleRss / 2 ** 20, 1)} MB |`)
+  const rssList = (id) => idle[id].samplesMB.map((mb) => fmt(mb, 1)).join(' / ')
+  console.log(`| idle RSS (median of 3 fresh starts, 3 s after ready), goal <= bare @fastify/http-proxy's ${fmt(idle.bareProxy.medianMB, 1)} MB (${rssList('bareProxy')}) | ${fmt(idle.drawbridge.medianMB, 1)} MB (${rssList('drawbridge')}) |`)
 
   const out = join(root, 'bench/results')
   mkdirSync(out, { recursive: true })
-  const report = { at: new Date().toISOString(), baselineNodeArgs: baselineArgs, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', pinned: pinning, duration, rounds, connections, table, paired, ratios, stream, propagation, idleRssMB: idleRss / 2 ** 20, bareProxyIdleRssMB: bareIdleRss / 2 ** 20 }
+  const report = { at: new Date().toISOString(), baselineNodeArgs: baselineArgs, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', pinned: pinning, duration, rounds, connections, table, paired, ratios, stream, propagation, idleRssMB: idle.drawbridge.medianMB, bareProxyIdleRssMB: idle.bareProxy.medianMB, idleRss: idle }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2))
   console.log(`\nwrote ${join(out, 'latest.json')}`)
 }
