@@ -6,6 +6,8 @@
 // flags as well, to split the cost of the features from the core's, and
 // BENCH_FLOOR_HEADERS=1 a floor that sends the upstream the same extra headers
 // Drawbridge does (X-Forwarded-*, and the flags header as explain reports it).
+// BENCH_HISTORY=1 first runs the gateway under other allowlists, as the full
+// bench does before its pairs.
 // BENCH_DRAWBRIDGE_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) is passed
 // to the gateways, BENCH_BASELINE_NODE_ARGS to the floor.
 import { mkdtempSync, readFileSync } from 'node:fs'
@@ -79,6 +81,14 @@ try {
     const plain = await startGateway(upstream.address, [])
     processes.push(plain)
     contenders.push({ id: 'plain', gw: plain })
+  }
+  if (process.env.BENCH_HISTORY === '1') {
+    // What the full bench puts the gateway through before its pairs: load under other allowlists.
+    for (const size of [10_000, 1, 1000, 10_000, 1]) {
+      await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(size) })
+      await runLoad({ url: `http://${pass.address}/`, duration: 4, connections, headers })
+    }
+    await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
   }
   console.log(`pair: ${pairs} alternations of ${duration}s, ${connections} connections; floor under node ${baselineArgs.join(' ')}`)
   for (const c of contenders) { c.runs = []; await runLoad({ url: `http://${c.gw.address}/`, duration: 2, connections, headers }) }
