@@ -1,5 +1,5 @@
 import { render } from 'preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, onSignedOut, problem, setCsrfToken } from './api.js'
 import { startChangeStream, stopChangeStream } from './live.js'
 import { AuditPage } from './pages/audit.js'
@@ -84,12 +84,18 @@ type AppState = { phase: 'loading' } | { phase: 'signed-out', notice: string | n
 
 function App (): preact.JSX.Element {
   const [state, setState] = useState<AppState>({ phase: 'loading' })
+  // Signed in and not signing out: only then does a 401 mean the session ended under us. A view's
+  // re-read still in flight when the operator signs out answers 401 too, and must not replace
+  // "Signed out." with "Your session ended."
+  const live = useRef(false)
   const enter = (session: SessionInfo): void => {
     setCsrfToken(session.csrf)
     startChangeStream()
+    live.current = true
     setState({ phase: 'in', session })
   }
   const leave = (notice: string | null): void => {
+    live.current = false
     setCsrfToken(null)
     stopChangeStream()
     setState({ phase: 'signed-out', notice })
@@ -98,7 +104,7 @@ function App (): preact.JSX.Element {
     call<SessionInfo>('GET', 'ui/session', { signIn: true })
       .then((res) => { if (res.data !== null) enter(res.data) })
       .catch((err: unknown) => { leave((err as { status?: number }).status === 401 ? null : problem(err)) })
-    return onSignedOut(() => { leave('Your session ended. Sign in again.') })
+    return onSignedOut(() => { if (live.current) leave('Your session ended. Sign in again.') })
   }, [])
 
   if (state.phase === 'loading') return <main id='main' class='signin'><p aria-busy='true'>Loading…</p></main>
@@ -107,6 +113,7 @@ function App (): preact.JSX.Element {
     <Shell
       session={state.session}
       onSignOut={() => {
+        live.current = false
         call('DELETE', 'ui/session').catch(() => {}).finally(() => { leave('Signed out.') })
       }}
     />

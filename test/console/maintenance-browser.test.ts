@@ -131,11 +131,14 @@ if (!existsSync(CHROMIUM)) {
   })
 
   t.test('a scheduled window shows as scheduled, then as on once its start passes, with no change to the state', async (t) => {
-    await api(admin, 'PATCH', '/v1/maintenance', ADMIN, { enabled: true, startsAt: new Date(Date.now() + 2500).toISOString() })
+    // The page is open before the window is set: opening a browser context can take longer than
+    // the wait before the start on a loaded machine, and the page would then never see it scheduled.
     const tab = await openConsole(browser, admin, READ)
     t.teardown(async () => { await tab.context.close() })
-    await tab.page.getByRole('heading', { name: 'Maintenance is scheduled' }).waitFor()
-    await tab.page.getByRole('heading', { name: 'Maintenance is on' }).waitFor({ timeout: 10_000 })
+    await tab.page.getByRole('heading', { name: /^Maintenance is / }).waitFor()
+    await api(admin, 'PATCH', '/v1/maintenance', ADMIN, { enabled: true, startsAt: new Date(Date.now() + 4000).toISOString() })
+    await tab.page.getByRole('heading', { name: 'Maintenance is scheduled' }).waitFor({ timeout: 3500 })
+    await tab.page.getByRole('heading', { name: 'Maintenance is on' }).waitFor({ timeout: 15_000 })
     t.pass('the card follows the clock')
   })
 
