@@ -8,16 +8,17 @@ import { gatewayFor, hit, namedUpstream, sleep, TOKEN, upstreamsView, waitFor, t
 
 t.setTimeout(180_000)
 
-/** `/slow/<ms>` answers after that many milliseconds: a request that stays in flight. */
-const slow: Route = (req, res, name) => {
-  const ms = /^\/slow\/(\d+)$/.exec(req.url ?? '')?.[1]
-  if (ms === undefined) return false
-  setTimeout(() => { res.writeHead(200, { 'x-upstream': name }); res.end(name) }, Number(ms))
+/** `/in-flight` answers only when the test calls releaseHeld(): in flight for as long as the test needs, however slow the machine. */
+const held: Array<() => void> = []
+function releaseHeld (): void { for (const answer of held.splice(0)) answer() }
+const holding: Route = (req, res, name) => {
+  if (req.url !== '/in-flight') return false
+  held.push(() => { res.writeHead(200, { 'x-upstream': name }); res.end(name) })
   return true
 }
 
-const blue = await namedUpstream(t, 'blue', { route: slow })
-const green = await namedUpstream(t, 'green', { route: slow })
+const blue = await namedUpstream(t, 'blue', { route: holding })
+const green = await namedUpstream(t, 'green', { route: holding })
 const gw = await gatewayFor(t, [blue, green])
 const env = { DRAWBRIDGE_ADMIN_URL: `http://${gw.admin}`, DRAWBRIDGE_ADMIN_TOKEN: TOKEN }
 const cli = async (...args: string[]): ReturnType<typeof runDrawbridge> => await runDrawbridge(args, env)
@@ -46,10 +47,14 @@ t.test('upstreams: a table by default, the API body with --json', async (t) => {
 })
 
 t.test('switch: says when the old side drained; new requests go to the new side', async (t) => {
-  // Longer than a CLI process takes to start on a loaded machine, so it is still in flight when the CLI polls.
-  const pending = hit(gw, '/slow/4000', { timeoutMs: 10_000 })
+  const pending = hit(gw, '/in-flight', { timeoutMs: 30_000 })
   t.ok(await waitFor(async () => await inFlight('blue') === 1, 5000), 'a request is in flight on blue')
-  const sw = await cli('switch', 'green')
+  const switching = cli('switch', 'green')
+  // The request ends only once the switch has been made and 300 ms have passed, however long the CLI took to start.
+  t.ok(await waitFor(async () => (await upstreamsView(gw)).routing.active === 'green', 15_000), 'the switch is made while the request is in flight')
+  await sleep(300)
+  releaseHeld()
+  const sw = await switching
   t.equal(sw.code, 0, sw.stderr)
   const drained = /^switched to green \(was blue\); blue drained in (\d+\.\d) s\n$/.exec(sw.stdout)
   t.ok(drained, sw.stdout)
@@ -64,9 +69,10 @@ t.test('switch: says when the old side drained; new requests go to the new side'
   t.equal(again.stdout, 'green is already active; nothing to switch\n')
 
   // Not drained within --drain-timeout: said so, and the switch stands.
-  const long = hit(gw, '/slow/4000', { timeoutMs: 10_000 })
+  const long = hit(gw, '/in-flight', { timeoutMs: 30_000 })
   t.ok(await waitFor(async () => await inFlight('green') === 1, 5000))
   const json = await cli('switch', 'blue', '--drain-timeout', '300ms', '--json')
+  releaseHeld()
   t.equal(json.code, 0, json.stderr)
   const body = JSON.parse(json.stdout) as { drainMs: number }
   t.match(body, { routing: { active: 'blue' }, previous: 'green', drained: false, inFlight: 1 })
@@ -74,9 +80,10 @@ t.test('switch: says when the old side drained; new requests go to the new side'
   t.equal((await long).upstream, 'green', 'and the slow request still finished on green')
 
   // As above: still in flight when a CLI process started on a loaded machine polls.
-  const text = hit(gw, '/slow/4000', { timeoutMs: 10_000 })
+  const text = hit(gw, '/in-flight', { timeoutMs: 30_000 })
   t.ok(await waitFor(async () => await inFlight('blue') === 1, 5000))
   const timedOut = await cli('switch', 'green', '--drain-timeout', '200ms')
+  releaseHeld()
   t.match(timedOut.stdout, /^switched to green \(was blue\); blue still has 1 request in flight after 0\.2 s/)
   await text
 })
