@@ -96,12 +96,16 @@ export interface CompiledFlag {
   readonly results: Array<Evaluation | undefined>
 }
 
+/** A gated flag: index into `list`, key, and its gate (matcher compiled with the table). */
+export interface GateEntry { readonly index: number, readonly key: string, readonly status: number, readonly matches: PathMatcher }
+
 export interface CompiledFlags {
   readonly state: SharedState
   /** In key order, so listings and bulk answers are stable. */
   readonly list: readonly CompiledFlag[]
   readonly byKey: ReadonlyMap<string, CompiledFlag>
-  readonly gated: readonly CompiledFlag[]
+  /** The gated flags in key order, with their index in `list`: what the gateway checks per request. */
+  readonly gates: readonly GateEntry[]
   /** Digest of everything evaluation depends on (flags and overrides), for ETags. */
   readonly fingerprint: string
 }
@@ -253,7 +257,7 @@ export function compileFlags (state: SharedState): CompiledFlags {
   const keys = Object.keys(state.flags).sort()
   const list: CompiledFlag[] = []
   const byKey = new Map<string, CompiledFlag>()
-  const gated: CompiledFlag[] = []
+  const gates: GateEntry[] = []
   const digest = createHash('sha1')
   for (const key of keys) {
     const flag = getOwn(state.flags, key) as Flag
@@ -261,13 +265,13 @@ export function compileFlags (state: SharedState): CompiledFlags {
     const compiled = compileFlag(flag, overrides)
     list.push(compiled)
     byKey.set(key, compiled)
-    if (compiled.gate !== null) gated.push(compiled)
+    if (compiled.gate !== null) gates.push({ index: list.length - 1, key, status: compiled.gate.status, matches: compiled.gate.matches })
     // updatedAt/description do not change answers; leaving them out keeps ETags stable across cosmetic edits.
     const { description: _d, updatedAt: _u, createdAt: _c, ...evaluated } = flag
     digest.update(JSON.stringify(evaluated)).update('\n').update(JSON.stringify(overrides ?? null)).update('\n')
   }
   linkPrerequisites(byKey)
-  return { state, list, byKey, gated, fingerprint: digest.digest('base64url') }
+  return { state, list, byKey, gates, fingerprint: digest.digest('base64url') }
 }
 
 /**

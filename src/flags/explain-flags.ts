@@ -1,5 +1,5 @@
 import type { CompiledFlags, Evaluation, Reason } from './compile.js'
-import { answeringGate, evaluateAll, gatesOf } from './request-flags.js'
+import { answeringGate, evaluateAll } from './request-flags.js'
 
 /** One flag as the gateway would evaluate it for a described request. */
 export interface FlagExplanation {
@@ -42,7 +42,7 @@ export function explainFlags (table: CompiledFlags | null, request: FlagsRequest
   if (table === null) return { identity, header: '', gate: null, flags: [] }
   const attributes = { ip: request.ip, path: request.path, method: request.method, host: request.host }
   const answer = evaluateAll(table.list, { targetingKey: request.identity, attributes, now }, now, headerMaxBytes, () => {}, false)
-  const gate = answeringGate(gatesOf(table), answer.results, request.path)
+  const gate = answeringGate(table.gates, answer.results, request.path)
   return {
     identity,
     // A gate answers instead of the upstream: no header is sent.

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../context.js'
 import { readCookie } from '../http/cookies.js'
-import type { PathMatcher } from '../http/paths.js'
 import { readRawHeader } from '../http/request-headers.js'
 import { randomDraws } from './buckets.js'
 import { nextStepAt, type CompiledFlags, type Evaluation } from './compile.js'
@@ -64,19 +63,10 @@ export function identityReader (spec: string | undefined): Identity {
   }
 }
 
-/** The gated flags: index into `table.list`, key, and the gate (its matcher compiled with the table). Most tables have none or a few. */
-export interface GateEntry { index: number, key: string, status: number, matches: PathMatcher }
-
-export function gatesOf (table: CompiledFlags): GateEntry[] {
-  const gates: GateEntry[] = []
-  table.list.forEach((cf, index) => { if (cf.gate !== null) gates.push({ index, key: cf.key, status: cf.gate.status, matches: cf.gate.matches }) })
-  return gates
-}
-
 /** The first gate (in key order) whose flag is off for this user and which covers the path; null: none answers. */
-export function answeringGate (gates: readonly GateEntry[], results: readonly Evaluation[], normalizedPath: string): GateEntry | null {
+export function answeringGate (gates: CompiledFlags['gates'], results: readonly Evaluation[], normalizedPath: string): CompiledFlags['gates'][number] | null {
   for (let g = 0; g < gates.length; g++) {
-    const gate = gates[g] as GateEntry
+    const gate = gates[g] as CompiledFlags['gates'][number]
     if (!(results[gate.index] as Evaluation).value && gate.matches(normalizedPath)) return gate
   }
   return null
@@ -84,7 +74,6 @@ export function answeringGate (gates: readonly GateEntry[], results: readonly Ev
 
 interface Plan {
   table: CompiledFlags
-  gates: GateEntry[]
   /**
    * Per-identity answers, when no rule looks at a per-request attribute: the
    * same user then always gets the same evaluations until the flags change
@@ -113,7 +102,7 @@ const ANONYMOUS = '\u0000anonymous'
 
 function planFor (table: CompiledFlags, now: number): Plan {
   const perRequest = table.list.some((cf) => cf.reads.some((attribute) => PER_REQUEST_ATTRIBUTES.has(attribute)))
-  return { table, gates: gatesOf(table), byIdentity: perRequest ? null : new Map(), validUntil: nextStepAt(table, now) }
+  return { table, byIdentity: perRequest ? null : new Map(), validUntil: nextStepAt(table, now) }
 }
 
 /**
@@ -186,7 +175,7 @@ export function createRequestFlags (ctx: AppContext): RequestFlagsResolver {
           cache.set(targetingKey ?? ANONYMOUS, answer)
         }
       }
-      const gate = plan.gates.length === 0 ? null : answeringGate(plan.gates, answer.results, normalizedPath)
+      const gate = table.gates.length === 0 ? null : answeringGate(table.gates, answer.results, normalizedPath)
       if (gate !== null) return { header: '', gateStatus: gate.status }
       return answer.header === '' ? NONE : { header: answer.header, gateStatus: 0 }
     }
