@@ -2,7 +2,8 @@ import cluster from 'node:cluster'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TSchema } from '../input/typebox.js'
 import { loadConfig } from '../config/load.js'
-import { ConfigSchema, type Config } from '../config/schema.js'
+import { CONFIG_SCHEMA } from '../config/config-shape.generated.js'
+import type { Config } from '../config/schema.js'
 import { SETTINGS } from '../config/settings.js'
 import { createLogger } from '../logger.js'
 import type { RunningDrawbridge } from '../server.js'
@@ -19,7 +20,7 @@ export function serveHelp (): string {
     '  --config FILE (DRAWBRIDGE_CONFIG)',
     '      YAML or JSON file of settings, keys as below in camelCase.'
   ]
-  const properties = ConfigSchema.properties as Record<string, TSchema>
+  const properties = CONFIG_SCHEMA.properties as Record<string, TSchema>
   for (const setting of SETTINGS) {
     const schema = properties[setting.key] as TSchema
     const def = schema.default === undefined ? '' : ` [default: ${Array.isArray(schema.default) ? (schema.default.join(',') || 'none') : String(schema.default)}]`

@@ -3,8 +3,15 @@ import { ConfigError } from '../errors.js'
 import { CidrError, parseCidr } from '../net/cidr-set.js'
 import { isLoopbackHost, parseHostPort } from './host-port.js'
 import { maskCredentials } from '../input/mask-credentials.js'
-import { STATE_SCHEMA_PATTERN, type Config } from './schema.js'
+import type { Config } from './schema.js'
 import { namedUpstreams } from './upstream-list.js'
+
+/**
+ * A PostgreSQL schema name the state store accepts: lower case, so it means
+ * the same quoted and unquoted, and short enough for its `<schema>.changes`
+ * channel to fit PostgreSQL's 63-byte identifiers.
+ */
+export const STATE_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/
 
 /**
  * Checks the schema cannot express: URLs, addresses, CIDRs, token rules.

@@ -1,8 +1,11 @@
-import { FormatRegistry, TypeCompiler, Value, ValueErrorType, type TSchema, type ValueError } from '../input/typebox.js'
+import type { TSchema } from '../input/typebox.js'
+import { withDefaults } from '../input/schema-defaults.js'
+import { firstSchemaError, typeboxErrors, type ValueError } from '../input/schema-errors.js'
 import { ConfigError } from '../errors.js'
 import { checkConfig } from './check.js'
 import { readConfigFile } from './read-file.js'
-import { ConfigSchema, type Config } from './schema.js'
+import { CONFIG_SCHEMA, isConfigShape } from './config-shape.generated.js'
+import type { Config } from './schema.js'
 import { ENV_PREFIX, SETTINGS, SETTINGS_BY_FLAG, SETTINGS_BY_KEY, flagName, type Setting } from './settings.js'
 import { ArgvError, splitList, tokenizeArgv, type Argv, type OptionType } from '../input/argv.js'
 import { didYouMean } from '../input/suggest.js'
@@ -21,11 +24,6 @@ export interface LoadOptions {
 const CONFIG_FLAG = '--config'
 const CONFIG_ENV = `${ENV_PREFIX}CONFIG`
 const FROM_FILE = Symbol('config file')
-
-if (!FormatRegistry.Has('uri')) {
-  FormatRegistry.Set('uri', (value) => { try { return new URL(value).protocol.length > 1 } catch { return false } })
-}
-const validator = TypeCompiler.Compile(ConfigSchema)
 
 /** How each loaded Config's settings were given; read back by settingName(). */
 const sources = new WeakMap<Config, ReadonlyMap<string, string>>()
@@ -95,6 +93,7 @@ function dottedPath (pointer: string): string {
 
 function describe (error: ValueError): string {
   const s = error.schema
+  const { ValueErrorType } = typeboxErrors()
   switch (error.type) {
     case ValueErrorType.ObjectAdditionalProperties: return 'unknown setting'
     case ValueErrorType.ObjectRequiredProperty: return 'is required'
@@ -161,10 +160,12 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv, opt
     return source ?? flagName(key)
   }
 
-  const value = Value.Default(ConfigSchema, raw)
-  const first = validator.Errors(value).First()
-  if (first !== undefined) throw new ConfigError(nameOf(dottedPath(first.path)), describe(first))
-  const config = value as Config
+  const value = withDefaults(CONFIG_SCHEMA, raw)
+  if (!isConfigShape(value)) {
+    const first = firstSchemaError(CONFIG_SCHEMA, value)
+    throw new ConfigError(first === undefined ? 'config' : nameOf(dottedPath(first.path)), first === undefined ? 'is invalid' : describe(first))
+  }
+  const config = value
 
   checkConfig(config, nameOf, { requireUpstream: options.requireUpstream ?? true })
 

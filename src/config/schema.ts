@@ -10,13 +10,6 @@ import { Type, type Static } from '../input/typebox.js'
  * comma-separated.
  */
 
-/**
- * A PostgreSQL schema name the state store accepts: lower case, so it means
- * the same quoted and unquoted, and short enough for its `<schema>.changes`
- * channel to fit PostgreSQL's 63-byte identifiers.
- */
-export const STATE_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/
-
 /** host:port, IPv6 in brackets. */
 const HostPort = { pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):[0-9]{1,5}$' }
 

@@ -1,5 +1,5 @@
 import type { TSchema } from '../input/typebox.js'
-import { ConfigSchema } from './schema.js'
+import { CONFIG_SCHEMA } from './config-shape.generated.js'
 
 /**
  * How each setting can be spelled, derived from the schema so that adding a
@@ -46,7 +46,7 @@ function kindOf (schema: TSchema): SettingKind {
 }
 
 export const SETTINGS: readonly Setting[] = Object.freeze(
-  Object.entries(ConfigSchema.properties).map(([key, schema]) => Object.freeze({
+  Object.entries(CONFIG_SCHEMA.properties).map(([key, schema]) => Object.freeze({
     key,
     flag: flagName(key),
     env: envName(key),

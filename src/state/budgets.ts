@@ -1,4 +1,4 @@
-import { ConfigSchema } from '../config/schema.js'
+import { CONFIG_SCHEMA } from '../config/config-shape.generated.js'
 import { errors } from '../errors.js'
 import type { SharedState } from './types.js'
 
@@ -23,7 +23,7 @@ export interface StoreBudgets {
  * The settings' defaults (config/schema.ts says why each is one an operator
  * does not hit by accident), for stores built without a config.
  */
-const settings = ConfigSchema.properties
+const settings = CONFIG_SCHEMA.properties
 export const DEFAULT_BUDGETS: StoreBudgets = {
   stateMaxBytes: settings.stateMaxBytes.default as number,
   flagMaxBytes: settings.flagMaxBytes.default as number,

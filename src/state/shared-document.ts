@@ -5,7 +5,7 @@ import { checkBudgets, type StoreBudgets } from './budgets.js'
 import { initialState } from './initial-state.js'
 import { Listeners } from './listeners.js'
 import { parseState, withOwnDicts } from './state-codec.js'
-import { checkWritable } from './state-schema.js'
+import { checkWritable } from './state-check.js'
 import { TaskChain } from './task-chain.js'
 import type { SharedState } from './types.js'
 

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js'
 import type { Logger } from 'pino'
 import { decodeState } from './state-codec.js'
 import { writeFileAtomic } from './state-file.js'
-import { stateProblem } from './state-schema.js'
+import { stateProblem } from './state-check.js'
 import type { SharedState } from './types.js'
 
 /** A state read back from the cache, and when this replica wrote it. */

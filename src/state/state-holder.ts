@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { StateCache } from './state-cache.js'
-import { stateProblem } from './state-schema.js'
+import { stateProblem } from './state-check.js'
 import type { SharedState, StateStore, StoreHealth } from './types.js'
 import { Listeners } from './listeners.js'
 

@@ -10,7 +10,7 @@ import { compileMaintenance } from '../../src/maintenance/compile.js'
 import { parseTemplate, renderTemplate } from '../../src/maintenance/page.js'
 import { coveredMs, formatDuration, verdict } from '../../src/migrations/rehearsal-verdict.js'
 import { decodeState } from '../../src/state/state-codec.js'
-import { stateProblem } from '../../src/state/state-schema.js'
+import { stateProblem } from '../../src/state/state-check.js'
 import { initialState } from '../../src/state/initial-state.js'
 import { defaultMaintenance, type MigrationProgress } from '../../src/state/types.js'
 

@@ -72,7 +72,8 @@ t.test('imports run down, never up or across products', async (t) => {
 
 t.test(`files stay under ${MAX_LINES} lines (the listed ones may only shrink)`, async (t) => {
   const over: string[] = []
-  for (const file of files) {
+  // Written by scripts/gen-schema-checks.ts and checked against it (test/input/schema-checks.test.ts), not read by people.
+  for (const file of files.filter((f) => !f.endsWith('.generated.ts'))) {
     const lines = readFileSync(file, 'utf8').split('\n').length - 1
     const name = relative(SRC, file)
     const cap = OVERSIZED.get(name) ?? MAX_LINES
