@@ -9,7 +9,8 @@ import { consoleSessions } from '../console/session.js'
 import { adminErrorHandler } from './error-handler.js'
 import { healthRoutes } from './health-routes.js'
 import { metricsRoutes } from './metrics-routes.js'
-import { buildLazySerializer, createValidatorCompiler, formatSchemaErrors } from './validation.js'
+import { createValidatorCompiler, formatSchemaErrors } from './validation.js'
+import { LAZY_SCHEMA_CONTROLLER } from '../http/lazy-compilers.js'
 import '../admin-plugin.js'
 
 export interface AdminInfo {
@@ -48,7 +49,7 @@ export async function buildAdmin (ctx: AppContext, info: AdminInfo, options: Adm
     // Flag keys (128 characters) and user ids (256) are path parameters; Fastify's default limit is 100.
     routerOptions: { maxParamLength: 512 },
     schemaErrorFormatter: formatSchemaErrors,
-    schemaController: { compilersFactory: { buildSerializer: buildLazySerializer } },
+    schemaController: LAZY_SCHEMA_CONTROLLER,
     return503OnClosing: true,
     // A slow or silent client must not hold a connection (and a file descriptor)
     // on the port that controls the gateway. Node checks these timeouts every

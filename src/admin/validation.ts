@@ -1,7 +1,15 @@
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
-import formats from 'ajv-formats'
-import { SerializerSelector, type Serializer, type SerializerFactory } from '@fastify/fast-json-stringify-compiler'
+import { createRequire } from 'node:module'
+import type * as AjvModule from 'ajv'
+import type { ErrorObject, Options, ValidateFunction } from 'ajv'
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
+
+/**
+ * ajv and its formats are required on the first schema compiled, not when
+ * the admin port starts: the probes-only app compiles none (health-routes.ts;
+ * http/lazy-compilers.ts says what loading them costs an idle gateway).
+ * CommonJS packages, so a synchronous require serves the compiler's sync API.
+ */
+const require = createRequire(import.meta.url)
 
 type SchemaErrorDataVar = 'body' | 'headers' | 'params' | 'querystring'
 
@@ -12,9 +20,10 @@ type SchemaErrorDataVar = 'body' | 'headers' | 'params' | 'querystring'
  * `removeAdditional: false` makes unknown fields an error instead of being
  * dropped without a word.
  */
-function createAjv (coerceTypes: Options['coerceTypes']): Ajv {
+function createAjv (coerceTypes: Options['coerceTypes']): AjvModule.Ajv {
+  const { Ajv } = require('ajv') as typeof AjvModule
   const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false })
-  formats.default(ajv)
+  ;(require('ajv-formats') as { default: (ajv: AjvModule.Ajv) => unknown }).default(ajv)
   return ajv
 }
 
@@ -35,21 +44,9 @@ function compileOnFirstUse (compile: () => ValidateFunction): ValidateFunction {
   return validate
 }
 
-/**
- * Fastify's own response serializer factory (fast-json-stringify), deferred
- * the same way: each response schema is compiled on its route's first answer.
- */
-export const buildLazySerializer: SerializerFactory = (externalSchemas, options) => {
-  const compile = SerializerSelector()(externalSchemas, options)
-  return (route) => {
-    let serialize: Serializer | undefined
-    return (data) => (serialize ??= compile(route))(data)
-  }
-}
-
 export function createValidatorCompiler (): FastifySchemaCompiler<unknown> {
-  let strict: Ajv | undefined
-  let coercing: Ajv | undefined
+  let strict: AjvModule.Ajv | undefined
+  let coercing: AjvModule.Ajv | undefined
   return ({ schema, httpPart }) => compileOnFirstUse(() => httpPart === 'querystring' || httpPart === 'params'
     ? (coercing ??= createAjv('array')).compile(schema as object)
     : (strict ??= createAjv(false)).compile(schema as object))

@@ -25,6 +25,7 @@ import { writeRawResponse, type Tunnel, type UpgradeProxy } from './websocket.js
 import { createHeldRequests } from './held-requests.js'
 import { createUpstreamSet, type UpstreamSet } from './upstream-set.js'
 import { pickUpstream } from '../upstreams/routing.js'
+import { LAZY_SCHEMA_CONTROLLER } from '../http/lazy-compilers.js'
 
 export interface GatewayOptions {
   requestFlags?: RequestFlagsResolver | null
@@ -300,6 +301,7 @@ export async function buildGateway (ctx: AppContext, options: GatewayOptions = {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: false,
     routerOptions: { ignoreDuplicateSlashes: true },
+    schemaController: LAZY_SCHEMA_CONTROLLER,
     serverFactory: (handler) => {
       server = createGatewayServer(config, metrics, {
         request: (req, res, expectsContinue) => { onRequest(req, res, handler, expectsContinue) },
