@@ -53,26 +53,26 @@ export const TARGETS: Target[] = [
   }
 ]
 
-/** A schema as a JavaScript literal, TypeBox's symbol keys (Kind, Optional) included, so TypeBox can walk it later. */
-function literal (value: unknown, indent: string): string {
+/**
+ * A schema as a JavaScript literal, TypeBox's symbol keys (Kind, Optional)
+ * included, so TypeBox can walk it later. One line per top-level property:
+ * the file is data, and a smaller source is less for the gateway to hold.
+ */
+function literal (value: unknown, top = true): string {
   if (value === null || typeof value !== 'object') {
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') throw new Error(`cannot write ${typeof value} into a schema constant`)
     return JSON.stringify(value)
   }
-  const inner = indent + '  '
-  if (Array.isArray(value)) {
-    // Lists of scalars (required, enums) on one line: the file stays readable and small.
-    if (value.every((v) => v === null || typeof v !== 'object')) return `[${value.map((v) => literal(v, inner)).join(', ')}]`
-    return `[\n${value.map((v) => inner + literal(v, inner)).join(',\n')}\n${indent}]`
-  }
+  if (Array.isArray(value)) return `[${value.map((v) => literal(v, false)).join(', ')}]`
   if (Object.getPrototypeOf(value) !== Object.prototype) throw new Error(`cannot write a ${Object.prototype.toString.call(value)} into a schema constant`)
-  const entries: string[] = Object.entries(value).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${literal(v, inner)}`)
+  const entries: string[] = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${literal(v, false)}`)
   for (const symbol of Object.getOwnPropertySymbols(value)) {
     const key = Symbol.keyFor(symbol)
     if (key === undefined) throw new Error(`cannot write the unregistered symbol ${String(symbol)}`)
-    entries.push(`${inner}[Symbol.for(${JSON.stringify(key)})]: ${literal((value as Record<symbol, unknown>)[symbol], inner)}`)
+    entries.push(`[Symbol.for(${JSON.stringify(key)})]: ${literal((value as Record<symbol, unknown>)[symbol], false)}`)
   }
-  return entries.length === 0 ? '{}' : `{\n${entries.join(',\n')}\n${indent}}`
+  if (entries.length === 0) return '{}'
+  return top ? `{\n  ${entries.join(',\n  ')}\n}` : `{ ${entries.join(', ')} }`
 }
 
 function checkSource (check: Check): string {
@@ -91,7 +91,7 @@ export function render (target: Target): string {
     ...target.imports,
     `import { checkFormat } from '${relativeInput(target.file)}'`,
     '',
-    ...target.constants.map((c) => `/** ${c.doc} */\nexport const ${c.name}: ${c.type} = ${literal(c.schema, '')}\n`),
+    ...target.constants.map((c) => `/** ${c.doc} */\nexport const ${c.name}: ${c.type} = ${literal(c.schema)}\n`),
     ...target.checks.map(checkSource)
   ].join('\n')
 }

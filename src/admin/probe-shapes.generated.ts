@@ -7,13 +7,7 @@ import { checkFormat } from '../input/formats.js'
 export const HEALTHY: typeof Healthy = {
   "type": "object",
   "required": ["status"],
-  "properties": {
-    "status": {
-      "const": "ok",
-      "type": "string",
-      [Symbol.for("TypeBox.Kind")]: "Literal"
-    }
-  },
+  "properties": { "status": { "const": "ok", "type": "string", [Symbol.for("TypeBox.Kind")]: "Literal" } },
   [Symbol.for("TypeBox.Kind")]: "Object"
 }
 
@@ -21,17 +15,7 @@ export const HEALTHY: typeof Healthy = {
 export const READY: typeof Ready = {
   "type": "object",
   "required": ["ready", "version"],
-  "properties": {
-    "ready": {
-      "const": true,
-      "type": "boolean",
-      [Symbol.for("TypeBox.Kind")]: "Literal"
-    },
-    "version": {
-      "type": "integer",
-      [Symbol.for("TypeBox.Kind")]: "Integer"
-    }
-  },
+  "properties": { "ready": { "const": true, "type": "boolean", [Symbol.for("TypeBox.Kind")]: "Literal" }, "version": { "type": "integer", [Symbol.for("TypeBox.Kind")]: "Integer" } },
   [Symbol.for("TypeBox.Kind")]: "Object"
 }
 
@@ -39,17 +23,7 @@ export const READY: typeof Ready = {
 export const NOT_READY: typeof NotReady = {
   "type": "object",
   "required": ["ready", "reason"],
-  "properties": {
-    "ready": {
-      "const": false,
-      "type": "boolean",
-      [Symbol.for("TypeBox.Kind")]: "Literal"
-    },
-    "reason": {
-      "type": "string",
-      [Symbol.for("TypeBox.Kind")]: "String"
-    }
-  },
+  "properties": { "ready": { "const": false, "type": "boolean", [Symbol.for("TypeBox.Kind")]: "Literal" }, "reason": { "type": "string", [Symbol.for("TypeBox.Kind")]: "String" } },
   [Symbol.for("TypeBox.Kind")]: "Object"
 }
 
@@ -57,14 +31,7 @@ export const NOT_READY: typeof NotReady = {
 export const READY_QUERY: typeof ReadyQuery = {
   "additionalProperties": true,
   "type": "object",
-  "properties": {
-    "exclude": {
-      "const": "store",
-      "type": "string",
-      [Symbol.for("TypeBox.Kind")]: "Literal",
-      [Symbol.for("TypeBox.Optional")]: "Optional"
-    }
-  },
+  "properties": { "exclude": { "const": "store", "type": "string", [Symbol.for("TypeBox.Kind")]: "Literal", [Symbol.for("TypeBox.Optional")]: "Optional" } },
   [Symbol.for("TypeBox.Kind")]: "Object"
 }
 
