@@ -73,7 +73,7 @@ async function main () {
   const haproxy = hasHaproxy ? await startHaproxy(upstream.address) : null
   for (const p of [nginx, haproxy]) if (p !== null) processes.push(p)
 
-  // Idle RSS first, while nothing else runs: fresh processes of each, medians of three starts.
+  // Idle RSS first, while nothing else runs: fresh processes of each, medians of five starts.
   const idle = await idleRss([
     { id: 'drawbridge', start: () => startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'], { keep: false }) },
     { id: 'bareProxy', start: () => startNode([...baselineArgs, join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`]) }
@@ -205,7 +205,7 @@ async function main () {
   else console.log(`| toggle propagation between replicas (${propagation.count} toggles), goal p99 < 50 ms | p50 ${fmt(propagation.p50, 1)} ms, p99 ${fmt(propagation.p99, 1)} ms |`)
   console.log(`| streaming ${fmt(stream.bytes / 2 ** 20)} MiB: gateway RSS growth, goal < 50 MB | ${fmt(stream.rssGrowthMB, 1)} MB (${fmt(stream.bytes / 2 ** 20 / stream.seconds)} MiB/s) |`)
   const rssList = (id) => idle[id].samplesMB.map((mb) => fmt(mb, 1)).join(' / ')
-  console.log(`| idle RSS (median of 3 fresh starts, 3 s after ready), goal <= bare @fastify/http-proxy's ${fmt(idle.bareProxy.medianMB, 1)} MB (${rssList('bareProxy')}) | ${fmt(idle.drawbridge.medianMB, 1)} MB (${rssList('drawbridge')}) |`)
+  console.log(`| idle RSS (median of 5 fresh starts, 3 s after ready), goal <= bare @fastify/http-proxy's ${fmt(idle.bareProxy.medianMB, 1)} MB (${rssList('bareProxy')}) | ${fmt(idle.drawbridge.medianMB, 1)} MB (${rssList('drawbridge')}) |`)
 
   const out = join(root, 'bench/results')
   mkdirSync(out, { recursive: true })
