@@ -59,8 +59,16 @@ t.test('the generated checks decide as TypeBox does, on valid documents and ever
 
   const state = initialState()
   state.flags.demo = {
-    key: 'demo', description: null, enabled: true, rollout: { percentage: 50 }, variants: [{ name: 'a', weight: 1 }],
-    rules: [{ attribute: 'country', in: ['NL'], variants: [{ name: 'a', weight: 1 }] }], gate: { paths: ['/x'], status: 404 }, requires: null, createdAt: 'now', updatedAt: 'now'
+    key: 'demo',
+    description: null,
+    enabled: true,
+    rollout: { percentage: 50 },
+    variants: [{ name: 'a', weight: 1 }],
+    rules: [{ attribute: 'country', in: ['NL'], variants: [{ name: 'a', weight: 1 }] }],
+    gate: { paths: ['/x'], status: 404 },
+    requires: null,
+    createdAt: 'now',
+    updatedAt: 'now'
   } as never
   state.overrides.demo = { alice: { enabled: true } }
   agree(t, 'state', SharedStateSchema, isSharedStateShape, [state, ...variants(state, REPLACEMENTS)])
