@@ -22,11 +22,15 @@ export function useDraft<S, D> (source: S | null, toDraft: (s: S) => D, empty: D
   const [dirty, setDirty] = useState(false)
   const [stale, setStale] = useState(false)
   const seen = useRef<S | null>(source)
+  // Read by the effect below, which Preact runs after paint: an edit made in
+  // between (a field filled just as the server's copy arrived) is not in that
+  // render's `dirty` yet, and the server's copy would replace it.
+  const touched = useRef(false)
 
   useEffect(() => {
     if (source === null || source === seen.current) return
     seen.current = source
-    if (dirty) {
+    if (touched.current) {
       setStale(true)
       return
     }
@@ -38,10 +42,12 @@ export function useDraft<S, D> (source: S | null, toDraft: (s: S) => D, empty: D
     dirty,
     stale,
     set: (patch) => {
+      touched.current = true
       setValue((v) => ({ ...v, ...patch }))
       setDirty(true)
     },
     reset: () => {
+      touched.current = false
       if (seen.current !== null) setValue(toDraft(seen.current))
       setDirty(false)
       setStale(false)
