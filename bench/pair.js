@@ -6,8 +6,9 @@
 // flags as well, to split the cost of the features from the core's, and
 // BENCH_FLOOR_HEADERS=1 a floor that sends the upstream the same extra headers
 // Drawbridge does (X-Forwarded-*, and the flags header as explain reports it).
-// BENCH_HISTORY=1 first runs the gateway under other allowlists, as the full
-// bench does before its pairs.
+// BENCH_HISTORY=1 adds a second passthrough gateway ('passH') treated as the
+// full bench treats its own: first run under other allowlists, then sent the
+// allowlist again before each of its runs; BENCH_HISTORY=repatch only the latter.
 // BENCH_DRAWBRIDGE_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) is passed
 // to the gateways, BENCH_BASELINE_NODE_ARGS to the floor.
 import { mkdtempSync, readFileSync } from 'node:fs'
@@ -82,18 +83,24 @@ try {
     processes.push(plain)
     contenders.push({ id: 'plain', gw: plain })
   }
-  if (process.env.BENCH_HISTORY === '1') {
-    // What the full bench puts the gateway through before its pairs: load under other allowlists.
-    for (const size of [10_000, 1, 1000, 10_000, 1]) {
-      await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(size) })
-      await runLoad({ url: `http://${pass.address}/`, duration: 4, connections, headers })
+  if (process.env.BENCH_HISTORY === '1' || process.env.BENCH_HISTORY === 'repatch') {
+    // Against 'pass' (no history), it tells what a gateway's past costs.
+    const history = await startGateway(upstream.address, ['--flags-identity', 'header:x-user-id'])
+    processes.push(history)
+    for (const flag of benchFlags(100)) await admin(history, 'PUT', `/v1/flags/${flag.key}`, flag.body)
+    for (const size of process.env.BENCH_HISTORY === '1' ? [1000, 10_000, 1, 1000, 10_000, 1] : []) {
+      await admin(history, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(size) })
+      await runLoad({ url: `http://${history.address}/`, duration: 4, connections, headers })
     }
-    await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
+    await admin(history, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
+    // As the full bench does too: the allowlist set again (a new state version) before each of its runs.
+    contenders.push({ id: 'passH', gw: history, before: () => admin(history, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) }) })
   }
   console.log(`pair: ${pairs} alternations of ${duration}s, ${connections} connections; floor under node ${baselineArgs.join(' ')}`)
   for (const c of contenders) { c.runs = []; await runLoad({ url: `http://${c.gw.address}/`, duration: 2, connections, headers }) }
   for (let i = 0; i < pairs; i++) {
     for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) {
+      if (c.before !== undefined) await c.before()
       const before = cpuNsOf(c.gw.pid)
       const result = await runLoad({ url: `http://${c.gw.address}/`, duration, connections, headers })
       const cpuUs = (cpuNsOf(c.gw.pid) - before) / 1000 / result.requests
