@@ -21,19 +21,17 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Pool, request } from 'undici'
+import { Pool } from 'undici'
 import { startNode, stop } from './lib/processes.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
+import { admin, binaryFlags, headersSentUpstream, token } from './lib/drawbridge-admin.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const warm = Number(process.env.BENCH_WARM ?? 6000)
 const counted = Number(process.env.BENCH_REQUESTS ?? 3000)
-const token = 'bench-admin-token-0123456789'
 const userHeader = { 'x-user-id': 'user-4242' }
-const shebang = readFileSync(join(root, 'bin/drawbridge.js'), 'utf8').split('\n')[0] ?? ''
 // BENCH_PERF_MAP=1: node writes /tmp/perf-<pid>.map, naming the JIT code callgrind lists by address.
 const perfMap = process.env.BENCH_PERF_MAP === '1' ? ['--perf-basic-prof'] : []
-const binaryFlags = shebang.split(' ').filter((word) => word.startsWith('--'))
 
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.log('valgrind is not installed (apt-get install valgrind): nothing to count')
@@ -41,15 +39,6 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
 }
 
 const processes = []
-
-async function admin (gw, method, path, body) {
-  const res = await request(`http://${gw.admin}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body)
-  })
-  const text = await res.body.text()
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`)
-  return JSON.parse(text)
-}
 
 /** Exactly n requests of this kind through 10 keep-alive connections. */
 async function drive (address, n, kind) {
@@ -109,17 +98,16 @@ async function passthrough (upstream) {
   processes.push(pass)
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
   await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
-  const explained = await admin(pass, 'POST', '/v1/explain', { method: 'GET', path: '/', ip: '127.0.0.1', headers: userHeader })
-  const extra = [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', pass.address], ['x-drawbridge-flags', explained.flags.header]]
+  const sent = await headersSentUpstream(pass, userHeader)
   const floor = await underCallgrind([join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`])
   const floorHeaders = await underCallgrind([join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`],
-    { FLOOR_EXTRA_HEADERS: JSON.stringify(extra) })
+    { FLOOR_EXTRA_HEADERS: JSON.stringify(sent.list) })
   processes.push(floor, floorHeaders)
   const get = { method: 'GET', headers: userHeader, status: 200 }
   const [p, f, fh] = await Promise.all([count(pass, get), count(floor, get), count(floorHeaders, get)])
   console.log('\npassthrough, against Node\'s floor:')
   table([['drawbridge pass, 1k allow + 100 flags', p], ["Node's floor (node:http + undici Pool)", f],
-    [`Node's floor sending the same headers (${explained.flags.header.length}-byte flags header)`, fh]], f)
+    [`Node's floor sending the same headers (${sent.flags.length}-byte flags header)`, fh]], f)
 }
 
 /** The 503 goal: Drawbridge in maintenance against a bare Fastify route sending the same page, as HTML, JSON and HEAD. */

@@ -11,34 +11,22 @@
 // allowlist again before each of its runs; BENCH_HISTORY=repatch only the latter.
 // BENCH_DRAWBRIDGE_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) is passed
 // to the gateways, BENCH_BASELINE_NODE_ARGS to the floor.
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { request } from 'undici'
 import { runLoad } from './lib/load.js'
 import { cpuNsOf, startNode, stop } from './lib/processes.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
+import { admin, binaryFlags, headersSentUpstream, token } from './lib/drawbridge-admin.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pairs = Number(process.argv[2] ?? 4)
 const duration = Number(process.env.BENCH_DURATION ?? 6)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const token = 'bench-admin-token-0123456789'
 const headers = { 'x-user-id': 'user-4242' }
-// The binary's shebang flags (bin/drawbridge.js), so both sides run with the same V8 settings.
-const shebang = readFileSync(join(root, 'bin/drawbridge.js'), 'utf8').split('\n')[0] ?? ''
-const binaryFlags = shebang.split(' ').filter((word) => word.startsWith('--'))
 const baselineArgs = (process.env.BENCH_BASELINE_NODE_ARGS ?? binaryFlags.join(' ')).split(' ').filter(Boolean)
 const gatewayArgs = (process.env.BENCH_DRAWBRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean)
-
-async function admin (gw, method, path, body) {
-  const res = await request(`http://${gw.admin}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body)
-  })
-  const text = await res.body.text()
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`)
-}
 
 async function startGateway (upstream, extra) {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-pair-'))
@@ -65,13 +53,7 @@ try {
   await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
   const contenders = [{ id: 'pass', gw: pass }, { id: 'floor', gw: floor }]
   if (process.env.BENCH_FLOOR_HEADERS === '1') {
-    const explained = await request(`http://${pass.admin}/v1/explain`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'GET', path: '/', ip: '127.0.0.1', headers })
-    })
-    const flags = (await explained.body.json()).flags.header
-    const extra = [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', pass.address], ['x-drawbridge-flags', flags]]
+    const { flags, list: extra } = await headersSentUpstream(pass, headers)
     const floorHeaders = await startNode([...baselineArgs, join(root, 'bench/servers/node-floor.js'), `http://${upstream.address}`], { env: { FLOOR_EXTRA_HEADERS: JSON.stringify(extra) } })
     floorHeaders.stopSignal = 'SIGTERM'
     processes.push(floorHeaders)

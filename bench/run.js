@@ -12,6 +12,7 @@ import { hasHaproxy, hasNginx, startHaproxy, startNginx } from './lib/c-proxies.
 import { readFileSync } from 'node:fs'
 import { allowlist, benchFlags } from './lib/fixtures.js'
 import { measurePropagation } from './lib/propagation.js'
+import { admin, token } from './lib/drawbridge-admin.js'
 import { idleRss } from './lib/idle-rss.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -21,20 +22,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
 const pairRounds = Number(process.env.BENCH_PAIRS ?? 4)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const streamBytes = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3)
-const token = 'bench-admin-token-0123456789'
 const userHeader = { 'x-user-id': 'user-4242' }
 const processes = []
-
-async function admin (gw, method, path, body) {
-  const res = await request(`http://${gw.admin}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const text = await res.body.text()
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`)
-  return JSON.parse(text)
-}
 
 async function startDrawbridge (upstream, extra = [], { keep = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))

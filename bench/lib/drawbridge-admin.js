@@ -1,0 +1,36 @@
+// What the bench scripts share about the Drawbridge they start: the admin
+// token, admin calls, the binary's V8 flags, and the headers it sends upstream.
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
+
+export const token = 'bench-admin-token-0123456789'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const shebang = readFileSync(join(root, 'bin/drawbridge.js'), 'utf8').split('\n')[0] ?? ''
+/** The V8 flags of the binary's shebang, to give a baseline the same settings. */
+export const binaryFlags = shebang.split(' ').filter((word) => word.startsWith('--'))
+
+/** One admin API call; the parsed JSON answer (null when empty), or an error naming the call. */
+export async function admin (gw, method, path, body) {
+  const res = await request(`http://${gw.admin}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const text = await res.body.text()
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`)
+  return text === '' ? null : JSON.parse(text)
+}
+
+/**
+ * The headers this gateway adds to a GET / from 127.0.0.1 with `headers`
+ * (X-Forwarded-*, the flags header as explain renders it): `list` as
+ * FLOOR_EXTRA_HEADERS takes it, so Node's floor can be made to send the same.
+ */
+export async function headersSentUpstream (gw, headers) {
+  const explained = await admin(gw, 'POST', '/v1/explain', { method: 'GET', path: '/', ip: '127.0.0.1', headers })
+  const flags = explained.flags.header
+  return { flags, list: [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', gw.address], ['x-drawbridge-flags', flags]] }
+}
