@@ -55,13 +55,24 @@ export async function ensureBuilt (): Promise<void> {
   await buildOnce(ENTRY, BUILD_LOCK, runTsc)
 }
 
-/** The parent's environment without any DRAWBRIDGE_* setting, plus `env`: tests never inherit a developer's config. */
+/**
+ * The parent's environment without any DRAWBRIDGE_* setting, plus `env`: tests never inherit a developer's config.
+ * Nor tap's process tracker: tap puts `--import=@tapjs/processinfo` in NODE_OPTIONS for coverage, which this
+ * project does not collect, and it costs every spawned gateway and CLI run ~0.2 s of start-up.
+ */
 export function cleanEnv (env: Record<string, string> = {}): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('DRAWBRIDGE_')) out[key] = value
   }
+  const nodeOptions = withoutProcessInfo(out.NODE_OPTIONS)
+  if (nodeOptions === '') delete out.NODE_OPTIONS
+  else out.NODE_OPTIONS = nodeOptions
   return { ...out, ...env }
+}
+
+function withoutProcessInfo (nodeOptions: string | undefined): string {
+  return (nodeOptions ?? '').split(' ').filter((option) => option !== '' && !option.includes('@tapjs/processinfo')).join(' ')
 }
 
 export interface CliResult {
