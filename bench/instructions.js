@@ -24,12 +24,11 @@ import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { startNode, stop } from './lib/processes.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
-import { admin, binaryFlags, headersSentUpstream, token } from './lib/drawbridge-admin.js'
+import { admin, binaryFlags, headersSentUpstream, serveArgs, userHeader } from './lib/drawbridge-admin.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const warm = Number(process.env.BENCH_WARM ?? 6000)
 const counted = Number(process.env.BENCH_REQUESTS ?? 3000)
-const userHeader = { 'x-user-id': 'user-4242' }
 // BENCH_PERF_MAP=1: node writes /tmp/perf-<pid>.map, naming the JIT code callgrind lists by address.
 const perfMap = process.env.BENCH_PERF_MAP === '1' ? ['--perf-basic-prof'] : []
 
@@ -91,10 +90,7 @@ function table (rows, base) {
 
 /** The passthrough goal: Drawbridge with every check against Node's floor, and the floor sending the same headers. */
 async function passthrough (upstream) {
-  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-instructions-'))
-  const pass = await underCallgrind([join(root, 'bin/drawbridge.js'), 'serve', '--upstream', `http://${upstream.address}`,
-    '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--admin-token', token, '--state-file', join(dir, 'state.json'),
-    '--log-level', 'warn', '--flags-identity', 'header:x-user-id'])
+  const pass = await underCallgrind([join(root, 'bin/drawbridge.js'), ...serveArgs(`http://${upstream.address}`, ['--flags-identity', 'header:x-user-id'])])
   processes.push(pass)
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
   await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
@@ -112,9 +108,7 @@ async function passthrough (upstream) {
 
 /** The 503 goal: Drawbridge in maintenance against a bare Fastify route sending the same page, as HTML, JSON and HEAD. */
 async function maintenance () {
-  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-instructions-'))
-  const maint = await underCallgrind([join(root, 'bin/drawbridge.js'), 'serve', '--upstream', 'http://127.0.0.1:9',
-    '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn'])
+  const maint = await underCallgrind([join(root, 'bin/drawbridge.js'), ...serveArgs('http://127.0.0.1:9')])
   processes.push(maint)
   await admin(maint, 'PATCH', '/v1/maintenance', { enabled: true, message: 'Back soon', retryAfter: 300 })
   const fixed = await underCallgrind([join(root, 'bench/servers/bare-fastify.js'), join(root, 'static/maintenance.html')])

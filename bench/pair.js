@@ -11,27 +11,22 @@
 // allowlist again before each of its runs; BENCH_HISTORY=repatch only the latter.
 // BENCH_DRAWBRIDGE_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) is passed
 // to the gateways, BENCH_BASELINE_NODE_ARGS to the floor.
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runLoad } from './lib/load.js'
 import { cpuNsOf, startNode, stop } from './lib/processes.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
-import { admin, binaryFlags, headersSentUpstream, token } from './lib/drawbridge-admin.js'
+import { admin, binaryFlags, headersSentUpstream, serveArgs, userHeader as headers } from './lib/drawbridge-admin.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pairs = Number(process.argv[2] ?? 4)
 const duration = Number(process.env.BENCH_DURATION ?? 6)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const headers = { 'x-user-id': 'user-4242' }
 const baselineArgs = (process.env.BENCH_BASELINE_NODE_ARGS ?? binaryFlags.join(' ')).split(' ').filter(Boolean)
 const gatewayArgs = (process.env.BENCH_DRAWBRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 async function startGateway (upstream, extra) {
-  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-pair-'))
-  const args = ['serve', '--upstream', `http://${upstream}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
-    '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra]
+  const args = serveArgs(`http://${upstream}`, extra)
   const bin = join(root, 'bin/drawbridge.js')
   const gw = gatewayArgs.length === 0
     ? await startNode(args, { command: bin })

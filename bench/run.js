@@ -1,18 +1,17 @@
 // `npm run bench`: the upstream, a bare @fastify/http-proxy, a bare Fastify
 // route and Drawbridge side by side in one run, alternating rounds to cancel
 // drift, with ratios against the baselines. Compare ratios within a run only.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir, cpus, totalmem } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { runLoad, hasWrk } from './lib/load.js'
 import { startNode, stop, rssOf, cpuNsOf, pinning } from './lib/processes.js'
 import { hasHaproxy, hasNginx, startHaproxy, startNginx } from './lib/c-proxies.js'
-import { readFileSync } from 'node:fs'
 import { allowlist, benchFlags } from './lib/fixtures.js'
 import { measurePropagation } from './lib/propagation.js'
-import { admin, token } from './lib/drawbridge-admin.js'
+import { admin, serveArgs, token, userHeader } from './lib/drawbridge-admin.js'
 import { idleRss } from './lib/idle-rss.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -22,17 +21,14 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
 const pairRounds = Number(process.env.BENCH_PAIRS ?? 4)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const streamBytes = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3)
-const userHeader = { 'x-user-id': 'user-4242' }
 const processes = []
 
 async function startDrawbridge (upstream, extra = [], { keep = true } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))
   // Run the bin as users do (npx, the Docker entrypoint): through its shebang and its V8 flags.
   // BENCH_DRAWBRIDGE_NODE_ARGS runs it under `node <args>` instead, to compare flags.
   const nodeArgs = process.env.BENCH_DRAWBRIDGE_NODE_ARGS
   const bin = join(root, 'bin/drawbridge.js')
-  const args = ['serve', '--upstream', `http://${upstream}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
-    '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra]
+  const args = serveArgs(`http://${upstream}`, extra)
   const gw = nodeArgs === undefined
     ? await startNode(args, { command: bin })
     : await startNode([...nodeArgs.split(' ').filter(Boolean), bin, ...args])

@@ -1,16 +1,26 @@
 // What the bench scripts share about the Drawbridge they start: the admin
 // token, admin calls, the binary's V8 flags, and the headers it sends upstream.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 
 export const token = 'bench-admin-token-0123456789'
+/** The identity every bench request carries (the flags are evaluated for it). */
+export const userHeader = { 'x-user-id': 'user-4242' }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const shebang = readFileSync(join(root, 'bin/drawbridge.js'), 'utf8').split('\n')[0] ?? ''
 /** The V8 flags of the binary's shebang, to give a baseline the same settings. */
 export const binaryFlags = shebang.split(' ').filter((word) => word.startsWith('--'))
+
+/** `drawbridge serve` on free ports with the bench token, its own state file and `extra`. */
+export function serveArgs (upstream, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))
+  return ['serve', '--upstream', upstream, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
+    '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra]
+}
 
 /** One admin API call; the parsed JSON answer (null when empty), or an error naming the call. */
 export async function admin (gw, method, path, body) {
