@@ -1,4 +1,4 @@
-import { request } from 'undici'
+import { exchange, readText } from './http-exchange.js'
 import { CliFailure, UsageError } from './output.js'
 
 /**
@@ -21,8 +21,7 @@ export interface AdminClient {
 }
 
 /** Errors that mean "nothing answered", as opposed to an answer that says no. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT'])
 
 /** A wildcard bind address is not somewhere to connect to; its loopback is. */
 function connectable (listen: string): string {
@@ -54,14 +53,12 @@ export function createAdminClient (opts: { url?: string | undefined, token?: str
       if (body !== undefined) headers['content-type'] = 'application/json'
       let res
       try {
-        res = await request(url + path, {
-          method: method as 'GET',
+        res = await exchange(url + path, {
+          method,
           headers,
           body: body === undefined ? undefined : JSON.stringify(body),
-          // One or two calls per CLI run: no pooled socket should keep the process alive.
-          reset: true,
-          headersTimeout: 60_000,
-          bodyTimeout: 60_000
+          headersTimeoutMs: 60_000,
+          bodyTimeoutMs: 60_000
         })
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? ''
@@ -70,7 +67,7 @@ export function createAdminClient (opts: { url?: string | undefined, token?: str
         }
         throw err
       }
-      const text = await res.body.text()
+      const text = await readText(res)
       const responseHeaders: Record<string, string> = {}
       for (const [name, value] of Object.entries(res.headers)) {
         if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value
@@ -79,7 +76,7 @@ export function createAdminClient (opts: { url?: string | undefined, token?: str
       if ((responseHeaders['content-type'] ?? '').includes('json') && text !== '') {
         try { parsed = JSON.parse(text) } catch {}
       }
-      return { status: res.statusCode, headers: responseHeaders, body: parsed as T }
+      return { status: res.statusCode ?? 0, headers: responseHeaders, body: parsed as T }
     }
   }
 }

@@ -1,4 +1,4 @@
-import { request } from 'undici'
+import { exchange } from './http-exchange.js'
 import { createAdminClient, resolveAdminUrl } from './admin-client.js'
 import { stringOption, type ParsedArgs } from './args.js'
 import { CliFailure, printLine, reportApiError } from './output.js'
@@ -9,13 +9,13 @@ export interface StreamEvent { event: string, data: unknown }
 export async function followEvents (url: string, token: string | undefined, onEvent: (e: StreamEvent) => void): Promise<void> {
   const headers: Record<string, string> = { accept: 'text/event-stream' }
   if (token !== undefined) headers.authorization = `Bearer ${token}`
-  const res = await request(url, { method: 'GET', headers, headersTimeout: 60_000, bodyTimeout: 0, reset: true })
+  const res = await exchange(url, { method: 'GET', headers, headersTimeoutMs: 60_000, bodyTimeoutMs: 0 })
   if (res.statusCode !== 200) {
-    await res.body.dump()
+    res.resume()
     throw new CliFailure(`cannot follow its progress (HTTP ${res.statusCode})`)
   }
   let buffer = ''
-  for await (const chunk of res.body) {
+  for await (const chunk of res) {
     buffer += (chunk as Buffer).toString('utf8')
     let cut = buffer.indexOf('\n\n')
     while (cut >= 0) {
