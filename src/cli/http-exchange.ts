@@ -29,9 +29,11 @@ export function exchange (url: string, opts: ExchangeOptions): Promise<IncomingM
     const send = url.startsWith('https:') ? httpsRequest : httpRequest
     const headers = opts.body === undefined ? opts.headers : { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) }
     const req = send(url, { method: opts.method, headers, agent: false })
-    req.setTimeout(opts.headersTimeoutMs, () => req.destroy(timedOut('answer', opts.headersTimeoutMs)))
+    const noAnswer = (): void => { req.destroy(timedOut('answer', opts.headersTimeoutMs)) }
+    req.setTimeout(opts.headersTimeoutMs, noAnswer)
     req.on('error', reject)
     req.once('response', (res) => {
+      req.removeListener('timeout', noAnswer)
       req.setTimeout(opts.bodyTimeoutMs, () => res.destroy(timedOut('data', opts.bodyTimeoutMs)))
       resolve(res)
     })
