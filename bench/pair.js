@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { runLoad } from './lib/load.js'
 import { cpuNsOf, startNode, stop } from './lib/processes.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
-import { admin, binaryFlags, headersSentUpstream, serveArgs, userHeader as headers } from './lib/drawbridge-admin.js'
+import { admin, binaryFlags, headersSentUpstream, startDrawbridge, userHeader as headers } from './lib/drawbridge-admin.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pairs = Number(process.argv[2] ?? 4)
@@ -25,14 +25,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const baselineArgs = (process.env.BENCH_BASELINE_NODE_ARGS ?? binaryFlags.join(' ')).split(' ').filter(Boolean)
 const gatewayArgs = (process.env.BENCH_DRAWBRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-async function startGateway (upstream, extra) {
-  const args = serveArgs(`http://${upstream}`, extra)
-  const bin = join(root, 'bin/drawbridge.js')
-  const gw = gatewayArgs.length === 0
-    ? await startNode(args, { command: bin })
-    : await startNode([...binaryFlags, ...gatewayArgs, bin, ...args])
-  gw.stopSignal = 'SIGTERM'
-  return gw
+function startGateway (upstream, extra) {
+  return startDrawbridge(upstream, extra, gatewayArgs.length === 0 ? undefined : [...binaryFlags, ...gatewayArgs])
 }
 
 const processes = []

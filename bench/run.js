@@ -11,7 +11,7 @@ import { startNode, stop, rssOf, cpuNsOf, pinning } from './lib/processes.js'
 import { hasHaproxy, hasNginx, startHaproxy, startNginx } from './lib/c-proxies.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
 import { measurePropagation } from './lib/propagation.js'
-import { admin, serveArgs, token, userHeader } from './lib/drawbridge-admin.js'
+import { admin, startDrawbridge, token, userHeader } from './lib/drawbridge-admin.js'
 import { idleRss } from './lib/idle-rss.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -23,17 +23,11 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const streamBytes = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3)
 const processes = []
 
-async function startDrawbridge (upstream, extra = [], { keep = true } = {}) {
-  // Run the bin as users do (npx, the Docker entrypoint): through its shebang and its V8 flags.
-  // BENCH_DRAWBRIDGE_NODE_ARGS runs it under `node <args>` instead, to compare flags.
-  const nodeArgs = process.env.BENCH_DRAWBRIDGE_NODE_ARGS
-  const bin = join(root, 'bin/drawbridge.js')
-  const args = serveArgs(`http://${upstream}`, extra)
-  const gw = nodeArgs === undefined
-    ? await startNode(args, { command: bin })
-    : await startNode([...nodeArgs.split(' ').filter(Boolean), bin, ...args])
-  // Asked to stop (it drains, then exits): a --cpu-prof given through BENCH_DRAWBRIDGE_NODE_ARGS is written on exit.
-  gw.stopSignal = 'SIGTERM'
+// BENCH_DRAWBRIDGE_NODE_ARGS runs the gateways under `node <args>` instead of through the binary's shebang.
+const drawbridgeNodeArgs = process.env.BENCH_DRAWBRIDGE_NODE_ARGS?.split(' ').filter(Boolean)
+
+async function startGateway (upstream, extra = [], { keep = true } = {}) {
+  const gw = await startDrawbridge(upstream, extra, drawbridgeNodeArgs)
   if (keep) processes.push(gw)
   return gw
 }
@@ -60,11 +54,11 @@ async function main () {
 
   // Idle RSS first, while nothing else runs: fresh processes of each, medians of five starts.
   const idle = await idleRss([
-    { id: 'drawbridge', start: () => startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'], { keep: false }) },
+    { id: 'drawbridge', start: () => startGateway(upstream.address, ['--flags-identity', 'header:x-user-id'], { keep: false }) },
     { id: 'bareProxy', start: () => startNode([...baselineArgs, join(root, 'bench/servers/bare-proxy.js'), `http://${upstream.address}`]) }
   ])
-  const pass = await startDrawbridge(upstream.address, ['--flags-identity', 'header:x-user-id'])
-  const maint = await startDrawbridge(upstream.address)
+  const pass = await startGateway(upstream.address, ['--flags-identity', 'header:x-user-id'])
+  const maint = await startGateway(upstream.address)
 
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
   const allow = { one: allowlist(1), thousand: allowlist(1000), tenThousand: allowlist(10_000) }

@@ -1,10 +1,11 @@
 // What the bench scripts share about the Drawbridge they start: the admin
-// token, admin calls, the binary's V8 flags, and the headers it sends upstream.
+// token, how it is started, admin calls, the binary's V8 flags, and the headers it sends upstream.
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
+import { startNode } from './processes.js'
 
 export const token = 'bench-admin-token-0123456789'
 /** The identity every bench request carries (the flags are evaluated for it). */
@@ -20,6 +21,21 @@ export function serveArgs (upstream, extra = []) {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'))
   return ['serve', '--upstream', upstream, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
     '--admin-token', token, '--state-file', join(dir, 'state.json'), '--log-level', 'warn', ...extra]
+}
+
+/**
+ * Starts `drawbridge serve` (see serveArgs) for `upstream` (host:port). Without
+ * `nodeArgs`, as users run it (npx, the Docker entrypoint): through its shebang
+ * and its V8 flags; with them, as `node <nodeArgs> bin/drawbridge.js`, to compare
+ * flags. Asked to stop with SIGTERM (it drains, then exits), so a --cpu-prof
+ * among `nodeArgs` is written on exit.
+ */
+export async function startDrawbridge (upstream, extra = [], nodeArgs = undefined) {
+  const bin = join(root, 'bin/drawbridge.js')
+  const args = serveArgs(`http://${upstream}`, extra)
+  const gw = nodeArgs === undefined ? await startNode(args, { command: bin }) : await startNode([...nodeArgs, bin, ...args])
+  gw.stopSignal = 'SIGTERM'
+  return gw
 }
 
 /** One admin API call; the parsed JSON answer (null when empty), or an error naming the call. */
