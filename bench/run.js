@@ -6,7 +6,7 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { runLoad, hasWrk } from './lib/load.js'
+import { runLoad, hasWrk, hasAb } from './lib/load.js'
 import { startNode, stop, rssOf, cpuNsOf, pinning } from './lib/processes.js'
 import { hasHaproxy, hasNginx, startHaproxy, startNginx } from './lib/c-proxies.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
@@ -32,11 +32,14 @@ async function startGateway (upstream, extra = [], { keep = true } = {}) {
   return gw
 }
 
+/** HEAD's load tool (see load.js): ab keeps connections alive, undici closes one per HEAD. */
+const headTool = hasAb ? 'ab' : 'undici'
+
 function fmt (n, digits = 0) { return Number.isFinite(n) ? n.toFixed(digits) : 'n/a' }
 
 async function main () {
   console.log(`drawbridge bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ` +
-    `${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${duration}s x ${rounds} rounds, ` +
+    `${hasWrk ? 'wrk' : 'autocannon'} (HEAD: ${headTool}), ${connections} connections, ${duration}s x ${rounds} rounds, ` +
     (pinning ? 'servers pinned to core 0, load to core 1' : 'unpinned'))
 
   const upstream = await startNode([join(root, 'bench/servers/upstream.js')])
@@ -80,8 +83,8 @@ async function main () {
     { id: 'maint', name: 'drawbridge maintenance 503', url: `http://${maint.address}/`, pid: maint.pid },
     { id: 'fixedJson', name: 'bare fastify fixed 503, JSON', url: `http://${fixed.address}/`, pid: fixed.pid, headers: json },
     { id: 'maintJson', name: 'drawbridge maintenance 503, JSON', url: `http://${maint.address}/`, pid: maint.pid, headers: json },
-    { id: 'fixedHead', name: 'bare fastify fixed 503, HEAD (undici)', url: `http://${fixed.address}/`, pid: fixed.pid, method: 'HEAD' },
-    { id: 'maintHead', name: 'drawbridge maintenance 503, HEAD (undici)', url: `http://${maint.address}/`, pid: maint.pid, method: 'HEAD' }
+    { id: 'fixedHead', name: `bare fastify fixed 503, HEAD (${headTool})`, url: `http://${fixed.address}/`, pid: fixed.pid, method: 'HEAD' },
+    { id: 'maintHead', name: `drawbridge maintenance 503, HEAD (${headTool})`, url: `http://${maint.address}/`, pid: maint.pid, method: 'HEAD' }
   ].filter(Boolean)
   const load = (s, seconds) => runLoad({ url: s.url, duration: seconds, connections, headers: s.headers ?? userHeader, method: s.method })
   const samples = new Map(scenarios.map((s) => [s.id, []]))
@@ -188,7 +191,7 @@ async function main () {
 
   const out = join(root, 'bench/results')
   mkdirSync(out, { recursive: true })
-  const report = { at: new Date().toISOString(), baselineNodeArgs: baselineArgs, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', pinned: pinning, duration, rounds, connections, table, paired, ratios, stream, propagation, idleRssMB: idle.drawbridge.medianMB, bareProxyIdleRssMB: idle.bareProxy.medianMB, idleRss: idle }
+  const report = { at: new Date().toISOString(), baselineNodeArgs: baselineArgs, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, tool: hasWrk ? 'wrk' : 'autocannon', headTool, pinned: pinning, duration, rounds, connections, table, paired, ratios, stream, propagation, idleRssMB: idle.drawbridge.medianMB, bareProxyIdleRssMB: idle.bareProxy.medianMB, idleRss: idle }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2))
   console.log(`\nwrote ${join(out, 'latest.json')}`)
 }

@@ -42,10 +42,33 @@ async function runAutocannon ({ url, duration, connections, headers }) {
   }
 }
 
+export const hasAb = spawnSync('ab', ['-V']).error === undefined
+
 /**
- * HEAD under load: wrk and autocannon wait for a body after a HEAD answer's
- * Content-Length and stall, so this drives it with undici (costlier per request
- * than wrk: compare HEAD rows with each other only).
+ * HEAD under load. wrk and autocannon wait for a body after a HEAD answer's
+ * Content-Length and stall. ApacheBench (`ab -i -k`, `apt-get install
+ * apache2-utils`) sends HEAD on keep-alive connections, so its rows measure
+ * the same thing as the GET rows beside them. Its requests are HTTP/1.0 with
+ * `Connection: Keep-Alive` and its percentiles are whole milliseconds.
+ */
+async function runAb ({ url, duration, connections, headers }) {
+  // -n: ab stops at 50,000 requests by default even with -t.
+  const args = ['-q', '-i', '-k', '-c', String(connections), '-t', String(duration), '-n', '100000000']
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
+  const [cmd, ...rest] = pinned(['ab', ...args, url], 1)
+  const { stdout: out } = await execFileAsync(cmd, rest, { encoding: 'utf8' })
+  const field = (label) => Number(new RegExp(`${label}:?\\s+([\\d.]+)`).exec(out)?.[1])
+  const failed = field('Failed requests')
+  const kept = field('Keep-Alive requests')
+  const requests = field('Complete requests')
+  const errors = [failed > 0 ? `${failed} failed` : '', kept < requests ? `${requests - kept} not kept alive` : ''].filter(Boolean).join(', ')
+  return { rps: field('Requests per second'), p50: field('  50%'), p99: field('  99%'), errors: errors === '' ? null : errors, requests }
+}
+
+/**
+ * HEAD without ab: undici, costlier per request than ab, and it closes the
+ * connection after every HEAD, so these rows measure connection set-up:
+ * compare HEAD rows with each other only.
  */
 export async function runHead ({ url, duration, connections, headers }) {
   const { origin, pathname } = new URL(url)
@@ -70,8 +93,8 @@ export async function runHead ({ url, duration, connections, headers }) {
   return { rps: latencies.length / duration, p50: at(0.5), p99: at(0.99), errors: errors > 0 ? `${errors} errors` : null, requests: latencies.length }
 }
 
-/** Drives one URL for `duration` seconds: wrk when installed (it costs less CPU), else autocannon. */
+/** Drives one URL for `duration` seconds: wrk when installed (it costs less CPU), else autocannon; HEAD with ab, else undici. */
 export function runLoad (options) {
-  if (options.method === 'HEAD') return runHead(options)
+  if (options.method === 'HEAD') return hasAb ? runAb(options) : runHead(options)
   return hasWrk ? runWrk(options) : runAutocannon(options)
 }
