@@ -33,6 +33,8 @@ const warm = Number(process.env.BENCH_WARM ?? 6000)
 const counted = Number(process.env.BENCH_REQUESTS ?? 3000)
 // BENCH_PERF_MAP=1: node writes /tmp/perf-<pid>.map, naming the JIT code callgrind lists by address.
 const perfMap = process.env.BENCH_PERF_MAP === '1' ? ['--perf-basic-prof'] : []
+// BENCH_DRAWBRIDGE_NODE_ARGS: node flags for Drawbridge after the binary's own (a later V8 flag wins), to compare settings.
+const drawbridgeArgs = (process.env.BENCH_DRAWBRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.log('valgrind is not installed (apt-get install valgrind): nothing to count')
@@ -66,10 +68,10 @@ async function drive (address, n, kind) {
 }
 
 /** Starts `argv` (node's arguments) under callgrind, every thread in its own file under a fresh directory. */
-async function underCallgrind (argv, env = {}) {
+async function underCallgrind (argv, env = {}, nodeArgs = []) {
   const out = mkdtempSync(join(tmpdir(), 'drawbridge-callgrind-'))
   const proc = await startNode(['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${out}/cg.%p`,
-    process.execPath, ...binaryFlags, ...perfMap, ...argv], { command: 'valgrind', env: { MALLOC_ARENA_MAX: '1', ...env }, timeoutMs: 300_000 })
+    process.execPath, ...binaryFlags, ...nodeArgs, ...perfMap, ...argv], { command: 'valgrind', env: { MALLOC_ARENA_MAX: '1', ...env }, timeoutMs: 300_000 })
   proc.stopSignal = 'SIGTERM'
   proc.out = out
   if (perfMap.length > 0) console.log(`${argv[0]}: callgrind files in ${out}, JIT names in /tmp/perf-${proc.pid}.map`)
@@ -102,7 +104,7 @@ function table (rows, base) {
 
 /** The passthrough goal: Drawbridge with every check against Node's floor, and the floor sending the same headers. */
 async function passthrough (upstream) {
-  const pass = await underCallgrind([join(root, 'bin/drawbridge.js'), ...serveArgs(`http://${upstream.address}`, ['--flags-identity', 'header:x-user-id'])])
+  const pass = await underCallgrind([join(root, 'bin/drawbridge.js'), ...serveArgs(`http://${upstream.address}`, ['--flags-identity', 'header:x-user-id'])], {}, drawbridgeArgs)
   processes.push(pass)
   for (const flag of benchFlags(100)) await admin(pass, 'PUT', `/v1/flags/${flag.key}`, flag.body)
   await admin(pass, 'PATCH', '/v1/maintenance', { enabled: true, allow: allowlist(1000) })
@@ -120,7 +122,7 @@ async function passthrough (upstream) {
 
 /** The 503 goal: Drawbridge in maintenance against a bare Fastify route sending the same page, as HTML, JSON and HEAD. */
 async function maintenance () {
-  const maint = await underCallgrind([join(root, 'bin/drawbridge.js'), ...serveArgs('http://127.0.0.1:9')])
+  const maint = await underCallgrind([join(root, 'bin/drawbridge.js'), ...serveArgs('http://127.0.0.1:9')], {}, drawbridgeArgs)
   processes.push(maint)
   await admin(maint, 'PATCH', '/v1/maintenance', { enabled: true, message: 'Back soon', retryAfter: 300 })
   const fixed = await underCallgrind([join(root, 'bench/servers/bare-fastify.js'), join(root, 'static/maintenance.html')])
@@ -141,7 +143,7 @@ const which = process.argv[2] ?? 'all'
 try {
   const upstream = await startNode([join(root, 'bench/servers/upstream.js')])
   processes.push(upstream)
-  console.log(`instructions per request under callgrind: ${warm} warm-up, then ${counted} counted (the second of two batches); node ${binaryFlags.join(' ')}`)
+  console.log(`instructions per request under callgrind: ${warm} warm-up, then ${counted} counted (the second of two batches); node ${binaryFlags.join(' ')}${drawbridgeArgs.length > 0 ? `, Drawbridge also ${drawbridgeArgs.join(' ')}` : ''}`)
   if (which === 'all' || which === 'pass') await passthrough(upstream)
   if (which === 'all' || which === '503') await maintenance()
 } finally {
