@@ -16,14 +16,13 @@
 // request on the main thread (what one core's throughput follows) and summed
 // over every thread (V8's GC and compiler helpers, libuv's pool: with the
 // servers pinned to one core they share it).
-import { execFile, execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { Pool } from 'undici'
-import { hasAb } from './lib/load.js'
+import { hasAb, runAb } from './lib/load.js'
 import { startNode, stop } from './lib/processes.js'
 import { allowlist, benchFlags } from './lib/fixtures.js'
 import { admin, binaryFlags, headersSentUpstream, serveArgs, userHeader } from './lib/drawbridge-admin.js'
@@ -42,17 +41,12 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
 }
 
 const processes = []
-const execFileAsync = promisify(execFile)
 
 /** Exactly n requests of this kind through 10 keep-alive connections (HEAD through ab: undici closes a connection after each HEAD). */
 async function drive (address, n, kind) {
   if (kind.method === 'HEAD' && hasAb) {
-    const headers = Object.entries(kind.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
-    const { stdout } = await execFileAsync('ab', ['-q', '-i', '-k', '-c', '10', '-n', String(n), ...headers, `http://${address}/`], { encoding: 'utf8' })
-    const complete = Number(/Complete requests:\s+(\d+)/.exec(stdout)?.[1])
-    const kept = Number(/Keep-Alive requests:\s+(\d+)/.exec(stdout)?.[1])
-    const non2xx = Number(/Non-2xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0)
-    if (complete !== n || kept !== n || non2xx !== (kind.status >= 300 ? n : 0)) throw new Error(`HEAD / through ${address}: ${complete} of ${n} complete, ${kept} kept alive, ${non2xx} not 2xx`)
+    const r = await runAb({ url: `http://${address}/`, connections: 10, headers: kind.headers, requests: n })
+    if (r.requests !== n || r.kept !== n || r.non2xx !== (kind.status >= 300 ? n : 0)) throw new Error(`HEAD / through ${address}: ${r.requests} of ${n} complete, ${r.kept} kept alive, ${r.non2xx} not 2xx`)
     return
   }
   const pool = new Pool(`http://${address}`, { connections: 10 })

@@ -50,11 +50,13 @@ export const hasAb = spawnSync('ab', ['-V']).error === undefined
  * apache2-utils`) sends HEAD on keep-alive connections, so its rows measure
  * the same thing as the GET rows beside them. Its requests are HTTP/1.0 with
  * `Connection: Keep-Alive` and its percentiles are whole milliseconds.
+ * `duration` (seconds) or `requests` (exactly that many) bounds the run.
  */
-async function runAb ({ url, duration, connections, headers }) {
-  // -n: ab stops at 50,000 requests by default even with -t. It allocates a record per
-  // request up front (~50 bytes), so ask for what the duration can hold, not any number.
-  const args = ['-q', '-i', '-k', '-c', String(connections), '-t', String(duration), '-n', String(Math.max(1_000_000, duration * 200_000))]
+export async function runAb ({ url, connections, headers, duration, requests: count }) {
+  // With -t, ab still stops at -n (50,000 by default), and it allocates a record per
+  // request up front (~50 bytes): ask for what the duration can hold, not any number.
+  const bound = duration === undefined ? ['-n', String(count)] : ['-t', String(duration), '-n', String(Math.max(1_000_000, duration * 200_000))]
+  const args = ['-q', '-i', '-k', '-c', String(connections), ...bound]
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
   const [cmd, ...rest] = pinned(['ab', ...args, url], 1)
   const { stdout: out } = await execFileAsync(cmd, rest, { encoding: 'utf8' })
@@ -63,7 +65,7 @@ async function runAb ({ url, duration, connections, headers }) {
   const kept = field('Keep-Alive requests')
   const requests = field('Complete requests')
   const errors = [failed > 0 ? `${failed} failed` : '', kept < requests ? `${requests - kept} not kept alive` : ''].filter(Boolean).join(', ')
-  return { rps: field('Requests per second'), p50: field('  50%'), p99: field('  99%'), errors: errors === '' ? null : errors, requests }
+  return { rps: field('Requests per second'), p50: field('  50%'), p99: field('  99%'), errors: errors === '' ? null : errors, requests, kept, non2xx: field('Non-2xx responses') || 0 /* ab omits the line when there are none */ }
 }
 
 /**

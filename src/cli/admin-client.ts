@@ -1,4 +1,5 @@
-import { exchange, readText } from './http-exchange.js'
+import { text as readText } from 'node:stream/consumers'
+import { exchange } from './http-exchange.js'
 import { CliFailure, UsageError } from './output.js'
 
 /**

@@ -40,10 +40,3 @@ export function exchange (url: string, opts: ExchangeOptions): Promise<IncomingM
     req.end(opts.body)
   })
 }
-
-/** The whole body as text. */
-export async function readText (res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of res) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
-}

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { exchange, readText } from '../../src/cli/http-exchange.js'
+import { text as readText } from 'node:stream/consumers'
+import { exchange } from '../../src/cli/http-exchange.js'
 
 // The CLI's HTTP exchange (node:http, one socket per call): a server that says
 // nothing, or stops halfway through a body, is given up on after the bound;
