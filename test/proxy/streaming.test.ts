@@ -1,6 +1,8 @@
 import { request as httpRequest, Agent } from 'node:http'
 import t, { type Test } from 'tap'
+import { readFileSync } from 'node:fs'
 import { startUpstream } from '../helpers/upstream.js'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
 import { startGateway } from './helpers.js'
 
 const MiB = 1024 * 1024
@@ -25,27 +27,39 @@ async function peakRssGrowth (work: () => Promise<void>): Promise<number> {
 
 interface Rss { baseline: number, peak: number }
 
+/** VmRSS of a process, in bytes. */
+function rssOf (pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kb) * 1024
+}
+
 /**
- * The gateway in this process, with RSS sampled every 10 ms. The figure is an
- * upper bound for the gateway: the client and the upstream live here too.
+ * The gateway as its own process (`drawbridge serve`), its RSS sampled every
+ * 10 ms from its start: the client and the upstream stay in this process, so
+ * the dead buffers they leave for the next GC are not counted as the gateway's.
+ * `reset` takes the highest reading so far (the warm-up's working set) as the
+ * baseline: a GC between warm-up and reset can hand pages back, and the same
+ * working set regrown would then read as growth. Buffering the download would
+ * still add its size on top.
  */
-async function inProcess (t: Test, upstream: string): Promise<{ url: string, rss: (cmd: 'reset' | 'peak') => Promise<Rss> }> {
-  const gw = await startGateway(t, upstream)
+async function ownProcess (t: Test, upstream: string): Promise<{ url: string, rss: (cmd: 'reset' | 'peak') => Promise<Rss> }> {
+  const gw = await spawnGateway(t, ['--upstream', upstream])
+  const pid = gw.proc.pid as number
   let baseline = 0
-  let peak = 0
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 10)
+  let peak = rssOf(pid)
+  const timer = setInterval(() => { peak = Math.max(peak, rssOf(pid)) }, 10)
   t.teardown(() => { clearInterval(timer) })
   return {
-    url: gw.url,
+    url: `http://${gw.gateway}`,
     rss: async (cmd) => {
-      if (cmd === 'reset') { baseline = process.memoryUsage.rss(); peak = baseline }
-      peak = Math.max(peak, process.memoryUsage.rss())
+      peak = Math.max(peak, rssOf(pid))
+      if (cmd === 'reset') baseline = peak
       return { baseline, peak }
     }
   }
 }
 
-t.test('a large download streams through with flat memory', async (t) => {
+t.test('a large download streams through with flat memory', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
   // Generated on the fly, honouring backpressure: nothing is ever held whole.
   let size = 32 * MiB
   const upstream = await startUpstream(t, (_req, res) => {
@@ -62,7 +76,7 @@ t.test('a large download streams through with flat memory', async (t) => {
     }
     pump()
   })
-  const gw = await inProcess(t, upstream.url)
+  const gw = await ownProcess(t, upstream.url)
   const agent = new Agent({ keepAlive: false })
   t.teardown(() => { agent.destroy() })
   const download = async (): Promise<number> => await new Promise<number>((resolve, reject) => {
@@ -83,7 +97,7 @@ t.test('a large download streams through with flat memory', async (t) => {
   const growth = (peak - baseline) / MiB
   t.equal(received, DOWNLOAD, 'every byte arrived')
   t.comment(`download ${DOWNLOAD / MiB} MiB in ${seconds.toFixed(1)} s (${(DOWNLOAD / MiB / seconds).toFixed(0)} MiB/s); ` +
-    `test process (client + gateway + upstream) RSS ${(baseline / MiB).toFixed(1)} MB before, peak ${(peak / MiB).toFixed(1)} MB, growth ${growth.toFixed(1)} MB`)
+    `gateway process RSS ${(baseline / MiB).toFixed(1)} MB before, peak ${(peak / MiB).toFixed(1)} MB, growth ${growth.toFixed(1)} MB`)
   t.ok(growth < 50, `RSS grew ${growth.toFixed(1)} MB (< 50 MB)`)
 })
 
